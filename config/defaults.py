@@ -1,0 +1,36 @@
+"""Default settings. Override with STOMPRO_<NAME> environment variables
+(values parsed as JSON when they can be), DATABASE_URL, REDIS_URL, or an
+``instance/stompro.cfg`` file."""
+
+# Empty: the embedded SQLite database under instance/ is used and the demo
+# clinic is loaded on first start.
+SQLALCHEMY_DATABASE_URI = None
+REDIS_URL = None
+
+DEFAULT_LANGUAGE = "ru"
+CLINIC_TIME_ZONE = "Europe/Moscow"
+
+# Sign-in
+SESSION_IDLE_MINUTES = 30
+LOCKOUT_FAILURES = 5
+LOCKOUT_MINUTES = 5
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_DURATION = 0
+
+# Forms
+WTF_CSRF_TIME_LIMIT = None
+
+# Lists
+ADMIN_PAGE_SIZE = 50
+EXPORT_MAX_ROWS = 10000
+
+# Uploads
+ATTACHMENTS_DIR = None  # default: instance/attachments
+MAX_ATTACHMENT_MB = 20
+
+# Planning
+MAX_VISIT_MINUTES = 120
+
+# Seeding: load the demo clinic on first start of the embedded database.
+SEED_DEMO_ON_FIRST_START = True

@@ -1,0 +1,57 @@
+"""Builds the Admin inside the app factory, in the clinic's menu order."""
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+
+from ..org.roles import EVERYONE
+from .base import RoleGuard
+from .permissions import Permissions
+
+
+class HomeView(RoleGuard, AdminIndexView):
+    """The start page; like every admin page it needs a signed-in person."""
+
+    permissions = Permissions(list=EVERYONE)
+
+    @expose("/")
+    def index(self):
+        return self.render("admin/home.html")
+
+
+def build_admin(app):
+    from ..audit.admin import register as register_audit
+    from ..billing.admin import register as register_billing
+    from ..catalog.admin import register as register_catalog
+    from ..chart.admin import register as register_chart
+    from ..documents.admin import register as register_documents
+    from ..messaging.admin import register as register_messaging
+    from ..org.admin import register as register_org
+    from ..patients.admin import register as register_patients
+    from ..planning.admin import register as register_planning
+    from ..scheduling.admin import register as register_scheduling
+    from ..tasks.admin import register as register_tasks
+    from ..timeclock.admin import register as register_timeclock
+
+    admin = Admin(
+        app,
+        name="StomPRO",
+        theme=Bootstrap4Theme(swatch="flatly", fluid=True),
+        index_view=HomeView(name=_l("Home"), url="/admin"),
+    )
+    for register in (
+        register_patients,
+        register_chart,
+        register_planning,
+        register_scheduling,
+        register_tasks,
+        register_messaging,
+        register_documents,
+        register_billing,
+        register_timeclock,
+        register_catalog,
+        register_org,
+        register_audit,
+    ):
+        register(admin)
+    app.extensions["stompro_admin"] = admin
+    return admin

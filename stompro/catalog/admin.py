@@ -1,0 +1,59 @@
+"""The owner's catalog: services, the price list and treatment protocols."""
+from flask_babel import lazy_gettext as _l
+
+from ..admin.base import StomproModelView
+from ..admin.permissions import Permissions
+from ..extensions import db
+from ..org.roles import ADMINISTRATOR, CASHIER, COORDINATOR, DOCTOR, OWNER_ONLY
+from .models import PriceList, PriceListItem, Protocol, ProtocolStep, Service
+
+CATEGORY = _l("Catalog")
+SERVICE_LOOKUP = {"fields": ("code", "name_ru", "name_en"), "page_size": 20}
+
+
+class ServiceAdmin(StomproModelView):
+    permissions = Permissions.managed_by(
+        OWNER_ONLY, readers={DOCTOR, COORDINATOR, ADMINISTRATOR, CASHIER}, export=OWNER_ONLY, delete=set()
+    )
+    column_list = ("code", "name_ru", "specialty", "tier", "duration_min", "stage_kind", "target_condition", "active")
+    column_searchable_list = ("code", "name_ru", "name_en")
+    column_filters = ("specialty", "tier", "stage_kind", "active")
+    column_default_sort = "code"
+
+
+class PriceListAdmin(StomproModelView):
+    """The price list editor: the owner's alone."""
+
+    permissions = Permissions.managed_by(OWNER_ONLY, readers={COORDINATOR, CASHIER}, export=OWNER_ONLY, delete=set())
+    column_list = ("name", "currency", "valid_from", "valid_to")
+    column_default_sort = ("valid_from", True)
+    form_columns = ("name", "currency", "valid_from", "valid_to")
+
+
+class PriceListItemAdmin(StomproModelView):
+    permissions = Permissions.managed_by(OWNER_ONLY, readers={COORDINATOR, CASHIER}, export=OWNER_ONLY)
+    column_list = ("price_list", "service", "price")
+    column_filters = ("price_list", "service.code", "price")
+    column_searchable_list = ("service.code", "service.name_ru", "service.name_en")
+    column_sortable_list = (("service", "service.code"), "price")
+    column_default_sort = "id"
+    form_ajax_refs = {"service": SERVICE_LOOKUP}
+
+
+class ProtocolAdmin(StomproModelView):
+    permissions = Permissions.managed_by(OWNER_ONLY, readers={DOCTOR, COORDINATOR}, export=OWNER_ONLY)
+    column_list = ("condition", "tier", "name", "active")
+    column_filters = ("condition", "tier", "active")
+    column_default_sort = "name"
+    form_columns = ("condition", "tier", "name", "note", "active", "steps")
+    inline_models = [
+        (ProtocolStep, {"form_columns": ("id", "position", "service", "quantity", "mandatory", "min_gap_days"),
+                        "form_ajax_refs": {"service": SERVICE_LOOKUP}})
+    ]
+
+
+def register(admin):
+    admin.add_view(ServiceAdmin(Service, db, name=_l("Services"), category=CATEGORY, endpoint="service"))
+    admin.add_view(PriceListAdmin(PriceList, db, name=_l("Price lists"), category=CATEGORY, endpoint="price_list"))
+    admin.add_view(PriceListItemAdmin(PriceListItem, db, name=_l("Prices"), category=CATEGORY, endpoint="price_list_item"))
+    admin.add_view(ProtocolAdmin(Protocol, db, name=_l("Protocols"), category=CATEGORY, endpoint="protocol"))

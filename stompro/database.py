@@ -1,0 +1,32 @@
+"""Engine set-up per dialect and the embedded database's first start."""
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """Foreign keys, WAL and a busy timeout on every SQLite connection; and
+    let SQLAlchemy (not pysqlite) decide when a transaction begins."""
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection):
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
+
+
+def embedded_database_is_new(app):
+    """True when the embedded SQLite file does not exist yet."""
+    if not app.config["EMBEDDED_DATABASE"]:
+        return False
+    return not (Path(app.instance_path) / "stompro.db").exists()

@@ -1,0 +1,66 @@
+"""Document templates and the documents a patient signs."""
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from ..db import Entity, SoftDeletable, UTCDateTime, one_of
+from ..extensions import db
+from ..org.models import LANGUAGES, Specialty, Staff
+from ..patients.models import Patient
+from ..planning.models import TreatmentPlan
+
+DOCUMENT_KINDS = ("contract", "consent", "card_cover", "plan_printout")
+DOCUMENT_STATUSES = ("draft", "signed")
+
+
+class DocumentTemplate(Entity, db.Model):
+    __tablename__ = "document_template"
+    __table_args__ = (
+        UniqueConstraint("code", "language"),
+        one_of("kind", DOCUMENT_KINDS),
+        one_of("language", LANGUAGES),
+    )
+
+    code: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))
+    specialty_id: Mapped[int | None] = mapped_column(ForeignKey("specialty.id"), index=True)
+    language: Mapped[str] = mapped_column(String(2))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    specialty: Mapped[Specialty | None] = relationship()
+
+    def __str__(self):
+        return f"{self.title} ({self.language})"
+
+
+class PatientDocument(Entity, SoftDeletable, db.Model):
+    __tablename__ = "patient_document"
+    __table_args__ = (
+        one_of("kind", DOCUMENT_KINDS),
+        one_of("status", DOCUMENT_STATUSES),
+        CheckConstraint("status <> 'signed' OR signed_at IS NOT NULL", name="signed_has_time"),
+        Index(None, "patient_id", "kind", "status"),
+    )
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("document_template.id"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_plan.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    specialty_id: Mapped[int | None] = mapped_column(ForeignKey("specialty.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(6), default="draft")
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    witnessed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+
+    patient: Mapped[Patient] = relationship()
+    template: Mapped[DocumentTemplate | None] = relationship()
+    plan: Mapped[TreatmentPlan | None] = relationship()
+    specialty: Mapped[Specialty | None] = relationship()
+    witnessed_by: Mapped[Staff | None] = relationship()
+
+    def __str__(self):
+        return self.title

@@ -1,0 +1,114 @@
+"""Patients and insurance screens."""
+import re
+from datetime import datetime
+
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_babel import lazy_gettext as _l
+
+from ..admin.base import StomproModelView
+from ..admin.permissions import Permissions
+from ..extensions import db
+from ..org.models import Staff
+from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, DOCTOR, EVERYONE, OWNER, OWNER_ONLY
+from .models import InsuranceCompany, InsurancePolicy, InsuranceProgram, Patient, PatientTag
+from .phones import phone_search_digits
+
+CATEGORY = _l("Patients")
+PATIENT_EDITORS = {OWNER, DOCTOR, ADMINISTRATOR, COORDINATOR, CALL_CENTER}
+
+_PHONE_LIKE = re.compile(r"^[\d\s()+\-.]+$")
+_RU_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+
+
+def search_term_for_database(term):
+    """Phones typed in any format and dates typed as dd.mm.yyyy become the
+    form they are stored in, so the list search finds them."""
+    term = (term or "").strip()
+    date_match = _RU_DATE.match(term)
+    if date_match:
+        day, month, year = (int(g) for g in date_match.groups())
+        try:
+            return datetime(year, month, day).date().isoformat()
+        except ValueError:
+            return term
+    if _PHONE_LIKE.match(term):
+        return phone_search_digits(term) or term
+    return term
+
+
+def staff_lookup(name="staff"):
+    return QueryAjaxModelLoader(
+        name, db, Staff, fields=("last_name", "first_name", "login"),
+        filters=["staff.active = true"], page_size=15,
+    )
+
+
+def patient_lookup(name="patient"):
+    return QueryAjaxModelLoader(
+        name, db, Patient, fields=("last_name", "first_name", "phone"),
+        filters=["patient.deleted_at IS NULL"], page_size=15,
+    )
+
+
+class PatientAdmin(StomproModelView):
+    permissions = Permissions.managed_by(
+        PATIENT_EDITORS, readers=EVERYONE, export={OWNER, ADMINISTRATOR}, delete={OWNER, ADMINISTRATOR}
+    )
+    simple_list_pager = True
+    column_list = ("last_name", "first_name", "middle_name", "birth_date", "phone", "tags", "home_clinic", "coordinator", "status")
+    column_searchable_list = ("last_name", "first_name", "middle_name", "phone", "birth_date", "email")
+    column_filters = ("status", "home_clinic", "coordinator", "sms_consent", "source", "birth_date", "tags.tag")
+    column_sortable_list = ("last_name", "first_name", "birth_date", "phone", "status")
+    column_default_sort = [("last_name", False), ("first_name", False)]
+    form_columns = (
+        "last_name", "first_name", "middle_name", "birth_date", "sex", "phone", "email", "address",
+        "id_document", "source", "sms_consent", "preferred_days", "preferred_time_from",
+        "preferred_time_to", "home_clinic", "coordinator", "status", "note", "tags",
+    )
+    inline_models = [(PatientTag, {"form_columns": ("id", "tag")})]
+    form_ajax_refs = {"coordinator": staff_lookup("coordinator")}
+    eager_loads = ("home_clinic", "coordinator")
+
+    def get_query(self):
+        from sqlalchemy.orm import selectinload
+
+        return super().get_query().options(selectinload(Patient.tags))
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        return super()._apply_search(query, count_query, joins, count_joins, search_term_for_database(search))
+
+
+class InsuranceCompanyAdmin(StomproModelView):
+    permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR, COORDINATOR, CASHIER}, export=OWNER_ONLY)
+    column_list = ("name", "inn", "phone", "contract_number", "active")
+    column_searchable_list = ("name", "inn")
+    column_default_sort = "name"
+    form_excluded_columns = StomproModelView.form_excluded_columns + ("programs",)
+
+
+class InsuranceProgramAdmin(StomproModelView):
+    permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR, COORDINATOR, CASHIER, DOCTOR}, export=OWNER_ONLY)
+    column_list = ("company", "code", "name", "active")
+    column_filters = ("company", "active")
+    column_default_sort = "code"
+    form_ajax_refs = {"services": {"fields": ("code", "name_ru", "name_en"), "page_size": 20}}
+
+
+class InsurancePolicyAdmin(StomproModelView):
+    permissions = Permissions.managed_by(
+        {OWNER, ADMINISTRATOR, COORDINATOR, CASHIER}, readers={DOCTOR}, export={OWNER}, delete={OWNER, ADMINISTRATOR}
+    )
+    simple_list_pager = True
+    column_list = ("patient", "company", "program", "number", "valid_from", "valid_to")
+    column_searchable_list = ("number",)
+    column_filters = ("company", "program", "valid_to")
+    column_default_sort = ("valid_from", True)
+    form_ajax_refs = {"patient": patient_lookup()}
+    eager_loads = ("program.company",)
+
+
+def register(admin):
+    admin.add_view(PatientAdmin(Patient, db, name=_l("Patients"), category=CATEGORY, endpoint="patient"))
+    admin.add_view(InsurancePolicyAdmin(InsurancePolicy, db, name=_l("Insurance policies"), category=CATEGORY, endpoint="insurance_policy"))
+    admin.add_view(InsuranceCompanyAdmin(InsuranceCompany, db, name=_l("Insurance companies"), category=CATEGORY, endpoint="insurance_company"))
+    admin.add_view(InsuranceProgramAdmin(InsuranceProgram, db, name=_l("Insurance programs"), category=CATEGORY, endpoint="insurance_program"))

@@ -1,0 +1,49 @@
+"""Soft deletion: clinical and financial rows are hidden, never erased."""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from .db import SoftDeletable, utcnow
+from .errors import DomainError
+from .extensions import db
+
+
+def soft_deletable_models():
+    """Every mapped class whose rows are soft-deleted, by table name."""
+    return {
+        mapper.class_.__tablename__: mapper.class_
+        for mapper in db.Model.registry.mappers
+        if issubclass(mapper.class_, SoftDeletable)
+    }
+
+
+def soft_delete(session, row):
+    """Hide ``row``; it stays in the database and in the audit log."""
+    if row.deleted_at is None:
+        row.deleted_at = utcnow()
+        session.flush()
+    return row
+
+
+def restore(session, table_name, row_id):
+    """Bring a soft-deleted row back (the owner's recycle bin)."""
+    model = soft_deletable_models().get(table_name)
+    if model is None:
+        raise DomainError(_l("Rows of this table cannot be restored."))
+    row = session.execute(select(model).where(model.id == row_id)).scalar_one_or_none()
+    if row is None or row.deleted_at is None:
+        raise DomainError(_l("There is no deleted record #%(id)s here.", id=row_id))
+    row.deleted_at = None
+    session.flush()
+    return row
+
+
+@event.listens_for(Session, "before_flush")
+def _turn_deletes_into_soft_deletes(session, flush_context, instances):
+    """A hard delete of a clinical or financial row (an inline form's remove
+    button, a cascade) becomes a soft delete, so nothing is ever lost."""
+    for row in list(session.deleted):
+        if isinstance(row, SoftDeletable):
+            session.expunge(row)
+            session.add(row)
+            row.deleted_at = row.deleted_at or utcnow()

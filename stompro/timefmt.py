@@ -1,0 +1,34 @@
+"""Showing UTC moments in the clinic's time zone, and reading them back."""
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+
+def clinic_zone():
+    return ZoneInfo(current_app.config["CLINIC_TIME_ZONE"])
+
+
+def to_local(moment):
+    """An aware UTC datetime → the same moment on the clinic's clock."""
+    return moment.astimezone(clinic_zone()) if moment else None
+
+
+def from_local(naive):
+    """A wall-clock time typed at the clinic → an aware UTC datetime."""
+    if naive is None:
+        return None
+    if naive.tzinfo is None:
+        naive = naive.replace(tzinfo=clinic_zone())
+    return naive.astimezone(timezone.utc)
+
+
+def format_moment(moment):
+    return to_local(moment).strftime("%d.%m.%Y %H:%M") if moment else ""
+
+
+def format_money(amount):
+    """12345.5 → "12 345,50"; a template never formats money itself."""
+    if amount is None:
+        return ""
+    return f"{amount:,.2f}".replace(",", " ").replace(".", ",")
