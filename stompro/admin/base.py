@@ -216,18 +216,19 @@ class StomproModelView(RoleGuard, ModelView):
             raise ConflictError(STALE_MESSAGE)
 
     def _write(self, work, form=None, failure=_l("The record was not saved.")):
-        """Run ``work`` and commit; on a broken rule roll back and explain."""
+        """Run ``work`` and commit; on a broken rule roll back, then explain."""
         try:
             work()
             db.session.commit()
             return True
         except DomainError as error:
-            self._explain(form, error.field, error.message)
+            field, message = error.field, error.message
         except StaleDataError:
-            self._explain(form, None, STALE_MESSAGE)
+            field, message = None, STALE_MESSAGE
         except IntegrityError as error:
-            self._explain(form, *explain_integrity_error(error))
+            field, message = explain_integrity_error(error)
         db.session.rollback()
+        self._explain(form, field, message)
         flash(failure, "error")
         return False
 

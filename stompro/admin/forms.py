@@ -7,12 +7,28 @@ from flask_admin.model.filters import convert
 from flask_admin.form import DateTimeField
 from flask_admin.model.form import converts
 from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectMultipleField
 
 from ..timefmt import from_local, to_local
 
 
 class AdminForm(FlaskForm):
     """Flask-WTF based, so the global CSRFProtect accepts admin POSTs."""
+
+
+class FormOnlyMixin:
+    """A form field the view handles itself; it never writes to the model."""
+
+    def populate_obj(self, obj, name):
+        pass
+
+
+class FormOnlySelectMultipleField(FormOnlyMixin, SelectMultipleField):
+    pass
+
+
+class FormOnlyPasswordField(FormOnlyMixin, PasswordField):
+    pass
 
 
 class LocalDateTimeField(DateTimeField):

@@ -1,8 +1,8 @@
 """Branches, chairs, specialties and staff accounts (the owner's settings)."""
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, SelectMultipleField
 
 from ..admin.base import StomproModelView
+from ..admin.forms import FormOnlyPasswordField, FormOnlySelectMultipleField
 from ..errors import DomainError
 from ..extensions import db
 from ..admin.permissions import Permissions
@@ -51,8 +51,8 @@ class StaffAdmin(StomproModelView):
     )
     form_choices = {"language": [("ru", "Русский"), ("en", "English")]}
     form_extra_fields = {
-        "roles": SelectMultipleField(_l("Roles"), choices=[(r, ROLE_LABELS[r]) for r in ROLES]),
-        "new_password": PasswordField(_l("New password")),
+        "roles": FormOnlySelectMultipleField(_l("Roles"), choices=[(r, ROLE_LABELS[r]) for r in ROLES]),
+        "new_password": FormOnlyPasswordField(_l("New password")),
     }
 
     def on_form_prefill(self, form, id):

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..org.models import Staff
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, DOCTOR, EVERYONE, OWNER, OWNER_ONLY
 from .models import InsuranceCompany, InsurancePolicy, InsuranceProgram, Patient, PatientTag
+from .forms import PhoneField
 from .phones import phone_search_digits
 
 CATEGORY = _l("Patients")
@@ -67,6 +68,7 @@ class PatientAdmin(StomproModelView):
     )
     inline_models = [(PatientTag, {"form_columns": ("id", "tag")})]
     form_ajax_refs = {"coordinator": staff_lookup("coordinator")}
+    form_overrides = {"phone": PhoneField}
     eager_loads = ("home_clinic", "coordinator")
 
     def get_query(self):

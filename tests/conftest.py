@@ -1,0 +1,153 @@
+"""Test fixtures: one app and one seeded database per run, each test in a
+transaction rolled back at the end.
+
+The database is SQLite (a temporary file) unless STOMPRO_TEST_DATABASE_URL
+names a PostgreSQL server: then a fresh database is created on that server
+for the run and dropped afterwards."""
+import os
+import re
+from datetime import datetime, timezone
+
+import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
+
+from stompro import create_app
+from stompro.extensions import db
+from stompro.org.models import Staff
+from stompro.org.roles import ROLES
+from stompro.seeding.loader import seed
+
+from . import pg
+
+DEMO_LOGIN_BY_ROLE = {
+    "owner": "owner",
+    "doctor": "doctor",
+    "administrator": "admin",
+    "coordinator": "coordinator",
+    "call_center": "callcenter",
+    "cashier": "cashier",
+}
+assert set(DEMO_LOGIN_BY_ROLE) == set(ROLES)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    server = os.environ.get("STOMPRO_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'stompro-test.db'}"
+        return
+    with pg.scratch_database(server, prefix="stompro_test") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SEED_DEMO_ON_FIRST_START": False,
+            "SECRET_KEY": "test-secret",
+            "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments")),
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        seed("demo")
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def rollback(request):
+    """Run the test inside one outer transaction that is rolled back, so every
+    commit a view makes is only a savepoint and the seeded data stays intact.
+    Tests that use no app, and browser tests (their server runs in another
+    thread), are left alone."""
+    if "app" not in request.fixturenames or request.node.get_closest_marker("browser"):
+        yield
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        engines = db.engines
+        engine = engines[None]
+        engines[None] = connection
+        db.session.remove()
+        db.session.configure(join_transaction_mode="create_savepoint")
+        try:
+            yield
+        finally:
+            db.session.remove()
+            engines[None] = engine
+            outer.rollback()
+            connection.close()
+
+
+class RequestClient(FlaskClient):
+    """Each test holds one app context (for its transaction), and Flask lets
+    requests reuse it; forget what Flask-Babel, Flask-Login and Flask-WTF cache
+    on ``g`` so that every request starts afresh, as it does in production."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for cached in list(vars(g)):
+                g.pop(cached)
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = RequestClient
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"  # before sign-in; people have their own
+    return client
+
+
+def staff_by_login(login):
+    return db.session.execute(db.select(Staff).filter_by(login=login)).scalar_one()
+
+
+class Auth:
+    """Signs a test client in as a demo person, and gives it CSRF tokens."""
+
+    def __init__(self, client):
+        self.client = client
+        self._token = None
+
+    def as_role(self, role, language="en"):
+        return self.as_login(DEMO_LOGIN_BY_ROLE[role], language)
+
+    def as_login(self, login, language="en"):
+        """Sign in without the password round trip (argon2 is slow on purpose),
+        speaking ``language`` (messages are asserted in English by default)."""
+        staff = staff_by_login(login)
+        staff.language = language
+        db.session.commit()
+        with self.client.session_transaction() as session:
+            session["_user_id"] = str(staff.id)
+            session["_fresh"] = True
+            session["seen"] = datetime.now(timezone.utc).timestamp()
+        return staff
+
+    def login(self, login, password):
+        token = self.csrf_token()
+        return self.client.post("/login", data={"login": login, "password": password, "csrf_token": token})
+
+    def csrf_token(self):
+        page = self.client.get("/login", follow_redirects=True).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+            r'name="csrf_token" value="([^"]+)"', page
+        )
+        assert match, "no CSRF token on the login page"
+        return match.group(1)
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
