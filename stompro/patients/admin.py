@@ -12,7 +12,7 @@ from ..org.models import Staff
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, DOCTOR, EVERYONE, OWNER, OWNER_ONLY
 from .models import InsuranceCompany, InsurancePolicy, InsuranceProgram, Patient, PatientTag
 from .forms import PhoneField
-from .phones import phone_search_digits
+from .phones import format_phone, phone_search_digits
 
 CATEGORY = _l("Patients")
 PATIENT_EDITORS = {OWNER, DOCTOR, ADMINISTRATOR, COORDINATOR, CALL_CENTER}
@@ -69,6 +69,7 @@ class PatientAdmin(StomproModelView):
     inline_models = [(PatientTag, {"form_columns": ("id", "tag")})]
     form_ajax_refs = {"coordinator": staff_lookup("coordinator")}
     form_overrides = {"phone": PhoneField}
+    column_formatters = {"phone": lambda view, context, model, name: format_phone(model.phone)}
     eager_loads = ("home_clinic", "coordinator")
 
     def get_query(self):

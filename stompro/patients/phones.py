@@ -29,3 +29,12 @@ def phone_search_digits(term):
     if len(digits) == 11 and digits[0] == "8":
         return "7" + digits[1:]
     return digits
+
+
+def format_phone(e164):
+    """+79161234567 → +7 916 123-45-67, for reading."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -1,4 +1,5 @@
 """Seeding entry points used by the CLI and the embedded first start."""
+import os
 import time
 
 import click
@@ -39,6 +40,7 @@ def create_schema_and_seed_demo():
 
 
 def print_demo_logins():
-    click.echo("StomPRO demo clinic loaded. Sign in at http://127.0.0.1:5000/login as:")
+    port = os.environ.get("FLASK_RUN_PORT", "5000")
+    click.echo(f"StomPRO demo clinic loaded. Sign in at http://127.0.0.1:{port}/login as:")
     for login in DEMO_LOGINS:
         click.echo(f"  {login:<12} password: {DEMO_PASSWORD}")
