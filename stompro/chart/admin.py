@@ -7,7 +7,7 @@ from ..admin.permissions import Permissions
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, COORDINATOR, DOCTOR, EVERYONE, OWNER, OWNER_ONLY
 from ..patients.admin import patient_lookup, staff_lookup
-from .models import Attachment, Condition, Diagnosis, Exam, ToothFinding
+from .models import Condition, Diagnosis, Exam, ToothFinding
 
 CATEGORY = _l("Medical card")
 CLINICIANS = {OWNER, DOCTOR}
@@ -66,23 +66,13 @@ class ExamAdmin(StomproModelView):
     }
 
 
-class AttachmentAdmin(StomproModelView):
-    permissions = Permissions(
-        list=frozenset(CLINICIANS | {COORDINATOR}),
-        edit=frozenset(CLINICIANS),
-        delete=frozenset(CLINICIANS),
-        export=frozenset(CLINICIANS),
-    )
-    simple_list_pager = True
-    column_list = ("patient", "kind", "filename", "content_type", "size_bytes", "taken_at", "uploaded_by")
-    column_filters = ("kind", "taken_at")
-    column_default_sort = ("taken_at", True)
-    form_columns = ("kind", "taken_at", "note")
-
-
 def register(admin):
+    from .attachment_admin import register as register_attachments
+    from .views import register as register_chart_pages
+
     admin.add_view(ExamAdmin(Exam, db, name=_l("Exams"), category=CATEGORY, endpoint="exam"))
     admin.add_view(ToothFindingAdmin(ToothFinding, db, name=_l("Chart findings"), category=CATEGORY, endpoint="tooth_finding"))
-    admin.add_view(AttachmentAdmin(Attachment, db, name=_l("X-rays and photos"), category=CATEGORY, endpoint="attachment"))
     admin.add_view(ConditionAdmin(Condition, db, name=_l("Conditions"), category=CATEGORY, endpoint="condition"))
     admin.add_view(DiagnosisAdmin(Diagnosis, db, name=_l("ICD-10 diagnoses"), category=CATEGORY, endpoint="diagnosis"))
+    register_attachments(admin, CATEGORY)
+    register_chart_pages(admin)

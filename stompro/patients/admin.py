@@ -111,7 +111,10 @@ class InsurancePolicyAdmin(StomproModelView):
 
 
 def register(admin):
+    from .views import register as register_card
+
     admin.add_view(PatientAdmin(Patient, db, name=_l("Patients"), category=CATEGORY, endpoint="patient"))
     admin.add_view(InsurancePolicyAdmin(InsurancePolicy, db, name=_l("Insurance policies"), category=CATEGORY, endpoint="insurance_policy"))
     admin.add_view(InsuranceCompanyAdmin(InsuranceCompany, db, name=_l("Insurance companies"), category=CATEGORY, endpoint="insurance_company"))
     admin.add_view(InsuranceProgramAdmin(InsuranceProgram, db, name=_l("Insurance programs"), category=CATEGORY, endpoint="insurance_program"))
+    register_card(admin)

@@ -1,0 +1,152 @@
+"""The chart's rules: recording findings, the current state, a tooth's history.
+
+A finding with no surfaces describes the whole tooth and replaces everything
+recorded on it before; a finding on surfaces replaces what was recorded on
+those surfaces. The current chart is what remains: per tooth, the latest
+whole-tooth finding and any later surface findings, one entry per surface."""
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..db import utcnow
+from ..errors import DomainError
+from .models import Condition, Exam, ToothFinding
+from .teeth import normalize_surfaces, validate_tooth
+
+
+@dataclass(frozen=True)
+class ChartEntry:
+    """One line of the current chart: a tooth, or one surface of it."""
+
+    tooth: int
+    surfaces: str
+    condition: Condition
+    note: str | None
+    recorded_at: datetime
+    finding_id: int
+
+
+def current_chart(session, patient_id):
+    """The current state of every tooth of the patient, ordered by tooth."""
+    findings = session.execute(
+        select(ToothFinding)
+        .where(ToothFinding.patient_id == patient_id, ToothFinding.deleted_at.is_(None))
+        .order_by(ToothFinding.tooth, ToothFinding.recorded_at, ToothFinding.id)
+        .options(joinedload(ToothFinding.condition))
+    ).scalars().all()
+    return chart_from_findings(findings)
+
+
+def chart_from_findings(findings):
+    """Fold findings (ordered by time) into the current entries."""
+    by_tooth = {}
+    for finding in sorted(findings, key=lambda f: (f.tooth, f.recorded_at, f.id)):
+        state = by_tooth.setdefault(finding.tooth, {})
+        entry = ChartEntry(
+            finding.tooth, "", finding.condition, finding.note, finding.recorded_at, finding.id
+        )
+        if not finding.surfaces:
+            state.clear()
+            state[""] = entry
+            continue
+        if _whole_tooth_is_surface_level(state):
+            del state[""]
+        for surface in finding.surfaces:
+            state[surface] = ChartEntry(
+                finding.tooth, surface, finding.condition, finding.note, finding.recorded_at, finding.id
+            )
+    return [entry for tooth in sorted(by_tooth) for entry in by_tooth[tooth].values()]
+
+
+def _whole_tooth_is_surface_level(state):
+    """A whole-tooth "healthy" gives way to surface findings; a crown or a
+    missing tooth stays and the surface findings are added beside it."""
+    whole = state.get("")
+    return whole is not None and whole.condition.code == "healthy"
+
+
+def conditions_by_code(session):
+    return {c.code: c for c in session.execute(select(Condition)).scalars()}
+
+
+def record_findings(session, patient, author, findings, exam=None, now=None):
+    """Validate every finding first, then write them all (or nothing).
+
+    ``findings``: dicts with ``tooth``, ``surfaces``, ``condition`` (a code)
+    and optional ``note``. Each becomes a new ``tooth_finding`` row; history
+    is never overwritten. Returns the new rows."""
+    if not findings:
+        raise DomainError(_l("Nothing to record."), field="findings")
+    conditions = conditions_by_code(session)
+    cleaned = []
+    errors = {}
+    for index, raw in enumerate(findings):
+        try:
+            cleaned.append(_clean_finding(raw, conditions))
+        except DomainError as error:
+            errors[f"findings[{index}].{error.field or 'finding'}"] = str(error.message)
+    if errors:
+        raise FindingsRejected(errors)
+    if exam is None:
+        exam = open_exam(session, patient.id)
+    moment = now or utcnow()
+    rows = [
+        ToothFinding(
+            patient=patient, author=author, exam=exam, recorded_at=moment,
+            tooth=tooth, surfaces=surfaces, condition=condition, note=note,
+        )
+        for tooth, surfaces, condition, note in cleaned
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+class FindingsRejected(DomainError):
+    """Several fields at fault; ``errors`` maps each field to its message."""
+
+    def __init__(self, errors):
+        super().__init__(_l("Some findings are not valid; nothing was recorded."))
+        self.errors = errors
+
+
+def _clean_finding(raw, conditions):
+    if not isinstance(raw, dict):
+        raise DomainError(_l("A finding is an object with tooth, surfaces and condition."))
+    tooth = validate_tooth(raw.get("tooth"))
+    surfaces = normalize_surfaces(raw.get("surfaces"))
+    code = raw.get("condition")
+    condition = conditions.get(code)
+    if condition is None:
+        raise DomainError(_l("Unknown condition “%(code)s”.", code=code), field="condition")
+    note = raw.get("note")
+    if note is not None and not isinstance(note, str):
+        raise DomainError(_l("A note is text."), field="note")
+    return tooth, surfaces, condition, (note or None)
+
+
+def open_exam(session, patient_id):
+    """The patient's latest unsigned exam, if a doctor has one open."""
+    return session.execute(
+        select(Exam)
+        .where(Exam.patient_id == patient_id, Exam.signed_at.is_(None), Exam.deleted_at.is_(None))
+        .order_by(Exam.examined_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def tooth_history(session, patient_id, tooth):
+    """Every finding of one tooth, newest first, with author and exam."""
+    tooth = validate_tooth(tooth)
+    return session.execute(
+        select(ToothFinding)
+        .where(
+            ToothFinding.patient_id == patient_id,
+            ToothFinding.tooth == tooth,
+            ToothFinding.deleted_at.is_(None),
+        )
+        .order_by(ToothFinding.recorded_at.desc(), ToothFinding.id.desc())
+    ).scalars().all()

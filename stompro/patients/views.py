@@ -1,0 +1,5 @@
+"""The patient card page (being built for the chart issue)."""
+
+
+def register(admin):
+    pass
