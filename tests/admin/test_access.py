@@ -91,7 +91,9 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client):
 
 def test_every_menu_item_opens_for_the_owner(app, client, auth):
     auth.as_role("owner")
-    for view in app.extensions["stompro_admin"]._views:
+    menu = [view for view in app.extensions["stompro_admin"]._views if view.is_visible()]
+    assert len(menu) >= 30
+    for view in menu:
         response = client.get(view.url + "/" if not view.url.endswith("/") else view.url)
         assert response.status_code == 200, view.url
 
