@@ -4,8 +4,9 @@ A finding with no surfaces describes the whole tooth and replaces everything
 recorded on it before; a finding on surfaces replaces what was recorded on
 those surfaces. The current chart is what remains: per tooth, the latest
 whole-tooth finding and any later surface findings, one entry per surface."""
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
 from ..errors import DomainError
+from ..planning.models import PlanItem, PlanStage
 from .models import Condition, Exam, ToothFinding
 from .teeth import normalize_surfaces, validate_tooth
 
@@ -29,15 +31,34 @@ class ChartEntry:
     finding_id: int
 
 
+class RecordedFinding(NamedTuple):
+    """The columns of a finding the current chart needs, without the ORM row."""
+
+    id: int
+    tooth: int
+    surfaces: str
+    condition: Condition
+    note: str | None
+    recorded_at: datetime
+
+
 def current_chart(session, patient_id):
-    """The current state of every tooth of the patient, ordered by tooth."""
-    findings = session.execute(
-        select(ToothFinding)
+    """The current state of every tooth of the patient, ordered by tooth.
+
+    Reads plain columns (not ORM rows): a long history stays cheap."""
+    conditions = {c.id: c for c in session.execute(select(Condition)).scalars()}
+    rows = session.execute(
+        select(
+            ToothFinding.id, ToothFinding.tooth, ToothFinding.surfaces, ToothFinding.condition_id,
+            ToothFinding.note, ToothFinding.recorded_at,
+        )
         .where(ToothFinding.patient_id == patient_id, ToothFinding.deleted_at.is_(None))
         .order_by(ToothFinding.tooth, ToothFinding.recorded_at, ToothFinding.id)
-        .options(joinedload(ToothFinding.condition))
-    ).scalars().all()
-    return chart_from_findings(findings)
+    ).all()
+    return chart_from_findings(
+        RecordedFinding(row.id, row.tooth, row.surfaces, conditions[row.condition_id], row.note, row.recorded_at)
+        for row in rows
+    )
 
 
 def chart_from_findings(findings):
@@ -91,7 +112,7 @@ def record_findings(session, patient, author, findings, exam=None, now=None):
     if errors:
         raise FindingsRejected(errors)
     if exam is None:
-        exam = open_exam(session, patient.id)
+        exam = open_exam(session, patient.id, author.id)
     moment = now or utcnow()
     rows = [
         ToothFinding(
@@ -119,7 +140,7 @@ def _clean_finding(raw, conditions):
     tooth = validate_tooth(raw.get("tooth"))
     surfaces = normalize_surfaces(raw.get("surfaces"))
     code = raw.get("condition")
-    condition = conditions.get(code)
+    condition = conditions.get(code) if isinstance(code, str) else None
     if condition is None:
         raise DomainError(_l("Unknown condition “%(code)s”.", code=code), field="condition")
     note = raw.get("note")
@@ -128,11 +149,18 @@ def _clean_finding(raw, conditions):
     return tooth, surfaces, condition, (note or None)
 
 
-def open_exam(session, patient_id):
-    """The patient's latest unsigned exam, if a doctor has one open."""
+def open_exam(session, patient_id, doctor_id):
+    """The doctor's latest unsigned exam of the patient (not an addendum), if any:
+    what the doctor records now belongs to it."""
     return session.execute(
         select(Exam)
-        .where(Exam.patient_id == patient_id, Exam.signed_at.is_(None), Exam.deleted_at.is_(None))
+        .where(
+            Exam.patient_id == patient_id,
+            Exam.doctor_id == doctor_id,
+            Exam.amends_id.is_(None),
+            Exam.signed_at.is_(None),
+            Exam.deleted_at.is_(None),
+        )
         .order_by(Exam.examined_at.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -150,3 +178,59 @@ def tooth_history(session, patient_id, tooth):
         )
         .order_by(ToothFinding.recorded_at.desc(), ToothFinding.id.desc())
     ).scalars().all()
+
+
+# --- was → became ---------------------------------------------------------------
+
+PLANNED = datetime.max.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """Finding-shaped input for chart_from_findings: a current entry carried
+    over, or the target condition of a plan item."""
+
+    tooth: int
+    surfaces: str
+    condition: Condition
+    note: str | None
+    recorded_at: datetime
+    id: int
+
+
+def target_chart(entries, items):
+    """The chart a plan variant leads to ("became").
+
+    The current ``entries`` with each item's target condition recorded on its
+    tooth and surfaces, in the order given (stage, then item), by the same
+    rule as findings: a whole-tooth target replaces the tooth, a surface
+    target replaces that surface. Removed or deleted items, whole-mouth items
+    and items without a target change nothing. Entries that come from the
+    plan have no ``recorded_at`` and no ``finding_id``."""
+    carried = [_Change(e.tooth, e.surfaces, e.condition, e.note, e.recorded_at, e.finding_id) for e in entries]
+    planned = [
+        _Change(item.tooth, item.surfaces or "", item.target_condition, None, PLANNED, order)
+        for order, item in enumerate(items)
+        if item.tooth is not None
+        and item.target_condition is not None
+        and not item.removed
+        and item.deleted_at is None
+    ]
+    return [
+        replace(entry, recorded_at=None, finding_id=None) if entry.recorded_at == PLANNED else entry
+        for entry in chart_from_findings(carried + planned)
+    ]
+
+
+def variant_charts(session, variant):
+    """The "was" (the patient's current chart) and the "became" of a plan
+    variant, for the plan screens and the printout."""
+    items = session.execute(
+        select(PlanItem)
+        .join(PlanStage, PlanItem.stage_id == PlanStage.id)
+        .where(PlanStage.variant_id == variant.id, PlanStage.deleted_at.is_(None))
+        .order_by(PlanStage.position, PlanItem.id)
+        .options(joinedload(PlanItem.target_condition))
+    ).scalars().all()
+    was = current_chart(session, variant.plan.patient_id)
+    return was, target_chart(was, items)
