@@ -54,11 +54,17 @@ def register_admin(app):
 
 
 def register_blueprints(app):
+    from .api import bp as api_bp
+    from .api import isolate_api_requests
+    from .extensions import csrf
     from .org.views import bp as auth_bp
     from .org.views import enforce_idle_timeout
 
     app.register_blueprint(auth_bp)
+    app.before_request(isolate_api_requests)  # before the sign-in cookie's hooks
     app.before_request(enforce_idle_timeout)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # bearer tokens, not cookies
 
     @app.route("/")
     def root():

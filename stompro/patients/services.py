@@ -1,0 +1,169 @@
+"""The patients' rules: finding a patient and registering a new one."""
+import re
+from datetime import date
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, or_, select
+
+from ..errors import DomainError
+from .models import SEXES, Patient
+from .phones import normalize_phone, phone_search_digits
+
+SEARCH_LIMIT = 50
+
+_PHONE_LIKE = re.compile(r"^[\d\s()+\-.]+$")
+_RU_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+# Field → longest value the column holds.
+NEW_PATIENT_TEXT_FIELDS = {"last_name": 80, "first_name": 80, "middle_name": 80, "email": 120}
+NEW_PATIENT_FIELDS = ("last_name", "first_name", "middle_name", "birth_date", "phone", "email", "sex")
+REQUIRED_FIELDS = ("last_name", "first_name", "birth_date", "phone")
+OLDEST_AGE_YEARS = 130
+
+
+def search_term_for_database(term):
+    """Phones typed in any format and dates typed as dd.mm.yyyy become the
+    form they are stored in (digits of the E.164 number, an ISO date), so a
+    text search over the stored columns finds them."""
+    term = (term or "").strip()
+    born = _typed_date(term)
+    if born is not None:
+        return born.isoformat()
+    if _PHONE_LIKE.match(term):
+        return phone_search_digits(term) or term
+    return term
+
+
+def search_patients(session, q, limit=SEARCH_LIMIT):
+    """Patients (not deleted) found by what a receptionist types: a phone in
+    any format, a birth date (dd.mm.yyyy or ISO), or words of the name
+    ("Иванов", "Иванов Пётр": every word must appear in the surname, first or
+    middle name). Ordered by name; at most ``limit``."""
+    query = select(Patient).where(Patient.deleted_at.is_(None))
+    condition = _search_condition(q)
+    if condition is not None:
+        query = query.where(condition)
+    return session.execute(
+        query.order_by(Patient.last_name, Patient.first_name, Patient.id).limit(limit)
+    ).scalars().all()
+
+
+def _search_condition(q):
+    typed = (q or "").strip()
+    if not typed:
+        return None
+    born = _typed_date(typed)
+    if born is not None:
+        return Patient.birth_date == born
+    digits = phone_search_digits(typed) if _PHONE_LIKE.match(typed) else None
+    if digits:
+        return Patient.phone.like(f"%{digits}%")
+    return and_(*(_name_contains(word) for word in typed.split()))
+
+
+def _typed_date(term):
+    """The date in "03.04.1985" or "1985-04-03", else None."""
+    match = _RU_DATE.match(term)
+    if match:
+        day, month, year = (int(g) for g in match.groups())
+    else:
+        match = _ISO_DATE.match(term)
+        if not match:
+            return None
+        year, month, day = (int(g) for g in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _name_contains(word):
+    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(
+        Patient.last_name.ilike(pattern, escape="\\"),
+        Patient.first_name.ilike(pattern, escape="\\"),
+        Patient.middle_name.ilike(pattern, escape="\\"),
+    )
+
+
+class PatientRejected(DomainError):
+    """The new patient's data has faults; ``errors`` maps each field to its message."""
+
+    def __init__(self, errors):
+        super().__init__(_l("The patient's data is not valid; nothing was saved."))
+        self.errors = errors
+
+
+def create_patient(session, data):
+    """Register a patient from ``data`` (last_name, first_name, middle_name,
+    birth_date as an ISO date or a date, phone in any common format, email,
+    sex "M"/"F"). Every field is checked before anything is written; faults
+    raise PatientRejected naming each field. Namesakes and shared family
+    phones are common, so similar patients are not refused as duplicates."""
+    errors = {}
+    values = {}
+    for field in data:
+        if field not in NEW_PATIENT_FIELDS:
+            errors[field] = str(_l("Unknown field."))
+    for field in NEW_PATIENT_FIELDS:
+        try:
+            values[field] = _clean(field, data.get(field))
+        except DomainError as error:
+            errors[field] = str(error.message)
+    if errors:
+        raise PatientRejected(errors)
+    patient = Patient(status="active", **values)
+    session.add(patient)
+    session.flush()
+    return patient
+
+
+def _clean(field, value):
+    if isinstance(value, str):
+        value = value.strip() or None
+    if value is None:
+        if field in REQUIRED_FIELDS:
+            raise DomainError(_l("This field is required."), field=field)
+        return None
+    if field == "birth_date":
+        return _birth_date(value)
+    if not isinstance(value, str):
+        raise DomainError(_l("This field is text."), field=field)
+    if field == "phone":
+        return normalize_phone(value)
+    if field == "sex":
+        if value.upper() not in SEXES:
+            raise DomainError(_l("Sex is M or F."), field=field)
+        return value.upper()
+    if len(value) > NEW_PATIENT_TEXT_FIELDS[field]:
+        raise DomainError(
+            _l("At most %(count)s characters.", count=NEW_PATIENT_TEXT_FIELDS[field]), field=field
+        )
+    if field == "email":
+        return _email(value)
+    return value
+
+
+def _birth_date(value):
+    if isinstance(value, date):
+        born = value
+    else:
+        is_iso = isinstance(value, str) and _ISO_DATE.match(value)
+        born = _typed_date(value) if is_iso else None
+    if born is None:
+        raise DomainError(_l("A date is written as YYYY-MM-DD."), field="birth_date")
+    today = date.today()
+    if born > today:
+        raise DomainError(_l("The birth date cannot be in the future."), field="birth_date")
+    if born.year < today.year - OLDEST_AGE_YEARS:
+        raise DomainError(_l("This birth date is too long ago."), field="birth_date")
+    return born
+
+
+def _email(value):
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise DomainError(_l("“%(email)s” is not an e-mail address.", email=value), field="email") from None
