@@ -2,8 +2,11 @@
 import re
 from datetime import datetime
 
+from flask import current_app, url_for
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.model.template import EndpointLinkRowAction
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from ..admin.base import StomproModelView
 from ..admin.permissions import Permissions
@@ -51,6 +54,37 @@ def patient_lookup(name="patient"):
     )
 
 
+def reachable_url(endpoint, **values):
+    """The URL of another page of the panel if it exists and the signed-in
+    person may open it, else None — links to pages that later issues add, or
+    that the role may not see, are left out instead of failing."""
+    if endpoint not in current_app.view_functions:
+        return None
+    admin = current_app.extensions["stompro_admin"]
+    view = next((v for v in admin._views if v.endpoint == endpoint.split(".", 1)[0]), None)
+    if view is not None and not view.is_accessible():
+        return None
+    return url_for(endpoint, **values)
+
+
+class ReachableLinkRowAction(EndpointLinkRowAction):
+    """A row link shown only when ``reachable_url`` finds the page."""
+
+    def render(self, context, row_id, row):
+        url = reachable_url(self.endpoint, **{**(self.url_args or {}), self.id_arg: row_id})
+        if url is None:
+            return ""
+        return self._resolve_symbol(context, "row_actions.link")(self, url)
+
+
+def _readable_phone(view, context, model, name):
+    return format_phone(model.phone)
+
+
+def _surname_to_card(view, context, model, name):
+    return Markup('<a href="{}">{}</a>').format(url_for("patient_card.show", patient_id=model.id), model.last_name)
+
+
 class PatientAdmin(StomproModelView):
     permissions = Permissions.managed_by(
         PATIENT_EDITORS, readers=EVERYONE, export={OWNER, ADMINISTRATOR}, delete={OWNER, ADMINISTRATOR}
@@ -69,7 +103,12 @@ class PatientAdmin(StomproModelView):
     inline_models = [(PatientTag, {"form_columns": ("id", "tag")})]
     form_ajax_refs = {"coordinator": staff_lookup("coordinator")}
     form_overrides = {"phone": PhoneField}
-    column_formatters = {"phone": lambda view, context, model, name: format_phone(model.phone)}
+    column_formatters = {"last_name": _surname_to_card, "phone": _readable_phone}
+    column_formatters_export = {"phone": _readable_phone}
+    column_extra_row_actions = [
+        EndpointLinkRowAction("fa fa-id-card-o", "patient_card.show", title=_l("Patient card"), id_arg="patient_id"),
+        ReachableLinkRowAction("fa fa-th", "chart.patient_chart", title=_l("Dental chart"), id_arg="patient_id"),
+    ]
     eager_loads = ("home_clinic", "coordinator")
 
     def get_query(self):
