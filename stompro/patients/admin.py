@@ -1,7 +1,4 @@
 """Patients and insurance screens."""
-import re
-from datetime import datetime
-
 from flask import current_app, url_for
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.model.template import EndpointLinkRowAction
@@ -12,32 +9,13 @@ from ..admin.base import StomproModelView
 from ..admin.permissions import Permissions
 from ..extensions import db
 from ..org.models import Staff
-from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, DOCTOR, EVERYONE, OWNER, OWNER_ONLY
-from .models import InsuranceCompany, InsurancePolicy, InsuranceProgram, Patient, PatientTag
+from ..org.roles import ADMINISTRATOR, CASHIER, COORDINATOR, DOCTOR, EVERYONE, OWNER, OWNER_ONLY, PATIENT_WRITERS
 from .forms import PhoneField
-from .phones import format_phone, phone_search_digits
+from .models import InsuranceCompany, InsurancePolicy, InsuranceProgram, Patient, PatientTag
+from .phones import format_phone
+from .services import search_term_for_database
 
 CATEGORY = _l("Patients")
-PATIENT_EDITORS = {OWNER, DOCTOR, ADMINISTRATOR, COORDINATOR, CALL_CENTER}
-
-_PHONE_LIKE = re.compile(r"^[\d\s()+\-.]+$")
-_RU_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-
-
-def search_term_for_database(term):
-    """Phones typed in any format and dates typed as dd.mm.yyyy become the
-    form they are stored in, so the list search finds them."""
-    term = (term or "").strip()
-    date_match = _RU_DATE.match(term)
-    if date_match:
-        day, month, year = (int(g) for g in date_match.groups())
-        try:
-            return datetime(year, month, day).date().isoformat()
-        except ValueError:
-            return term
-    if _PHONE_LIKE.match(term):
-        return phone_search_digits(term) or term
-    return term
 
 
 def staff_lookup(name="staff"):
@@ -87,7 +65,7 @@ def _surname_to_card(view, context, model, name):
 
 class PatientAdmin(StomproModelView):
     permissions = Permissions.managed_by(
-        PATIENT_EDITORS, readers=EVERYONE, export={OWNER, ADMINISTRATOR}, delete={OWNER, ADMINISTRATOR}
+        PATIENT_WRITERS, readers=EVERYONE, export={OWNER, ADMINISTRATOR}, delete={OWNER, ADMINISTRATOR}
     )
     simple_list_pager = True
     column_list = ("last_name", "first_name", "middle_name", "birth_date", "phone", "tags", "home_clinic", "coordinator", "status")

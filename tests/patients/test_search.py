@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import select
 
 from stompro.extensions import db
-from stompro.patients.admin import search_term_for_database
+from stompro.patients.services import search_term_for_database
 from stompro.patients.models import Patient
 
 
