@@ -1,5 +1,5 @@
 """Showing UTC moments in the clinic's time zone, and reading them back."""
-from datetime import datetime, timezone
+from datetime import timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app

@@ -5,7 +5,7 @@ from ..admin.base import StomproModelView
 from ..admin.permissions import Permissions
 from ..catalog.admin import SERVICE_LOOKUP
 from ..extensions import db
-from ..org.roles import ADMINISTRATOR, CASHIER, COORDINATOR, DOCTOR, OWNER, PLANNING
+from ..org.roles import ADMINISTRATOR, CASHIER, COORDINATOR, OWNER, PLANNING
 from ..patients.admin import patient_lookup, staff_lookup
 from .models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
 

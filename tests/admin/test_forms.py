@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from stompro.catalog.models import PriceList, PriceListItem, Service
 from stompro.chart.models import Condition, ToothFinding
 from stompro.extensions import db
-from stompro.org.models import Clinic, Room, Staff
+from stompro.org.models import Room, Staff
 from stompro.patients.models import Patient
 from stompro.scheduling.models import Appointment
 

@@ -13,7 +13,6 @@ import time
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import insert, text
 
 from stompro import create_app

@@ -1,5 +1,4 @@
 """Seeds load through the ORM, deterministically, and twice without duplicates."""
-import pytest
 from sqlalchemy import func, select
 
 from stompro.catalog.models import PriceListItem, Protocol, Service
