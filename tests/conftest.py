@@ -6,7 +6,7 @@ names a PostgreSQL server: then a fresh database is created on that server
 for the run and dropped afterwards."""
 import os
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from flask import g, has_app_context
@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from stompro import create_app
 from stompro.extensions import db
 from stompro.org.models import Staff
+from stompro.patients.models import Patient
 from stompro.org.roles import ROLES
 from stompro.seeding.loader import seed
 
@@ -111,6 +112,21 @@ def client(app):
 
 def staff_by_login(login):
     return db.session.execute(db.select(Staff).filter_by(login=login)).scalar_one()
+
+
+@pytest.fixture
+def doctor(app):
+    """The demo doctor."""
+    return staff_by_login("doctor")
+
+
+@pytest.fixture
+def patient(app):
+    """A new patient with an empty chart and no history."""
+    patient = Patient(last_name="Зубова", first_name="Ольга", birth_date=date(1985, 4, 2), phone="+79160000002")
+    db.session.add(patient)
+    db.session.commit()
+    return patient
 
 
 class Auth:

@@ -18,6 +18,7 @@ from ..db import utcnow
 from ..errors import DomainError
 from ..org.roles import DOCTOR
 from .models import Exam
+from .services import open_exam
 
 # What a doctor writes in an exam (or an addendum); everything else — patient,
 # doctor, signing, the amended entry — is set by the services alone.
@@ -96,7 +97,7 @@ def start_exam(session, patient, doctor, clinic=None, now=None):
     chart findings attach to the open exam, so two drafts would split them.
     The clinic defaults to the patient's home clinic."""
     _refuse(writer_refusal(doctor))
-    if open_draft(session, patient.id, doctor) is not None:
+    if open_exam(session, patient.id, doctor.id) is not None:
         raise DomainError(_l("You already have an unsigned exam of this patient; continue it or sign it first."))
     exam = Exam(
         patient=patient,
@@ -107,22 +108,6 @@ def start_exam(session, patient, doctor, clinic=None, now=None):
     session.add(exam)
     session.flush()
     return exam
-
-
-def open_draft(session, patient_id, doctor):
-    """The doctor's unsigned exam (not an addendum) of the patient, if any."""
-    return session.execute(
-        select(Exam)
-        .where(
-            Exam.patient_id == patient_id,
-            Exam.doctor_id == doctor.id,
-            Exam.amends_id.is_(None),
-            Exam.signed_at.is_(None),
-            Exam.deleted_at.is_(None),
-        )
-        .order_by(Exam.examined_at.desc())
-        .limit(1)
-    ).scalar_one_or_none()
 
 
 def update_exam(session, exam, author, **fields):

@@ -3,9 +3,7 @@ import pytest
 from sqlalchemy import func, select
 
 from stompro.api.auth import issue_token
-from stompro.db import utcnow
 from stompro.extensions import db
-from stompro.patients.models import Patient
 
 from ..conftest import DEMO_LOGIN_BY_ROLE, staff_by_login
 
@@ -46,11 +44,3 @@ def api(client):
     return Api(client)
 
 
-@pytest.fixture
-def patient(app):
-    patient = Patient(
-        last_name="Зубова", first_name="Ольга", birth_date=utcnow().date().replace(year=1985), phone="+79160000001"
-    )
-    db.session.add(patient)
-    db.session.flush()
-    return patient

@@ -11,11 +11,8 @@ from sqlalchemy import func, select
 
 from stompro.chart.attachments import detect_content_type, store_attachment
 from stompro.chart.models import Attachment
-from stompro.db import utcnow
 from stompro.errors import DomainError
 from stompro.extensions import db
-from stompro.org.models import Staff
-from stompro.patients.models import Patient
 
 # A one-page PDF, written by hand (xref offsets are not checked by readers we rely on).
 TINY_PDF = (
@@ -48,19 +45,6 @@ def storage(app, tmp_path, monkeypatch):
     directory = tmp_path / "attachments"
     monkeypatch.setitem(app.config, "ATTACHMENTS_DIR", str(directory))
     return directory
-
-
-@pytest.fixture
-def patient(app):
-    patient = Patient(last_name="Снимкова", first_name="Анна", birth_date=utcnow().date().replace(year=1990), phone="+79160000077")
-    db.session.add(patient)
-    db.session.commit()
-    return patient
-
-
-@pytest.fixture
-def doctor(app):
-    return db.session.execute(select(Staff).filter_by(login="doctor")).scalar_one()
 
 
 def files_under(directory):

@@ -1,7 +1,7 @@
 """The odontogram page: who may see and change it, recording through the JSON
 endpoint, the dentition switch and a tooth's history."""
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -10,22 +10,8 @@ from stompro.chart.models import Exam, ToothFinding
 from stompro.chart.services import record_findings
 from stompro.db import utcnow
 from stompro.extensions import db
-from stompro.org.models import Staff
 from stompro.patients.models import Patient
 from stompro.timefmt import format_moment
-
-
-@pytest.fixture
-def patient(app):
-    patient = Patient(last_name="Зубова", first_name="Ольга", birth_date=date(1985, 4, 2), phone="+79160000002")
-    db.session.add(patient)
-    db.session.commit()
-    return patient
-
-
-@pytest.fixture
-def doctor(app):
-    return db.session.execute(select(Staff).filter_by(login="doctor")).scalar_one()
 
 
 def findings_of(patient):

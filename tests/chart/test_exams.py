@@ -42,11 +42,6 @@ def patient(app):
 
 
 @pytest.fixture
-def doctor(app):
-    return staff_by_login("doctor")
-
-
-@pytest.fixture
 def other_doctor(app):
     return staff_by_login("lebedev.io")
 

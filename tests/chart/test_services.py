@@ -8,21 +8,6 @@ from stompro.chart.models import ToothFinding
 from stompro.chart.services import FindingsRejected, current_chart, record_findings, tooth_history
 from stompro.db import utcnow
 from stompro.extensions import db
-from stompro.org.models import Staff
-from stompro.patients.models import Patient
-
-
-@pytest.fixture
-def patient(app):
-    patient = Patient(last_name="Зубова", first_name="Ольга", birth_date=utcnow().date().replace(year=1985), phone="+79160000001")
-    db.session.add(patient)
-    db.session.flush()
-    return patient
-
-
-@pytest.fixture
-def doctor(app):
-    return db.session.execute(select(Staff).filter_by(login="doctor")).scalar_one()
 
 
 def state(patient):
