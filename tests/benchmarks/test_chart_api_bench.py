@@ -10,11 +10,8 @@ time of GET /api/v1/patients/{id}/chart and of POST of one finding (which
 answers with the whole current chart) as the doctor. Targets: p50 ≤ 30 ms."""
 import os
 import random
-import statistics
-import time
 from datetime import timedelta
 
-from stompro import create_app
 from stompro.api.auth import issue_token
 from stompro.chart.models import Condition, ToothFinding
 from stompro.chart.teeth import PERMANENT_TEETH
@@ -22,9 +19,8 @@ from stompro.db import utcnow
 from stompro.extensions import db
 from stompro.org.models import Staff
 from stompro.patients.models import Patient
-from stompro.seeding.loader import seed
 
-from .test_foundation_bench import bench_database
+from .common import p50, seeded_app, timings_ms
 
 FINDINGS = 500
 RUNS = 50
@@ -50,26 +46,9 @@ def patient_with_findings(count):
     return patient.id, doctor
 
 
-def p50_ms(call, expected_status):
-    """Median wall time and median CPU time of this process (the app's own
-    work, without the database server's), both in ms: on a busy machine the
-    second is the steadier figure."""
-    wall, cpu = [], []
-    for run in range(RUNS):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        response = call(run)
-        wall.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
-        assert response.status_code == expected_status, response.get_data(as_text=True)
-    return statistics.median(wall), statistics.median(cpu)
-
-
 def test_chart_api_with_500_findings(tmp_path):
-    with bench_database(tmp_path) as url:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SEED_DEMO_ON_FIRST_START": False, "SECRET_KEY": "bench"})
+    with seeded_app(tmp_path) as (app, dialect, _):
         with app.app_context():
-            db.create_all()
-            seed("demo")
             patient_id, doctor = patient_with_findings(FINDINGS)
             headers = {"Authorization": f"Bearer {issue_token(doctor)}"}
             db.session.remove()
@@ -86,11 +65,8 @@ def test_chart_api_with_500_findings(tmp_path):
             return client.post(chart, json={"findings": [finding]}, headers=headers)
 
         entries = len(get(0).get_json()["findings"])
-        figures = {"GET": p50_ms(get, 200), "POST one finding": p50_ms(post, 201)}
-        dialect = url.split(":", 1)[0]
+        figures = {"GET": timings_ms(get, RUNS, 200), "POST one finding": timings_ms(post, RUNS, 201)}
         print(f"\n[{dialect}] patient with {FINDINGS} findings → {entries} current chart entries")
         print(f"[{dialect}] load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         for name, (wall, cpu) in figures.items():
-            print(f"[{dialect}] chart API {name}: p50 {wall:.1f} ms (app CPU {cpu:.1f} ms) over {RUNS} runs; target ≤ 30 ms")
-        with app.app_context():
-            db.engine.dispose()
+            print(f"[{dialect}] chart API {name}: p50 {p50(wall):.1f} ms (app CPU {p50(cpu):.1f} ms) over {RUNS} runs; target ≤ 30 ms")

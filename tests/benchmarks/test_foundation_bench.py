@@ -4,37 +4,22 @@
     STOMPRO_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres pytest tests/benchmarks -s
 
 Measures: creating and seeding the demo database, and rendering the patient
-list (first page, a surname search, a phone search) with the demo clinic plus
-STOMPRO_BENCH_PATIENTS generated patients (default 100 000)."""
+list (first page, a surname search, a phone search, page 100) with the demo
+clinic plus STOMPRO_BENCH_PATIENTS generated patients (default 100 000)."""
 import os
 import random
-import statistics
 import time
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import insert, text
 
-from stompro import create_app
 from stompro.extensions import db
-from stompro.org.models import Staff
 from stompro.patients.models import Patient
-from stompro.seeding.loader import seed
 
-from .. import pg
+from .common import p50, seeded_app, signed_in_client, timings_ms
 
 EXTRA_PATIENTS = int(os.environ.get("STOMPRO_BENCH_PATIENTS", "100000"))
 RUNS = 20
-
-
-@contextmanager
-def bench_database(tmp_path):
-    server = os.environ.get("STOMPRO_TEST_DATABASE_URL")
-    if server:
-        with pg.scratch_database(server, prefix="stompro_bench") as url:
-            yield url
-    else:
-        yield f"sqlite:///{tmp_path / 'bench.db'}"
 
 
 def generated_patients(count):
@@ -56,25 +41,9 @@ def generated_patients(count):
         }
 
 
-def p50_ms(client, url):
-    timings = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        response = client.get(url)
-        timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200
-    return statistics.median(timings)
-
-
 def test_demo_database_and_patient_list(tmp_path):
-    with bench_database(tmp_path) as url:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SEED_DEMO_ON_FIRST_START": False, "SECRET_KEY": "bench"})
+    with seeded_app(tmp_path) as (app, dialect, seeded_s):
         with app.app_context():
-            started = time.perf_counter()
-            db.create_all()
-            seed("demo")
-            seeded_s = time.perf_counter() - started
-
             started = time.perf_counter()
             rows = list(generated_patients(EXTRA_PATIENTS))
             for chunk in range(0, len(rows), 10000):
@@ -84,23 +53,17 @@ def test_demo_database_and_patient_list(tmp_path):
                 db.session.execute(text("ANALYZE"))  # as autovacuum would after a bulk load
                 db.session.commit()
             generated_s = time.perf_counter() - started
-            owner_id = db.session.execute(db.select(Staff.id).filter_by(login="owner")).scalar_one()
             db.session.remove()
 
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = str(owner_id)
-            session["seen"] = time.time()
-        figures = {
-            "first page": p50_ms(client, "/admin/patient/"),
-            "surname search": p50_ms(client, "/admin/patient/?search=Смирнов12345"),
-            "phone search (8 926 …)": p50_ms(client, "/admin/patient/?search=8%20926%20001-23-45"),
-            "page 100": p50_ms(client, "/admin/patient/?page=100"),
+        client = signed_in_client(app, "owner")
+        pages = {
+            "first page": "/admin/patient/",
+            "surname search": "/admin/patient/?search=Смирнов12345",
+            "phone search (8 926 …)": "/admin/patient/?search=8%20926%20001-23-45",
+            "page 100": "/admin/patient/?page=100",
         }
-        dialect = url.split(":", 1)[0]
         print(f"\n[{dialect}] create + seed demo database: {seeded_s:.2f} s")
         print(f"[{dialect}] insert {EXTRA_PATIENTS} generated patients: {generated_s:.2f} s")
-        for name, ms in figures.items():
-            print(f"[{dialect}] patient list, {name}: p50 {ms:.1f} ms over {RUNS} runs")
-        with app.app_context():
-            db.engine.dispose()
+        for name, url in pages.items():
+            wall, _ = timings_ms(lambda run: client.get(url), RUNS)
+            print(f"[{dialect}] patient list, {name}: p50 {p50(wall):.1f} ms over {RUNS} runs")
