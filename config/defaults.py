@@ -32,6 +32,9 @@ MAX_ATTACHMENT_MB = 20
 
 # Planning
 MAX_VISIT_MINUTES = 120
+# A stage whose payment exceeds this (in the clinic's currency) is flagged in
+# the payment schedule, so the coordinator discusses it early.
+PAYMENT_FLAG_THRESHOLD = 100000
 
 # Seeding: load the demo clinic on first start of the embedded database.
 SEED_DEMO_ON_FIRST_START = True
