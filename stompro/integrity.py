@@ -46,7 +46,7 @@ def explain_integrity_error(error):
     unique_columns = _unique_columns(name, text)
     if unique_columns:
         field = unique_columns[-1]
-        return field, _l("A record with this %(field)s already exists.", field=field.replace("_", " "))
+        return field, _l("A record with this %(field)s already exists.", field=_label(field))
 
     check = name if name and name.startswith("ck_") else None
     if check is None and (match := _CHECK_NAME.search(text)):
@@ -55,7 +55,7 @@ def explain_integrity_error(error):
         rule = _check_rule(check)
         if rule in CHECK_MESSAGES:
             return CHECK_MESSAGES[rule]
-        return None, _l("The value breaks the rule “%(rule)s”.", rule=rule.replace("_", " "))
+        return None, _l("The value breaks the rule “%(rule)s”.", rule=_label(rule))
 
     if "NOT NULL" in text or "null value" in text:
         column = getattr(diag, "column_name", None) or text.rsplit(".", 1)[-1].split()[0]
@@ -63,6 +63,13 @@ def explain_integrity_error(error):
     if "FOREIGN KEY" in text.upper():
         return None, _l("This record is linked to other records and cannot be changed this way.")
     return None, _l("The record breaks a rule of the database.")
+
+
+def _label(name):
+    """The field's label in the reader's language, lower-cased for a sentence."""
+    from .admin.labels import LABELS
+
+    return str(LABELS.get(name, name.replace("_", " "))).lower()
 
 
 def _unique_columns(name, text):

@@ -36,12 +36,6 @@ KEYWORDS = {
 PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[diouxXeEfFgGcrsa%])")
 
 
-@pytest.fixture(autouse=True)
-def rollback():
-    """Replace conftest's autouse fixture, which would build the app and seed a database."""
-    yield
-
-
 def _key(message_id):
     """The catalog key of an extracted or catalog message id (the singular for plurals)."""
     return message_id[0] if isinstance(message_id, (list, tuple)) else message_id
