@@ -1,0 +1,166 @@
+"""Treatment plans: building one from the chart, reading it, editing items,
+presenting it and recording the patient's choice. Every answer that changes
+a plan returns the whole plan as planning.services.plan_json shapes it."""
+from contextlib import contextmanager
+
+from flask import Response, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ..catalog.models import Service
+from ..errors import DomainError
+from ..extensions import db
+from ..org.roles import ADMINISTRATOR, CASHIER, PLANNING
+from ..patients.models import InsurancePolicy
+from ..planning.builder import build_plan
+from ..planning.models import PlanItem, PlanStage, TreatmentPlan
+from ..planning.printout import printout_pdf
+from ..planning.services import (
+    NotAllowed, add_item, choose_variant, plan_json, present_plan, remove_item,
+)
+from . import bp
+from .auth import current_staff, requires_roles
+from .chart import _patient_or_404
+from .errors import ApiError, rejected
+from .payload import json_object
+
+PLAN_READERS = PLANNING | {ADMINISTRATOR, CASHIER}
+PLAN_WRITERS = PLANNING
+ID = "int(max=2147483647)"  # ids are 32-bit integers
+PLAN_URL = f"/plans/<{ID}:plan_id>"
+ITEM_FIELDS = ("stage_id", "service_code", "tooth", "surfaces", "quantity", "self_paid")
+
+
+@contextmanager
+def plan_change():
+    """Commit what the service did, once; on a broken rule write nothing and
+    answer 422 (403 when the role is at fault)."""
+    try:
+        yield
+    except NotAllowed as error:
+        db.session.rollback()
+        raise ApiError(403, error.message) from None
+    except DomainError as error:
+        db.session.rollback()
+        raise rejected(error) from None
+    db.session.commit()
+
+
+def _plan_or_404(plan_id):
+    plan = db.session.get(TreatmentPlan, plan_id)
+    if plan is None or plan.is_deleted:
+        raise ApiError(404, _l("There is no plan #%(id)s.", id=plan_id))
+    return plan
+
+
+@bp.post(f"/patients/<{ID}:patient_id>/plans")
+@requires_roles(PLAN_WRITERS)
+def create_plan(patient_id):
+    patient = _patient_or_404(patient_id)
+    body = json_object(allowed=("payer",)) if request.get_data() else {}
+    payer = _payer(body.get("payer", "self"))
+    with plan_change():
+        plan = build_plan(db.session, patient, current_staff(), payer=payer)
+    return plan_json(plan), 201
+
+
+def _payer(payer):
+    """None for a self-paid plan, else the insurance policy with that id."""
+    if payer in (None, "self"):
+        return None
+    if isinstance(payer, bool) or not isinstance(payer, int):
+        raise ApiError(422, fields={"payer": _l("The payer is “self” or the id of the patient's insurance policy.")})
+    policy = db.session.get(InsurancePolicy, payer)
+    if policy is None:
+        raise ApiError(422, fields={"payer": _l("There is no insurance policy #%(id)s.", id=payer)})
+    return policy  # build_plan checks that it is the patient's and valid today
+
+
+@bp.get(PLAN_URL)
+@requires_roles(PLAN_READERS)
+def show_plan(plan_id):
+    return plan_json(_plan_or_404(plan_id))
+
+
+@bp.post(f"{PLAN_URL}/items")
+@requires_roles(PLAN_WRITERS)
+def add_plan_item(plan_id):
+    plan = _plan_or_404(plan_id)
+    body = json_object(allowed=ITEM_FIELDS)
+    stage, service = _stage_of(plan, body.get("stage_id")), _service(body.get("service_code"))
+    with plan_change():
+        add_item(
+            db.session, stage, service, current_staff(),
+            tooth=body.get("tooth"),
+            surfaces=body.get("surfaces") or "",
+            quantity=body.get("quantity", 1),
+            self_paid=_flag(body, "self_paid"),
+        )
+    return plan_json(plan), 201
+
+
+def _stage_of(plan, stage_id):
+    stage = db.session.get(PlanStage, stage_id) if isinstance(stage_id, int) and not isinstance(stage_id, bool) else None
+    if stage is None or stage.deleted_at is not None or stage.variant.plan_id != plan.id:
+        raise ApiError(422, fields={"stage_id": _l("Give the id of a stage of this plan.")})
+    return stage
+
+
+def _service(code):
+    service = db.session.execute(select(Service).where(Service.code == code)).scalar_one_or_none() if isinstance(code, str) else None
+    if service is None:
+        raise ApiError(422, fields={"service_code": _l("Give the code of a service of the price list, such as TH-XR.")})
+    return service
+
+
+def _flag(body, name):
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise ApiError(422, fields={name: _l("Give true or false.")})
+    return value
+
+
+@bp.post(f"{PLAN_URL}/items/<{ID}:item_id>/remove")
+@requires_roles(PLAN_WRITERS)
+def remove_plan_item(plan_id, item_id):
+    plan = _plan_or_404(plan_id)
+    item = db.session.get(PlanItem, item_id)
+    if item is None or item.deleted_at is not None or item.stage.variant.plan_id != plan.id:
+        raise ApiError(404, _l("Plan #%(plan)s has no item #%(id)s.", plan=plan_id, id=item_id))
+    justification = json_object(allowed=("justification",)).get("justification")
+    if not isinstance(justification, (str, type(None))):
+        raise ApiError(422, fields={"justification": _l("The justification is text.")})
+    with plan_change():
+        remove_item(db.session, item, current_staff(), justification)
+    return plan_json(plan)
+
+
+@bp.post(f"{PLAN_URL}/present")
+@requires_roles(PLANNING)
+def present(plan_id):
+    plan = _plan_or_404(plan_id)
+    with plan_change():
+        present_plan(db.session, plan, current_staff())
+    return plan_json(plan)
+
+
+@bp.post(f"{PLAN_URL}/choose")
+@requires_roles(PLANNING)
+def choose(plan_id):
+    plan = _plan_or_404(plan_id)
+    tier = json_object(allowed=("variant",)).get("variant")
+    with plan_change():
+        choose_variant(db.session, plan, tier, current_staff())
+    return plan_json(plan)
+
+
+@bp.get(f"{PLAN_URL}/printout.pdf")
+@requires_roles(PLAN_READERS)
+def printout(plan_id):
+    plan = _plan_or_404(plan_id)
+    which = request.args.get("which", "all")
+    try:
+        pdf = printout_pdf(db.session, plan, which)
+    except DomainError as error:
+        raise rejected(error) from None
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="plan-{plan.id}.pdf"'})
