@@ -1,0 +1,170 @@
+"""The plan printout: what the patient reads in the PDF (text read back with
+pypdf), the embedded Cyrillic font, and who may open it."""
+import io
+import pypdf
+import pytest
+from sqlalchemy import select
+
+from stompro.extensions import db
+from stompro.patients.models import InsurancePolicy
+from stompro.pdf import render_pdf
+from stompro.planning.models import TreatmentPlan
+from stompro.planning.printout import money, printout_pdf
+from stompro.planning.services import active_items, plan_totals
+
+from .test_schedule import IMPLANT_CASE, TODAY, build_plan
+
+
+def pdf_text(pdf):
+    """The PDF's text with whitespace (line breaks inside table cells,
+    non-breaking spaces in amounts) folded to single spaces."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    return " ".join(text.replace("\xa0", " ").split()), reader
+
+
+def plain(text):
+    return " ".join(text.replace("\xa0", " ").split())
+
+
+def embedded_fonts(reader):
+    return {
+        str(font.get_object()["/BaseFont"]).split("+")[-1]
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+
+
+def demo_plan(payer_kind, chosen=False):
+    """The demo plan of that payer with the most items (a chosen variant if asked)."""
+    plans = db.session.execute(select(TreatmentPlan).filter_by(payer_kind=payer_kind)).scalars().all()
+    plans = [p for p in plans if not chosen or any(v.chosen for v in p.variants)]
+    return max(plans, key=lambda p: sum(len(s.items) for v in p.variants for s in v.stages))
+
+
+def live_items_of(variant):
+    return [item for stage in variant.stages if stage.deleted_at is None for item in active_items(stage)]
+
+
+def test_the_pdf_tells_the_patient_who_what_where_and_how_much(app):
+    plan = demo_plan("self")
+    text, reader = pdf_text(printout_pdf(db.session, plan, "all", language="en", today=TODAY))
+    assert plan.patient.full_name in text
+    assert plan.patient.birth_date.strftime("%d.%m.%Y") in text
+    assert plan.clinic.name in text and plain(plan.clinic.address) in text
+    assert plan.author.full_name in text
+    totals = plan_totals(plan)
+    for variant in plan.variants:
+        assert plain(money(totals.variant(variant).total)) in text
+        for stage in variant.stages:
+            assert plain(stage.explanation) in text
+        for item in live_items_of(variant):
+            if item.tooth is not None:
+                assert f"{item.tooth} {item.surfaces}".strip() + ":" in text
+    pages = len(reader.pages)
+    assert pages >= 4  # the summary, then each variant from a new page
+    assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
+
+
+def test_cyrillic_and_latin_print_in_the_embedded_font_wherever_it_runs(app, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the font is found by the policy, not by the working directory
+    text, reader = pdf_text(render_pdf("<p>Пломба <b>Filtek Ultimate</b> — зуб 26</p>"))
+    assert "Пломба Filtek Ultimate — зуб 26" in text
+    assert embedded_fonts(reader) >= {"DejaVuSans", "DejaVuSans-Bold"}
+    assert reader.pages[0].mediabox.width == pytest.approx(595.28, abs=0.1)  # A4
+
+
+def test_the_chosen_variant_alone(app):
+    plan = demo_plan("self", chosen=True)
+    chosen = next(v for v in plan.variants if v.chosen)
+    text, _ = pdf_text(printout_pdf(db.session, plan, "chosen", language="en", today=TODAY))
+    assert f"Variant “{chosen.tier.capitalize()}” — chosen" in text
+    assert plain(money(plan_totals(plan).variant(chosen).total)) in text
+    for other in plan.variants:
+        if other is not chosen:
+            assert f"Variant “{other.tier.capitalize()}”" not in text
+
+
+def test_the_schedule_by_month_and_a_flagged_stage_are_printed(app, patient, doctor):
+    plan = build_plan(patient, doctor)
+    text, _ = pdf_text(printout_pdf(db.session, plan, "all", language="en", today=TODAY))
+    # a month holding a flagged visit is marked "!"
+    assert "January 2027 11 000,00 March 2027 ! 152 000,00 June 2027 50 000,00 Total 213 000,00" in text
+    assert "150 000,00 !" in text  # the implant surgery
+    assert "A large payment" in text
+    assert "≈ 18.03.2027" in text  # an estimated date
+
+
+def test_an_insured_plan_lists_the_insured_part_without_amounts(app, doctor):
+    policy = db.session.execute(select(InsurancePolicy).limit(1)).scalar_one()
+    # Insured items priced so that no other figure on the page can match them.
+    stages = [
+        (code, depends, parallel, gap, [(s, t, "12345.67" if not paid else price, q, paid) for s, t, price, q, paid in items])
+        for code, depends, parallel, gap, items in IMPLANT_CASE
+    ]
+    plan = build_plan(policy.patient, doctor, stages=stages, policy=policy)
+    text, _ = pdf_text(printout_pdf(db.session, plan, "all", language="en", today=TODAY))
+    insured = [i for i in live_items_of(plan.variants[0]) if not i.self_paid]
+    assert insured
+    for item in insured:
+        assert item.service.name_ru in text  # listed …
+    assert "12 345,67" not in text  # … without its amount
+    totals = plan_totals(plan).variant(plan.variants[0])
+    assert totals.insured > 0
+    assert money(totals.total).replace("\xa0", " ") not in text
+    assert "Subtotal paid by you 202 000,00" in text
+    assert "150 000,00" in text and "2 000,00" in text
+
+
+def test_demo_insured_plans_never_print_the_insurers_amounts(app):
+    plan = demo_plan("insurance")
+    text, _ = pdf_text(printout_pdf(db.session, plan, "all", language="en", today=TODAY))
+    totals = plan_totals(plan)
+    assert plan.patient.full_name in text
+    for variant in plan.variants:
+        figures = totals.variant(variant)
+        assert plain(money(figures.self_paid)) in text
+        if figures.insured:
+            assert plain(money(figures.insured)) not in text
+            assert plain(money(figures.total)) not in text
+
+
+# --- the pages --------------------------------------------------------------------
+
+
+@pytest.fixture
+def printout_client(app, client):
+    if "plan_printout.preview" not in app.view_functions:
+        pytest.skip("stompro.planning.admin.register() does not register the printout views yet")
+    return client
+
+
+@pytest.mark.parametrize("role", ["owner", "doctor", "coordinator", "administrator", "cashier"])
+def test_plan_readers_open_the_preview_and_the_pdf(printout_client, auth, role):
+    plan = demo_plan("self")
+    auth.as_role(role)
+    page = printout_client.get(f"/admin/plan_printout/{plan.id}?which=all")
+    assert page.status_code == 200
+    assert plan.patient.full_name in page.get_data(as_text=True)
+    assert f"/admin/plan_printout/{plan.id}.pdf?which=all" in page.get_data(as_text=True)
+    pdf = printout_client.get(f"/admin/plan_printout/{plan.id}.pdf?which=all")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.headers["Content-Disposition"].startswith(f'inline; filename="plan-{plan.id}.pdf"')
+    assert plan.patient.full_name in pdf_text(pdf.data)[0]
+
+
+def test_others_are_refused_and_strangers_sent_to_sign_in(printout_client, auth):
+    plan = demo_plan("self")
+    assert printout_client.get(f"/admin/plan_printout/{plan.id}.pdf").status_code == 302
+    auth.as_role("call_center")
+    assert printout_client.get(f"/admin/plan_printout/{plan.id}").status_code == 403
+    assert printout_client.get(f"/admin/plan_printout/{plan.id}.pdf").status_code == 403
+
+
+def test_the_chosen_variant_of_a_plan_without_one_is_a_readable_422(printout_client, auth):
+    plan = next(p for p in db.session.execute(select(TreatmentPlan).filter_by(status="draft")).scalars())
+    auth.as_role("coordinator")
+    response = printout_client.get(f"/admin/plan_printout/{plan.id}.pdf?which=chosen")
+    assert response.status_code == 422
+    assert "No variant is chosen" in response.get_data(as_text=True)
+    assert printout_client.get("/admin/plan_printout/999999.pdf").status_code == 404
