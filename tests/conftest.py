@@ -50,6 +50,7 @@ def app(database_url, tmp_path_factory):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SEED_DEMO_ON_FIRST_START": False,
             "SECRET_KEY": "test-secret",
+            "DEFAULT_LANGUAGE": "en",  # messages outside a request are asserted in English
             "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments")),
         }
     )

@@ -97,7 +97,7 @@ class PlanStage(Entity, SoftDeletable, db.Model):
 
     variant: Mapped[PlanVariant] = relationship(back_populates="stages")
     specialty: Mapped[Specialty | None] = relationship()
-    depends_on: Mapped["PlanStage | None"] = relationship(remote_side="PlanStage.id")
+    depends_on: Mapped["PlanStage | None"] = relationship(remote_side="PlanStage.id", post_update=True)
     items: Mapped[list["PlanItem"]] = relationship(back_populates="stage", order_by="PlanItem.id")
 
     def __str__(self):
