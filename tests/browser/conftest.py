@@ -4,10 +4,21 @@ Browser tests commit for real (the server runs in another thread, outside
 the per-test transaction), so they only sign in and read."""
 import os
 import threading
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import make_server
+
+from stompro.chart.services import record_findings
+from stompro.db import utcnow
+from stompro.extensions import db
+from stompro.org.models import Staff
+from stompro.patients.models import Patient
+from stompro.planning.models import TreatmentPlan
+from stompro.records import soft_delete
 
 CHROMIUM = os.environ.get("STOMPRO_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -56,6 +67,26 @@ def screenshot(page, request):
         return path
 
     return take
+
+
+@contextmanager
+def committed_patient(app, last_name, first_name, birth_date, phone, findings, recorded_days_ago):
+    """A patient of a browser test's own, with chart findings, committed for
+    real (the live server runs in another thread) and soft-deleted at the end,
+    with any plans made for them, so the lists other tests read stay as seeded."""
+    with app.app_context():
+        patient = Patient(last_name=last_name, first_name=first_name, birth_date=birth_date, phone=phone)
+        db.session.add(patient)
+        doctor = db.session.execute(select(Staff).filter_by(login="doctor")).scalar_one()
+        record_findings(db.session, patient, doctor, findings, now=utcnow() - timedelta(days=recorded_days_ago))
+        db.session.commit()
+        patient_id = patient.id
+    yield patient_id
+    with app.app_context():
+        for plan in db.session.execute(select(TreatmentPlan).filter_by(patient_id=patient_id)).scalars():
+            soft_delete(db.session, plan)
+        soft_delete(db.session, db.session.get(Patient, patient_id))
+        db.session.commit()
 
 
 def sign_in(page, live_server, login, password="demo"):

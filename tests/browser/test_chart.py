@@ -1,18 +1,11 @@
 """The odontogram in a real headless Chromium: the doctor records caries on
 36 O and sees it after a reload; the administrator's chart is read-only."""
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
-from sqlalchemy import select
 
-from stompro.chart.services import record_findings
-from stompro.db import utcnow
-from stompro.extensions import db
-from stompro.org.models import Staff
-from stompro.patients.models import Patient
-from stompro.records import soft_delete
 
-from .conftest import sign_in
+from .conftest import committed_patient, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -33,19 +26,8 @@ EARLIER_FINDINGS = [
 
 @pytest.fixture(scope="module")
 def patient_id(app):
-    """A patient of this module's own (the live server commits for real);
-    soft-deleted at the end so the lists other tests read stay as seeded."""
-    with app.app_context():
-        patient = Patient(last_name="Кариесова", first_name="Анна", birth_date=date(1990, 6, 1), phone="+79160000009")
-        db.session.add(patient)
-        doctor = db.session.execute(select(Staff).filter_by(login="doctor")).scalar_one()
-        record_findings(db.session, patient, doctor, EARLIER_FINDINGS, now=utcnow() - timedelta(days=90))
-        db.session.commit()
-        patient_id = patient.id
-    yield patient_id
-    with app.app_context():
-        soft_delete(db.session, db.session.get(Patient, patient_id))
-        db.session.commit()
+    with committed_patient(app, "Кариесова", "Анна", date(1990, 6, 1), "+79160000009", EARLIER_FINDINGS, 90) as patient_id:
+        yield patient_id
 
 
 def surface(page, tooth, letter):

@@ -1,20 +1,15 @@
 """The plan screen in a real headless Chromium: the coordinator builds a plan
 from the patient card, presents it, the patient chooses the optimal variant,
 and the printout opens with the patient's name."""
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
-from stompro.chart.services import record_findings
-from stompro.db import utcnow
 from stompro.extensions import db
-from stompro.org.models import Staff
-from stompro.patients.models import Patient
 from stompro.planning.models import TreatmentPlan
-from stompro.records import soft_delete
 
-from .conftest import sign_in
+from .conftest import committed_patient, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -30,21 +25,8 @@ FINDINGS = [
 
 @pytest.fixture(scope="module")
 def patient_id(app):
-    """A patient of this module's own (the live server commits for real);
-    soft-deleted with their plans at the end."""
-    with app.app_context():
-        patient = Patient(last_name="Планова", first_name="Вера", birth_date=date(1979, 3, 14), phone="+79160000041")
-        db.session.add(patient)
-        doctor = db.session.execute(select(Staff).filter_by(login="doctor")).scalar_one()
-        record_findings(db.session, patient, doctor, FINDINGS, now=utcnow() - timedelta(days=2))
-        db.session.commit()
-        patient_id = patient.id
-    yield patient_id
-    with app.app_context():
-        for plan in db.session.execute(select(TreatmentPlan).filter_by(patient_id=patient_id)).scalars():
-            soft_delete(db.session, plan)
-        soft_delete(db.session, db.session.get(Patient, patient_id))
-        db.session.commit()
+    with committed_patient(app, "Планова", "Вера", date(1979, 3, 14), "+79160000041", FINDINGS, 2) as patient_id:
+        yield patient_id
 
 
 def switch_language(page, language):
