@@ -1,5 +1,6 @@
 """Writes an audit_log row for every insert, update and delete through the ORM."""
 import contextvars
+import functools
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -19,6 +20,8 @@ REDACTED_FIELDS = {"password_hash"}
 
 
 def _plain(value):
+    if value is None or isinstance(value, (str, int, float)):
+        return value
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -34,14 +37,19 @@ def _actor():
     return None, system_actor.get()
 
 
+@functools.cache
+def _audited_columns(mapper):
+    return tuple(attr.key for attr in mapper.column_attrs if attr.key not in SKIPPED_FIELDS)
+
+
 def _column_values(row):
     state = inspect(row)
-    values = {}
-    for attr in state.mapper.column_attrs:
-        if attr.key in SKIPPED_FIELDS or attr.key not in state.dict:
-            continue
-        values[attr.key] = "***" if attr.key in REDACTED_FIELDS else _plain(state.dict[attr.key])
-    return values
+    loaded = state.dict
+    return {
+        key: "***" if key in REDACTED_FIELDS else _plain(loaded[key])
+        for key in _audited_columns(state.mapper)
+        if key in loaded
+    }
 
 
 def _changes(row):

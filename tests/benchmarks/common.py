@@ -1,6 +1,7 @@
 """What every benchmark needs: a fresh seeded database, a signed-in client,
 and timings. Benchmarks print figures for the issue notes; they assert
 correctness (status codes), never speed."""
+import gc
 import os
 import statistics
 import time
@@ -27,6 +28,9 @@ def seeded_app(tmp_path):
             db.create_all()
             seed("demo")
             seeded_s = time.perf_counter() - started
+            db.session.remove()
+        gc.collect()
+        gc.freeze()  # as app.py does once the app is built
         try:
             yield app, url.split(":", 1)[0], seeded_s
         finally:
