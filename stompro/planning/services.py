@@ -411,7 +411,9 @@ def reprice_plan(session, plan, actor, now=None):
 
 
 def choose_variant(session, plan, tier, actor, now=None):
-    """The patient's choice: exactly one variant chosen, the plan accepted."""
+    """The patient's choice: exactly one variant chosen, the plan accepted,
+    and the payment schedule of that variant written."""
+    from .schedule import save_payment_schedule  # schedule.py builds on this module
     if tier not in TIERS:
         raise DomainError(_l("A variant is premium, optimal or economy."), field="variant")
     if plan.status == "draft":
@@ -427,6 +429,7 @@ def choose_variant(session, plan, tier, actor, now=None):
     plan.status = "accepted"
     plan.accepted_at = now or utcnow()
     session.flush()
+    save_payment_schedule(session, plan)
     return variant
 
 

@@ -8,13 +8,15 @@ from sqlalchemy import select
 
 from stompro.billing.models import PaymentSchedule
 from stompro.catalog.models import Service
+from stompro.chart.services import record_findings
 from stompro.errors import DomainError
 from stompro.extensions import db
 from stompro.org.models import Specialty
 from stompro.patients.models import InsurancePolicy
 from stompro.planning.models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
+from stompro.planning import builder
 from stompro.planning.schedule import payment_schedule, save_payment_schedule
-from stompro.planning.services import plan_totals
+from stompro.planning.services import choose_variant, plan_totals, present_plan
 
 TODAY = date(2027, 1, 10)
 
@@ -172,3 +174,14 @@ def test_saving_needs_a_chosen_variant(app, patient, doctor):
     plan = build_plan(patient, doctor)
     with pytest.raises(DomainError, match="Choose a variant"):
         save_payment_schedule(db.session, plan, today=TODAY)
+
+
+def test_choosing_a_variant_writes_its_payment_schedule(app, doctor, patient):
+    record_findings(db.session, patient, doctor, [{"tooth": 16, "surfaces": "O", "condition": "caries"}])
+    plan = builder.build_plan(db.session, patient, doctor)
+    present_plan(db.session, plan, doctor)
+    choose_variant(db.session, plan, "optimal", doctor)
+    rows = db.session.execute(select(PaymentSchedule).where(PaymentSchedule.plan_id == plan.id)).scalars().all()
+    expected = payment_schedule(db.session, plan)
+    assert rows and {r.variant.tier for r in rows} == {"optimal"}
+    assert sum(r.amount for r in rows) == sum(stage.amount for stage in expected.stages)
