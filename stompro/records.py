@@ -17,6 +17,12 @@ def soft_deletable_models():
     }
 
 
+def live_row(session, model, row_id):
+    """The row with this id, unless there is none or it is soft-deleted."""
+    row = session.get(model, row_id)
+    return None if row is None or row.deleted_at is not None else row
+
+
 def soft_delete(session, row):
     """Hide ``row``; it stays in the database and in the audit log."""
     if row.deleted_at is None:

@@ -6,6 +6,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, COORDINATOR, DOCTOR, OWNER
 from ..patients.models import Patient
+from ..records import live_row
 from . import bp
 from .auth import current_staff, requires_roles
 from .errors import ApiError, rejected
@@ -32,9 +33,10 @@ def chart_json(patient_id):
     }
 
 
-def _patient_or_404(patient_id):
-    patient = db.session.get(Patient, patient_id)
-    if patient is None or patient.is_deleted:
+def patient_or_404(patient_id):
+    """The patient of a URL, or a JSON 404."""
+    patient = live_row(db.session, Patient, patient_id)
+    if patient is None:
         raise ApiError(404, _l("There is no patient #%(id)s.", id=patient_id))
     return patient
 
@@ -42,13 +44,13 @@ def _patient_or_404(patient_id):
 @bp.get(CHART_URL)
 @requires_roles(CHART_READERS)
 def show_chart(patient_id):
-    return chart_json(_patient_or_404(patient_id).id)
+    return chart_json(patient_or_404(patient_id).id)
 
 
 @bp.post(CHART_URL)
 @requires_roles(CHART_WRITERS)
 def record_chart(patient_id):
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     findings = _findings(json_object(allowed=("findings",)))
     try:
         record_findings(db.session, patient, current_staff(), findings)

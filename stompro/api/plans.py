@@ -20,7 +20,7 @@ from ..planning.services import (
 )
 from . import bp
 from .auth import current_staff, requires_roles
-from .chart import _patient_or_404
+from .chart import patient_or_404
 from .errors import ApiError, rejected
 from .payload import json_object
 
@@ -56,7 +56,7 @@ def _plan_or_404(plan_id):
 @bp.post(f"/patients/<{ID}:patient_id>/plans")
 @requires_roles(PLAN_WRITERS)
 def create_plan(patient_id):
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     body = json_object(allowed=("payer",)) if request.get_data() else {}
     payer = _payer(body.get("payer", "self"))
     with plan_change():

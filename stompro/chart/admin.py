@@ -17,6 +17,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from ..admin.base import StomproModelView
+from ..admin.links import live_or_404
 from ..admin.permissions import Permissions
 from ..db import utcnow
 from ..extensions import db
@@ -254,10 +255,7 @@ class ExamAdmin(StomproModelView):
         }
 
     def _patient_or_404(self, patient_id):
-        patient = db.session.get(Patient, patient_id)
-        if patient is None or patient.deleted_at is not None:
-            abort(404)
-        return patient
+        return live_or_404(Patient, patient_id)
 
     def _exam_or_404(self, exam_id):
         exam = self.get_one(str(exam_id))

@@ -17,6 +17,7 @@ from wtforms import DateTimeLocalField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from ..admin.base import StomproModelView, current_roles
+from ..admin.links import live_or_404
 from ..admin.choices import VALUE_LABELS, labelled
 from ..admin.labels import LABELS
 from ..admin.permissions import Permissions
@@ -137,10 +138,7 @@ class AttachmentAdmin(StomproModelView):
         return self._send(path, "image/jpeg", None)
 
     def _patient(self, patient_id):
-        patient = db.session.get(Patient, patient_id)
-        if patient is None or patient.deleted_at is not None:
-            abort(404)
-        return patient
+        return live_or_404(Patient, patient_id)
 
     def _attachment(self, attachment_id):
         attachment = self.get_one(str(attachment_id))

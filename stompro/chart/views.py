@@ -9,13 +9,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..admin.base import RoleGuard
+from ..admin.links import live_or_404, reachable_url
 from ..admin.permissions import Permissions
 from ..api.chart import chart_json
 from ..db import utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, COORDINATOR, DOCTOR, OWNER
-from ..patients.admin import reachable_url
 from ..patients.models import Patient
 from ..timefmt import to_local
 from .models import Condition
@@ -91,10 +91,7 @@ class ChartView(RoleGuard, BaseView):
     # -- helpers ----------------------------------------------------------------
 
     def _patient(self, patient_id):
-        patient = db.session.get(Patient, patient_id)
-        if patient is None or patient.deleted_at is not None:
-            abort(404)
-        return patient
+        return live_or_404(Patient, patient_id)
 
     def _conditions(self):
         return db.session.execute(select(Condition).order_by(Condition.sort_order, Condition.code)).scalars().all()

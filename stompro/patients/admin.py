@@ -1,11 +1,12 @@
 """Patients and insurance screens."""
-from flask import current_app, url_for
+from flask import url_for
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from ..admin.base import StomproModelView
+from ..admin.links import ReachableLinkRowAction
 from ..admin.permissions import Permissions
 from ..extensions import db
 from ..org.models import Staff
@@ -30,29 +31,6 @@ def patient_lookup(name="patient"):
         name, db, Patient, fields=("last_name", "first_name", "phone"),
         filters=["patient.deleted_at IS NULL"], page_size=15,
     )
-
-
-def reachable_url(endpoint, **values):
-    """The URL of another page of the panel if it exists and the signed-in
-    person may open it, else None — links to pages that later issues add, or
-    that the role may not see, are left out instead of failing."""
-    if endpoint not in current_app.view_functions:
-        return None
-    admin = current_app.extensions["stompro_admin"]
-    view = next((v for v in admin._views if v.endpoint == endpoint.split(".", 1)[0]), None)
-    if view is not None and not view.is_accessible():
-        return None
-    return url_for(endpoint, **values)
-
-
-class ReachableLinkRowAction(EndpointLinkRowAction):
-    """A row link shown only when ``reachable_url`` finds the page."""
-
-    def render(self, context, row_id, row):
-        url = reachable_url(self.endpoint, **{**(self.url_args or {}), self.id_arg: row_id})
-        if url is None:
-            return ""
-        return self._resolve_symbol(context, "row_actions.link")(self, url)
 
 
 def _readable_phone(view, context, model, name):

@@ -11,7 +11,8 @@ from ..admin.choices import VALUE_LABELS
 from ..admin.permissions import Permissions
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, DOCTOR, EVERYONE, OWNER
-from .admin import PatientAdmin, reachable_url
+from ..admin.links import reachable_url
+from .admin import PatientAdmin
 from .card import patient_card
 
 CLINICAL_READERS = frozenset({OWNER, DOCTOR, ADMINISTRATOR, COORDINATOR})

@@ -7,7 +7,8 @@ from ..admin.permissions import Permissions
 from ..catalog.admin import SERVICE_LOOKUP
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CASHIER, COORDINATOR, OWNER, OWNER_ONLY, PLANNING
-from ..patients.admin import ReachableLinkRowAction, patient_lookup, staff_lookup
+from ..admin.links import ReachableLinkRowAction
+from ..patients.admin import patient_lookup, staff_lookup
 from .models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
 
 CATEGORY = _l("Treatment plans")

@@ -2,16 +2,16 @@
 and as a PDF, for everyone who may read plans."""
 from urllib.parse import quote
 
-from flask import Response, abort, redirect, request, url_for
+from flask import Response, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import lazy_gettext as _l
 
 from ..admin.base import RoleGuard
+from ..admin.links import live_or_404, reachable_url
 from ..admin.permissions import Permissions
 from ..errors import DomainError
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CASHIER, PLANNING
-from ..patients.admin import reachable_url
 from .models import TreatmentPlan
 from .printout import WHICH, printout_html, printout_pdf
 
@@ -25,10 +25,7 @@ class PlanPrintoutView(RoleGuard, BaseView):
         return False  # opened from the plan screen, not the menu
 
     def _plan(self, plan_id):
-        plan = db.session.get(TreatmentPlan, plan_id)
-        if plan is None or plan.deleted_at is not None:
-            abort(404)
-        return plan
+        return live_or_404(TreatmentPlan, plan_id)
 
     @staticmethod
     def _which():

@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..admin.base import RoleGuard, current_roles
+from ..admin.links import live_or_404, reachable_url
 from ..admin.choices import VALUE_LABELS
 from ..admin.permissions import Permissions
 from ..catalog.models import TIERS, Service
@@ -25,7 +26,6 @@ from ..errors import DomainError
 from ..extensions import db
 from ..i18n import localized
 from ..org.roles import ADMINISTRATOR, CASHIER, PLANNING
-from ..patients.admin import reachable_url
 from ..patients.models import InsurancePolicy, Patient
 from ..timefmt import to_local
 from . import builder, services
@@ -67,9 +67,7 @@ class PlanView(RoleGuard, BaseView):
         in force → a new draft plan, then its screen."""
         if not self.allowed("edit"):
             abort(403)
-        patient = db.session.get(Patient, patient_id)
-        if patient is None or patient.deleted_at is not None:
-            abort(404)
+        patient = live_or_404(Patient, patient_id)
         card = url_for("patient_card.show", patient_id=patient.id)
         try:
             payer = _payer(patient, request.form.get("payer", "self"))
