@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, attributes
 
+from ..bulk import write_rows
 from ..db import utcnow
 from .models import AuditLog
 
@@ -38,17 +39,17 @@ def _actor():
 
 
 @functools.cache
-def _audited_columns(mapper):
-    return tuple(attr.key for attr in mapper.column_attrs if attr.key not in SKIPPED_FIELDS)
+def _audited_columns(table):
+    return tuple(column.key for column in table.columns if column.key not in SKIPPED_FIELDS)
 
 
-def _column_values(row):
-    state = inspect(row)
-    loaded = state.dict
+def _column_values(table, values):
+    """What an insert or a delete records: the row's columns (as far as
+    ``values`` holds them)."""
     return {
-        key: "***" if key in REDACTED_FIELDS else _plain(loaded[key])
-        for key in _audited_columns(state.mapper)
-        if key in loaded
+        key: "***" if key in REDACTED_FIELDS else _plain(values[key])
+        for key in _audited_columns(table)
+        if key in values
     }
 
 
@@ -86,39 +87,64 @@ def _action_for_update(changes):
     return "update"
 
 
-@event.listens_for(Session, "after_flush")
-def _record(session, flush_context):
-    actor_id, actor_login = _actor()
-    now = utcnow()
-    entries = []
+class _Entries(list):
+    """Audit rows of one write, by the same actor at the same moment."""
 
-    def add(row, action, changes):
-        entries.append(
+    def __init__(self):
+        super().__init__()
+        self.actor_id, self.actor_login = _actor()
+        self.now = utcnow()
+
+    def add(self, table_name, row_id, action, changes):
+        self.append(
             {
-                "at": now,
-                "actor_id": actor_id,
-                "actor_login": actor_login,
-                "table_name": row.__tablename__,
-                "row_id": inspect(row).dict.get("id"),
+                "at": self.now,
+                "actor_id": self.actor_id,
+                "actor_login": self.actor_login,
+                "table_name": table_name,
+                "row_id": row_id,
                 "action": action,
                 "changes": changes,
             }
         )
 
+    def add_object(self, row, action, changes=None):
+        """An ORM object's row: its columns, unless ``changes`` says what changed."""
+        values = inspect(row).dict
+        if changes is None:
+            changes = _column_values(row.__table__, values)
+        self.add(row.__tablename__, values.get("id"), action, changes)
+
+    def write(self, session):
+        write_rows(session.connection(), AuditLog.__table__, self)
+
+
+@event.listens_for(Session, "after_flush")
+def _record(session, flush_context):
+    entries = _Entries()
     for row in session.new:
         if not isinstance(row, AuditLog):
-            add(row, "insert", _column_values(row))
+            entries.add_object(row, "insert")
     for row in session.dirty:
         if isinstance(row, AuditLog) or not session.is_modified(row):
             continue
         changes = _changes(row)
         if changes:
-            add(row, _action_for_update(changes), changes)
+            entries.add_object(row, _action_for_update(changes), changes)
     for row in session.deleted:
         if not isinstance(row, AuditLog):
-            add(row, "delete", _column_values(row))
-    if entries:
-        session.connection().execute(AuditLog.__table__.insert(), entries)
+            entries.add_object(row, "delete")
+    entries.write(session)
+
+
+def insert_audited(session, table, rows):
+    """Insert ``rows`` (dicts, ids included) with ``bulk.write_rows`` and
+    record each in the audit log, as a flush would."""
+    write_rows(session.connection(), table, rows)
+    entries = _Entries()
+    for row in rows:
+        entries.add(table.name, row["id"], "insert", _column_values(table, row))
+    entries.write(session)
 
 
 @event.listens_for(AuditLog, "before_update")
