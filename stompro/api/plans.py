@@ -13,10 +13,10 @@ from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CASHIER, PLANNING
 from ..patients.models import InsurancePolicy
 from ..planning.builder import build_plan
-from ..planning.models import PlanItem, PlanStage, TreatmentPlan
+from ..planning.models import PlanItem, PlanStage
 from ..planning.printout import printout_pdf
 from ..planning.services import (
-    NotAllowed, add_item, choose_variant, plan_json, present_plan, remove_item,
+    NotAllowed, add_item, choose_variant, load_plan, plan_json, present_plan, remove_item,
 )
 from . import bp
 from .auth import current_staff, requires_roles
@@ -47,8 +47,8 @@ def plan_change():
 
 
 def _plan_or_404(plan_id):
-    plan = db.session.get(TreatmentPlan, plan_id)
-    if plan is None or plan.is_deleted:
+    plan = load_plan(db.session, plan_id)
+    if plan is None:
         raise ApiError(404, _l("There is no plan #%(id)s.", id=plan_id))
     return plan
 

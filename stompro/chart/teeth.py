@@ -27,6 +27,12 @@ def surfaces_check_sql(column):
     return f"length({stripped}) = 0 AND {once}"
 
 
+def replaced_when_lost(tooth):
+    """Whether a lost tooth is restored (implant, bridge): not a wisdom tooth,
+    nor a milk tooth — the permanent one takes its place."""
+    return tooth in PERMANENT_TEETH and tooth % 10 != 8
+
+
 def validate_tooth(tooth, allow_none=False):
     """Return the tooth as an int or raise DomainError naming the rule."""
     if tooth in (None, ""):

@@ -5,7 +5,9 @@ into visits.
 How one variant is built:
 
 1. Problems — the chart entries whose condition needs treatment, one per
-   tooth and condition (surface entries of one tooth merged into one).
+   tooth and condition (surface entries of one tooth merged into one). A
+   wisdom or milk tooth is not replaced once lost: its missing entry is no
+   problem, and an extraction protocol ends before the implant and the crown.
 2. Blocks — each problem's protocol for the variant's tier, cut where a
    healing gap begins (``ProtocolStep.min_gap_days``): a block after a gap
    waits for the block before it. Examinations that open a protocol (an X-ray
@@ -30,7 +32,6 @@ specialists: a hygienist and a therapist need not wait for each other.
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 from itertools import groupby, takewhile
 
 from flask import current_app
@@ -38,16 +39,21 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..catalog.models import TIERS, PriceList, PriceListItem, Protocol, ProtocolStep, Service
+from ..audit.recorder import insert_audited
+from ..bulk import reserve_ids
+from ..catalog.models import TIERS, Protocol, ProtocolStep, Service
+from ..catalog.prices import current_price_list, prices_by_service
 from ..chart.models import Condition
 from ..chart.services import current_chart
-from ..chart.teeth import normalize_surfaces
+from ..chart.teeth import normalize_surfaces, replaced_when_lost
 from ..db import utcnow
 from ..errors import DomainError
 from ..i18n import localized
+from ..org.models import Specialty
 from ..patients.models import InsurancePolicy, insurance_program_service
 from ..timefmt import to_local
 from .models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
+from .services import load_plan
 
 DIAGNOSTICS, HYGIENE, THERAPY, EXTRACTION, SURGERY, ORTHODONTICS, PROSTHETICS = range(7)
 PHASE_OF_SPECIALTY = {
@@ -63,37 +69,13 @@ PHASE_OF_SPECIALTY = {
 }
 # Phases whose stages different specialists can carry out side by side.
 INDEPENDENT_PHASES = {HYGIENE, THERAPY}
+MISSING = "missing"
+# Specialties whose steps replace a lost tooth.
+REPLACEMENT_SPECIALTIES = {"implantology", "prosthetics"}
 # A visit is split before a step that no longer fits only once it holds a step
 # at least this long: anaesthesia, a rubber dam or an X-ray stay with the
 # treatment they prepare.
 SUBSTANTIAL_MINUTES = 30
-
-
-# --- the price list ------------------------------------------------------------
-
-
-def current_price_list(session, on_date):
-    """The price list valid on ``on_date`` (the latest one starting by then)."""
-    price_list = session.execute(
-        select(PriceList)
-        .where(PriceList.valid_from <= on_date)
-        .where((PriceList.valid_to.is_(None)) | (PriceList.valid_to >= on_date))
-        .order_by(PriceList.valid_from.desc(), PriceList.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if price_list is None:
-        raise DomainError(
-            _l("No price list is valid on %(date)s: the owner adds one.", date=on_date.strftime("%d.%m.%Y"))
-        )
-    return price_list
-
-
-def prices_by_service(session, price_list):
-    """``{service_id: price}`` of a price list, in one query."""
-    rows = session.execute(
-        select(PriceListItem.service_id, PriceListItem.price).where(PriceListItem.price_list_id == price_list.id)
-    )
-    return {service_id: Decimal(price) for service_id, price in rows}
 
 
 # --- the builder ---------------------------------------------------------------------
@@ -106,7 +88,11 @@ def build_plan(session, patient, author, payer=None, now=None, max_visit_minutes
 
     ``payer``: None or "self" — the patient pays; an InsurancePolicy of the
     patient — services outside its program are planned as self-paid items.
-    Raises DomainError when nothing in the chart needs treatment."""
+    Raises DomainError when nothing in the chart needs treatment.
+
+    The plan and its variants go through the ORM; their stages and items
+    (hundreds of rows) are written in bulk, audited, and the plan is loaded
+    back whole (``load_plan``)."""
     moment = now or utcnow()
     today = to_local(moment).date()
     policy = _insurance_policy(patient, payer, today)
@@ -131,16 +117,13 @@ def build_plan(session, patient, author, payer=None, now=None, max_visit_minutes
         status="draft",
         created_at=moment,
     )
-    items = []
-    for tier in TIERS:
-        items += _build_variant(PlanVariant(plan=plan, tier=tier), problems, catalog)
-    if not items:
+    stages = [stage for tier in TIERS for stage in _build_variant(PlanVariant(plan=plan, tier=tier), problems, catalog)]
+    if not stages:
         raise DomainError(_l("No active protocol treats what the chart shows; the owner sets up the protocols."))
-    for stage, item in items:
-        stage.items.append(item)
     session.add(plan)
-    session.flush()
-    return plan
+    session.flush()  # ids of the plan and its variants; on SQLite it also takes the write lock reserve_ids needs
+    _write_stages(session, stages)
+    return load_plan(session, plan.id)
 
 
 def _insurance_policy(patient, payer, today):
@@ -170,7 +153,7 @@ def _problems(entries):
     surfaces = defaultdict(str)
     conditions = {}
     for entry in entries:
-        if entry.condition.needs_treatment:
+        if entry.condition.needs_treatment and (entry.condition.code != MISSING or replaced_when_lost(entry.tooth)):
             surfaces[entry.tooth, entry.condition.id] += entry.surfaces
             conditions[entry.condition.id] = entry.condition
     return [
@@ -243,11 +226,43 @@ class _Block:
     phase: int = DIAGNOSTICS
     round: int = 0
     specialty: object = None
-    stage: PlanStage | None = field(default=None)  # the stage holding its last step
+    stage: "_Stage | None" = None  # the stage holding its last step
+
+
+@dataclass(eq=False)
+class _Stage:
+    """A future plan_stage row and its item rows (``_item``)."""
+
+    variant: PlanVariant
+    position: int
+    phase: int
+    specialty: Specialty
+    kind: str
+    duration_min: int
+    depends_on: "_Stage | None"
+    min_gap_days: int
+    parallel: bool
+    explanation: str = ""
+    items: list = field(default_factory=list)
+    id: int | None = None
+
+    def row(self):
+        return {
+            "id": self.id,
+            "variant_id": self.variant.id,
+            "position": self.position,
+            "kind": self.kind,
+            "specialty_id": self.specialty.id,
+            "depends_on_id": self.depends_on.id if self.depends_on else None,
+            "parallel": self.parallel,
+            "min_gap_days": self.min_gap_days,
+            "duration_min": self.duration_min,
+            "explanation": self.explanation,
+        }
 
 
 def _build_variant(variant, problems, catalog):
-    """Add the variant's stages; returns their items as [(stage, item)]."""
+    """The variant's stages, in their order."""
     blocks = []
     for problem in sorted(problems, key=lambda p: (p.tooth, p.condition.sort_order)):
         protocol = catalog.protocols.get((problem.condition.id, variant.tier))
@@ -259,18 +274,17 @@ def _build_variant(variant, problems, catalog):
     for block in blocks:
         groups[block.phase, block.round, block.specialty.sort_order, block.specialty.id].append(block)
     _plan_whole_mouth_once([groups[key] for key in sorted(groups)])
-    phases = {}  # stage → phase, for the parallel rule
-    items = []
+    stages = []
     for key in sorted(groups):
         group = [block for block in groups[key] if block.drafts]
         if group:
-            items += _add_stages(variant, group, catalog, phases)
-    return items
+            _add_stages(variant, stages, group, catalog)
+    return stages
 
 
 def _protocol_blocks(problem, protocol, catalog):
     blocks = []
-    for step in protocol.steps:
+    for step in _steps_for(problem, protocol):
         if not blocks or step.min_gap_days > 0:
             blocks.append(_Block(problem, step.min_gap_days, [], blocks[-1] if blocks else None))
         if step.service_id in catalog.prices and step.service.active:
@@ -285,6 +299,20 @@ def _protocol_blocks(problem, protocol, catalog):
         first.drafts = first.drafts[len(opening):]
         blocks.insert(0, _Block(problem, 0, opening, None))
     return blocks
+
+
+def _steps_for(problem, protocol):
+    """The protocol's steps, without those replacing a tooth that is not
+    replaced once it is lost."""
+    if replaced_when_lost(problem.tooth):
+        return protocol.steps
+    steps, lost = [], False
+    for step in protocol.steps:
+        if not (lost and step.service.specialty.code in REPLACEMENT_SPECIALTIES):
+            steps.append(step)
+        target = step.service.target_condition
+        lost = lost or (target is not None and target.code == MISSING)
+    return steps
 
 
 def _draft(problem, step):
@@ -303,7 +331,7 @@ def _place(block, prices):
     before = block.after
     if before is None and all(d.service.stage_kind != "treatment" for d in block.drafts):
         phase = DIAGNOSTICS
-    elif principal.target_condition is not None and principal.target_condition.code == "missing":
+    elif principal.target_condition is not None and principal.target_condition.code == MISSING:
         phase = EXTRACTION
     elif before is not None and all(d.service.target_condition_id is None for d in block.drafts):
         phase = before.phase  # follow-up of the same work: sutures out, a dressing changed
@@ -339,42 +367,42 @@ def _plan_whole_mouth_once(groups):
             block.drafts = kept
 
 
-def _add_stages(variant, group, catalog, phases):
-    """Pack a group's blocks into visits and add them as consecutive stages;
-    returns their items as [(stage, item)]."""
+def _add_stages(variant, stages, group, catalog):
+    """Pack a group's blocks into visits and append them to ``stages``."""
     phase, specialty = group[0].phase, group[0].specialty
-    previous = variant.stages[-1] if variant.stages else None
+    previous = stages[-1] if stages else None
     waiting = [block for block in group if _stage_before(block) is not None]
-    items = []  # (stage, item)
     for index, visit in enumerate(_visits(group, catalog.visit_minutes)):
-        stage = PlanStage(
-            variant=variant,
-            position=len(variant.stages) + 1,
-            kind=_stage_kind(visit),
-            specialty=specialty,
-            duration_min=sum(draft.minutes for _, draft in visit),
-        )
+        drafts = [draft for _, draft in visit]
         if index == 0 and waiting:
-            stage.depends_on = max((_stage_before(block) for block in waiting), key=lambda s: s.position)
-            stage.min_gap_days = max(block.gap for block in waiting)
-            stage.parallel = False
+            depends_on = max((_stage_before(block) for block in waiting), key=lambda s: s.position)
+            gap, parallel = max(block.gap for block in waiting), False
         else:
-            stage.depends_on = previous
-            stage.min_gap_days = 0
-            stage.parallel = bool(
+            depends_on, gap = previous, 0
+            parallel = bool(
                 index == 0
                 and previous is not None
                 and phase in INDEPENDENT_PHASES
-                and phases[previous] in INDEPENDENT_PHASES
+                and previous.phase in INDEPENDENT_PHASES
                 and previous.specialty is not specialty
             )
-        phases[stage] = phase
-        stage.explanation = _explanation(stage.position, [draft for _, draft in visit], catalog.prices)
-        for block, draft in visit:
-            items.append((stage, _item(draft, catalog)))
+        stage = _Stage(
+            variant=variant,
+            position=len(stages) + 1,
+            phase=phase,
+            specialty=specialty,
+            kind=_stage_kind(visit),
+            duration_min=sum(draft.minutes for draft in drafts),
+            depends_on=depends_on,
+            min_gap_days=gap,
+            parallel=parallel,
+            explanation=_explanation(len(stages) + 1, drafts, catalog.prices),
+            items=[_item(draft, catalog) for draft in drafts],
+        )
+        for block, _ in visit:
             block.stage = stage
+        stages.append(stage)
         previous = stage
-    return items
 
 
 def _stage_before(block):
@@ -390,7 +418,9 @@ def _visits(group, limit):
     teeth move to a fresh visit together when they fit in one; a tooth's steps
     that do not fit in what is left of a visit start a fresh one, and are
     split before a step that no longer fits (a single service longer than a
-    visit makes a visit of its own)."""
+    visit makes a visit of its own) — but only while a step that changes the
+    tooth is still to come: what finishes a treatment (a dressing, a bone
+    graft, a healing abutment) stays in its visit even past the limit."""
     visits, minutes = [[]], 0
 
     def start_fresh_for(needed, unless_longer_than_a_visit):
@@ -405,9 +435,13 @@ def _visits(group, limit):
         start_fresh_for(sum(draft.minutes for block in quadrant for draft in block.drafts), True)
         for block in quadrant:
             start_fresh_for(sum(draft.minutes for draft in block.drafts), False)
-            for draft in block.drafts:
+            last_change = max(
+                (i for i, draft in enumerate(block.drafts) if draft.service.target_condition_id is not None),
+                default=-1,
+            )
+            for index, draft in enumerate(block.drafts):
                 substantial = any(d.minutes >= SUBSTANTIAL_MINUTES for _, d in visits[-1])
-                if substantial and minutes + draft.minutes > limit:
+                if substantial and index <= last_change and minutes + draft.minutes > limit:
                     visits.append([])
                     minutes = 0
                 visits[-1].append((block, draft))
@@ -423,17 +457,30 @@ def _stage_kind(visit):
 
 
 def _item(draft, catalog):
+    """A future plan_item row (its stage and id are added when it is written)."""
     service = draft.service
-    return PlanItem(
-        tooth=draft.tooth,
-        surfaces=draft.surfaces,
-        service=service,
-        quantity=draft.quantity,
-        price=catalog.prices[service.id],
-        target_condition_id=service.target_condition_id,
-        mandatory=draft.step.mandatory,
-        self_paid=catalog.covered is not None and service.id not in catalog.covered,
-    )
+    return {
+        "tooth": draft.tooth,
+        "surfaces": draft.surfaces,
+        "service_id": service.id,
+        "quantity": draft.quantity,
+        "price": catalog.prices[service.id],
+        "target_condition_id": service.target_condition_id,
+        "mandatory": draft.step.mandatory,
+        "self_paid": catalog.covered is not None and service.id not in catalog.covered,
+    }
+
+
+def _write_stages(session, stages):
+    """The stages and their items in bulk (``stompro.bulk``): ids first, so a
+    stage can name the stage it depends on in the same batch."""
+    for stage, stage_id in zip(stages, reserve_ids(session, PlanStage.__table__, len(stages))):
+        stage.id = stage_id
+    items = [dict(item, stage_id=stage.id) for stage in stages for item in stage.items]
+    for item, item_id in zip(items, reserve_ids(session, PlanItem.__table__, len(items))):
+        item["id"] = item_id
+    insert_audited(session, PlanStage.__table__, [stage.row() for stage in stages])
+    insert_audited(session, PlanItem.__table__, items)
 
 
 def _explanation(position, drafts, prices):

@@ -17,16 +17,17 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..catalog.models import STAGE_KINDS, TIERS
+from ..catalog.prices import current_price_list, prices_by_service
 from ..chart.teeth import normalize_surfaces, validate_tooth
 from ..db import utcnow
 from ..errors import DomainError
 from ..i18n import localized
 from ..org.roles import COORDINATOR, DOCTOR
+from ..patients.models import InsurancePolicy
 from ..timefmt import to_local
-from .builder import current_price_list, prices_by_service
 from .models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
 
 MIN_JUSTIFICATION = 15
@@ -51,6 +52,30 @@ class NotAllowed(DomainError):
 
 
 # --- reading ------------------------------------------------------------------
+
+
+def load_plan(session, plan_id):
+    """A live plan with everything its screen, its JSON and its printout
+    read — patient, policy, variants, stages, items with their services — in
+    five queries; None when there is no such plan. What the session already
+    holds of it is refreshed."""
+    return session.execute(
+        select(TreatmentPlan)
+        .where(TreatmentPlan.id == plan_id, TreatmentPlan.deleted_at.is_(None))
+        .options(
+            joinedload(TreatmentPlan.patient),
+            joinedload(TreatmentPlan.policy).joinedload(InsurancePolicy.program),
+            selectinload(TreatmentPlan.variants)
+            .selectinload(PlanVariant.stages)
+            .options(
+                joinedload(PlanStage.specialty),
+                selectinload(PlanStage.items).options(
+                    joinedload(PlanItem.service), joinedload(PlanItem.target_condition)
+                ),
+            ),
+        )
+        .execution_options(populate_existing=True)
+    ).unique().scalar_one_or_none()
 
 
 def live_variants(plan):

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ..admin.base import RoleGuard, current_roles
 from ..admin.links import live_or_404, reachable_url
@@ -29,7 +29,7 @@ from ..org.roles import ADMINISTRATOR, CASHIER, PLANNING
 from ..patients.models import InsurancePolicy, Patient
 from ..timefmt import to_local
 from . import builder, services
-from .models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
+from .models import PlanItem, PlanStage
 
 PRINTOUT_ENDPOINTS = ("plan_printout.preview", "plan_printout.pdf")
 
@@ -230,19 +230,7 @@ class PlanView(RoleGuard, BaseView):
         return current_user._get_current_object()
 
     def _plan(self, plan_id):
-        plan = db.session.execute(
-            select(TreatmentPlan)
-            .where(TreatmentPlan.id == plan_id, TreatmentPlan.deleted_at.is_(None))
-            .options(
-                joinedload(TreatmentPlan.patient),
-                joinedload(TreatmentPlan.policy).joinedload(InsurancePolicy.program),
-                selectinload(TreatmentPlan.variants)
-                .selectinload(PlanVariant.stages)
-                .selectinload(PlanStage.items)
-                .options(joinedload(PlanItem.service), joinedload(PlanItem.target_condition)),
-            )
-            .execution_options(populate_existing=True)
-        ).unique().scalar_one_or_none()
+        plan = services.load_plan(db.session, plan_id)
         if plan is None or plan.patient.deleted_at is not None:
             abort(404)
         return plan

@@ -6,12 +6,14 @@ import pytest
 from flask_babel import refresh
 from sqlalchemy import event, select
 
+from stompro.audit.models import AuditLog
 from stompro.catalog.models import Service
+from stompro.catalog.prices import current_price_list, prices_by_service
 from stompro.chart.services import record_findings
 from stompro.errors import DomainError
 from stompro.extensions import db
 from stompro.patients.models import InsuranceProgram, InsurancePolicy, Patient
-from stompro.planning.builder import SUBSTANTIAL_MINUTES, build_plan, current_price_list, prices_by_service
+from stompro.planning.builder import build_plan
 
 SCENARIO = [
     {"tooth": 16, "surfaces": "O", "condition": "caries"},
@@ -155,8 +157,11 @@ def test_no_visit_is_longer_than_the_limit_unless_one_service_makes_it(app, pati
             minutes = [item.service.duration_min * item.quantity for item in stage.items]
             assert stage.duration_min == sum(minutes)
             if stage.duration_min > limit:
-                # Only quick preparation (anaesthesia, rubber dam, an X-ray) beside one long service.
-                assert len([m for m in minutes if m >= SUBSTANTIAL_MINUTES]) == 1, stage.explanation
+                # One tooth's treatment: its preparation (anaesthesia, rubber dam,
+                # an X-ray), at most one step that changes the tooth, and what
+                # finishes it (a dressing, a bone graft, a healing abutment).
+                assert len({item.tooth for item in stage.items}) == 1, stage.explanation
+                assert len([i for i in stage.items if i.target_condition_id is not None]) <= 1, stage.explanation
 
 
 def test_explanations_read_visit_problem_solution_in_the_plans_language(app, patient, doctor):
@@ -183,9 +188,34 @@ def test_a_chart_with_nothing_to_treat_is_refused(patient, doctor):
         {"tooth": 11, "surfaces": "", "condition": "healthy"},
         {"tooth": 36, "surfaces": "", "condition": "crown"},
         {"tooth": 16, "surfaces": "O", "condition": "filling"},
+        {"tooth": 48, "surfaces": "", "condition": "missing"},  # a lost wisdom tooth is not replaced
     ])
     with pytest.raises(DomainError, match="Nothing in the chart needs treatment"):
         build_plan(db.session, patient, doctor)
+
+
+def test_wisdom_and_milk_teeth_are_extracted_but_never_replaced(patient, doctor):
+    record_findings(db.session, patient, doctor, [
+        {"tooth": 38, "surfaces": "", "condition": "extraction_indicated"},
+        {"tooth": 75, "surfaces": "", "condition": "extraction_indicated"},
+        {"tooth": 46, "surfaces": "", "condition": "extraction_indicated"},
+    ])
+    plan = build_plan(db.session, patient, doctor)
+    for variant in plan.variants:
+        left = {(item.tooth, item.target_condition.code) for item in items_of(variant) if item.target_condition}
+        assert {(38, "missing"), (75, "missing"), (46, "missing"), (46, "implant"), (46, "crown")} <= left
+        replaced = {
+            item.tooth for item in items_of(variant)
+            if item.tooth is not None and item.service.specialty.code in ("implantology", "prosthetics")
+        }
+        assert replaced == {46}, variant.tier
+
+
+def test_an_implant_and_its_bone_graft_are_one_operation(patient, doctor):
+    record_findings(db.session, patient, doctor, [{"tooth": 36, "surfaces": "", "condition": "missing"}])
+    premium = build_plan(db.session, patient, doctor).variants[0]
+    [operation] = [stage for stage in premium.stages if any(i.service.code == "IMPL-P" for i in stage.items)]
+    assert {"IMPL-P", "SURG-GBR", "IMPL-HEAL"} <= {item.service.code for item in operation.items}
 
 
 def insure(patient, program_code, valid_from=date(2020, 1, 1)):
@@ -246,5 +276,27 @@ def test_the_builder_reads_each_table_once_whatever_the_chart(patient, doctor):
         build_plan(db.session, patient, doctor)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    # conditions, findings, price list, prices, protocols, their steps with services
-    assert 0 < len(selects) <= 6, "\n\n".join(selects)
+    # conditions, findings, price list, prices, protocols, their steps with
+    # services; ids for the stages and for the items; the plan read back
+    # (plan with patient and policy, variants, stages, items)
+    assert 0 < len(selects) <= 12, "\n\n".join(selects)
+
+
+def test_every_row_of_a_new_plan_is_audited(scenario_plan):
+    written = {
+        "treatment_plan": {scenario_plan.id},
+        "plan_variant": {variant.id for variant in scenario_plan.variants},
+        "plan_stage": {stage.id for variant in scenario_plan.variants for stage in variant.stages},
+        "plan_item": {item.id for variant in scenario_plan.variants for item in items_of(variant)},
+    }
+    for table, ids in written.items():
+        audited = db.session.execute(
+            select(AuditLog.row_id)
+            .where(AuditLog.table_name == table, AuditLog.action == "insert", AuditLog.row_id.in_(ids))
+        ).scalars()
+        assert set(audited) == ids, table
+    item = items_of(scenario_plan.variants[0])[0]
+    changes = db.session.execute(
+        select(AuditLog.changes).where(AuditLog.table_name == "plan_item", AuditLog.row_id == item.id)
+    ).scalar_one()
+    assert changes["service_id"] == item.service_id and changes["price"] == str(item.price)
