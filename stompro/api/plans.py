@@ -61,7 +61,7 @@ def create_plan(patient_id):
     payer = _payer(body.get("payer", "self"))
     with plan_change():
         plan = build_plan(db.session, patient, current_staff(), payer=payer)
-    return plan_json(plan), 201
+    return plan_json(load_plan(db.session, plan.id)), 201
 
 
 def _payer(payer):

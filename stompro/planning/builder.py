@@ -53,7 +53,6 @@ from ..org.models import Specialty
 from ..patients.models import InsurancePolicy, insurance_program_service
 from ..timefmt import to_local
 from .models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
-from .services import load_plan
 
 DIAGNOSTICS, HYGIENE, THERAPY, EXTRACTION, SURGERY, ORTHODONTICS, PROSTHETICS = range(7)
 PHASE_OF_SPECIALTY = {
@@ -91,8 +90,8 @@ def build_plan(session, patient, author, payer=None, now=None, max_visit_minutes
     Raises DomainError when nothing in the chart needs treatment.
 
     The plan and its variants go through the ORM; their stages and items
-    (hundreds of rows) are written in bulk, audited, and the plan is loaded
-    back whole (``load_plan``)."""
+    (hundreds of rows) are written in bulk and audited. They are read from
+    the database when first touched: ``load_plan`` reads them all at once."""
     moment = now or utcnow()
     today = to_local(moment).date()
     policy = _insurance_policy(patient, payer, today)
@@ -123,7 +122,7 @@ def build_plan(session, patient, author, payer=None, now=None, max_visit_minutes
     session.add(plan)
     session.flush()  # ids of the plan and its variants; on SQLite it also takes the write lock reserve_ids needs
     _write_stages(session, stages)
-    return load_plan(session, plan.id)
+    return plan
 
 
 def _insurance_policy(patient, payer, today):

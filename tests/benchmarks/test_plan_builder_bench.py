@@ -7,8 +7,10 @@
 A fresh demo database per run; one patient whose chart has 28 findings that
 need treatment (caries, pulpitis, apical periodontitis, extractions, missing
 teeth, calculus, periodontitis, fractures). Each run is what a request does:
-load the patient and the author, build the plan in three variants, flush;
-the commit is outside the timer. Target: p50 ≤ 150 ms."""
+load the patient and the author, build the plan in three variants and write
+it (the plan screen then redirects to the new plan); the API also reads the
+whole plan back for its answer, timed apart. The commit is outside the
+timer. Target: p50 ≤ 150 ms."""
 import os
 import time
 from datetime import date
@@ -18,6 +20,7 @@ from stompro.extensions import db
 from stompro.org.models import Staff
 from stompro.patients.models import Patient
 from stompro.planning.builder import build_plan
+from stompro.planning.services import load_plan, plan_json
 
 from .common import p50, seeded_app
 
@@ -58,18 +61,22 @@ def test_build_a_plan_for_28_findings(tmp_path):
 
             build()  # warm up
             db.session.rollback()
-            wall, cpu, items, stages = [], [], 0, 0
+            wall, cpu, answer, items, stages = [], [], [], 0, 0
             for _ in range(RUNS):
                 started, started_cpu = time.perf_counter(), time.process_time()
                 plan = build()
                 wall.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - started_cpu) * 1000)
-                stages = sum(len(v.stages) for v in plan.variants)
-                items = sum(len(s.items) for v in plan.variants for s in v.stages)
-                assert [v.tier for v in plan.variants] == ["premium", "optimal", "economy"]
+                started = time.perf_counter()
+                body = plan_json(load_plan(db.session, plan.id))
+                answer.append(wall[-1] + (time.perf_counter() - started) * 1000)
+                stages = sum(len(v["stages"]) for v in body["variants"])
+                items = sum(len(s["items"]) for v in body["variants"] for s in v["stages"])
+                assert [v["tier"] for v in body["variants"]] == ["premium", "optimal", "economy"]
                 db.session.commit()
                 db.session.remove()
         print(f"\n[{dialect}] chart with {len(FINDINGS)} findings → 3 variants, {stages} stages, {items} items")
         print(f"[{dialect}] load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         print(f"[{dialect}] build_plan: p50 {p50(wall):.1f} ms (CPU {p50(cpu):.1f} ms), max {max(wall):.1f} ms "
               f"over {RUNS} runs; target ≤ 150 ms")
+        print(f"[{dialect}] build_plan + load_plan + plan_json (the API's answer): p50 {p50(answer):.1f} ms")

@@ -277,9 +277,8 @@ def test_the_builder_reads_each_table_once_whatever_the_chart(patient, doctor):
     finally:
         event.remove(engine, "before_cursor_execute", count)
     # conditions, findings, price list, prices, protocols, their steps with
-    # services; ids for the stages and for the items; the plan read back
-    # (plan with patient and policy, variants, stages, items)
-    assert 0 < len(selects) <= 12, "\n\n".join(selects)
+    # services; ids for the stages and for the items
+    assert 0 < len(selects) <= 8, "\n\n".join(selects)
 
 
 def test_every_row_of_a_new_plan_is_audited(scenario_plan):
