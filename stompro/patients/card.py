@@ -5,7 +5,7 @@ lists are cut in SQL (the last visits, the last messages) and sums and counts
 are aggregated in SQL. Soft-deleted rows are left out everywhere. The result is
 plain data: the template only formats moments and money."""
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, func, select, type_coerce, union_all
@@ -279,14 +279,10 @@ def _policies(session, patient_id, today):
             program=policy.program.name,
             valid_from=_day(policy.valid_from),
             valid_to=_day(policy.valid_to),
-            in_force=_in_force(policy.valid_from, policy.valid_to, today),
+            in_force=policy.in_force(today),
         )
         for policy in rows
     )
-
-
-def _in_force(valid_from, valid_to, today: date):
-    return valid_from <= today and (valid_to is None or today <= valid_to)
 
 
 def _plans(session, patient_id):

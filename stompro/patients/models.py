@@ -137,5 +137,8 @@ class InsurancePolicy(Entity, SoftDeletable, db.Model):
     company: Mapped[InsuranceCompany] = relationship()
     program: Mapped[InsuranceProgram] = relationship()
 
+    def in_force(self, day):
+        return self.valid_from <= day and (self.valid_to is None or self.valid_to >= day)
+
     def __str__(self):
         return f"{self.number} ({self.program})" if self.program else self.number

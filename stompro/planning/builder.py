@@ -132,7 +132,7 @@ def _insurance_policy(patient, payer, today):
         raise DomainError(_l("The payer is the patient or one of the patient's insurance policies."), field="payer")
     if payer.patient_id != patient.id or payer.deleted_at is not None:
         raise DomainError(_l("This insurance policy is not the patient's."), field="payer")
-    if payer.valid_from > today or (payer.valid_to is not None and payer.valid_to < today):
+    if not payer.in_force(today):
         raise DomainError(
             _l("Insurance policy %(number)s is not valid today.", number=payer.number), field="payer"
         )

@@ -21,19 +21,23 @@ from decimal import Decimal
 from itertools import accumulate, count
 from zoneinfo import ZoneInfo
 
+from flask_babel import force_locale
 from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..billing.models import Invoice, InvoiceLine, Payment
-from ..catalog.models import TIERS, PriceList, Protocol, ProtocolStep, Service
+from ..catalog.models import TIERS, PriceList, Service
 from ..chart.models import Condition, Diagnosis, Exam, ToothFinding
 from ..documents.models import DocumentTemplate, PatientDocument
+from ..errors import DomainError
 from ..messaging.models import Message, MessageTemplate
 from ..org.models import Clinic, Room, Specialty, Staff, StaffRole
 from ..org.passwords import hash_password
 from ..patients.models import InsurancePolicy, InsuranceProgram, Patient, PatientTag
-from ..planning.models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
+from ..planning import builder
+from ..planning.models import PlanItem
+from ..planning.services import load_plan
 from ..scheduling.models import Appointment, Shift
 from ..settings import PROJECT_ROOT
 from ..tasks.models import Task, TaskRule
@@ -72,18 +76,6 @@ PLAN_STATUS_QUOTAS = (
 INSURED_PLANS = 8
 CHOSEN_TIER_WEIGHTS = {"premium": 2, "optimal": 6, "economy": 2}
 
-# The clinic's order of treatment: hygiene first, prosthetics last.
-SPECIALTY_ORDER = (
-    "diagnostics",
-    "hygiene",
-    "periodontology",
-    "therapy",
-    "endodontics",
-    "surgery",
-    "implantology",
-    "orthodontics",
-    "prosthetics",
-)
 # The finding that leads an exam's complaints and diagnosis, most urgent first.
 LEAD_CONDITIONS = (
     "pulpitis",
@@ -165,7 +157,6 @@ class Reference:
     services: dict
     price_list: PriceList
     prices: dict
-    protocols: dict
     programs: list
     covered: dict
     message_templates: dict
@@ -182,12 +173,6 @@ class Reference:
             raise RuntimeError("Load the reference data (flask seed reference) before the demo clinic.")
         current = [p for p in price_lists if p.valid_from <= today and (p.valid_to is None or p.valid_to >= today)]
         price_list = max(current or price_lists, key=lambda p: p.valid_from)
-        protocols = session.scalars(
-            select(Protocol).options(
-                selectinload(Protocol.condition),
-                selectinload(Protocol.steps).selectinload(ProtocolStep.service),
-            )
-        )
         programs = session.scalars(
             select(InsuranceProgram)
             .options(selectinload(InsuranceProgram.company), selectinload(InsuranceProgram.services))
@@ -200,7 +185,6 @@ class Reference:
             services=by_code(Service),
             price_list=price_list,
             prices={item.service_id: item.price for item in price_list.items},
-            protocols={(p.condition.code, p.tier): p for p in protocols if p.active},
             programs=programs,
             covered={program: {s.id for s in program.services} for program in programs},
             message_templates={
@@ -355,12 +339,6 @@ def visit_minutes(minutes):
 def service_title(service):
     """“Пломба, 1 поверхность (оптимум)” out of the service's full Russian name."""
     return service.name_ru.split(":")[0].strip()
-
-
-def short_name(service):
-    """The title to use mid-sentence: lower case unless it is an abbreviation."""
-    name = service_title(service)
-    return name[0].lower() + name[1:] if name[1:2].islower() else name
 
 
 def transliterate(text):
@@ -802,170 +780,33 @@ def seed_plans(demo):
 
 
 def build_plan(demo, patient):
-    """A plan in three variants from the patient's current chart, with the
-    variant the patient will choose (marked chosen once the plan is accepted)."""
+    """The plan the clinic's builder made from the patient's chart just after
+    the last exam, in Russian, with the variant the patient will choose
+    (marked chosen once the plan is accepted); None when nothing in the chart
+    is treated by a protocol."""
     rng = demo.rng
     exam = demo.exams[patient][-1]
+    coordinator = patient.coordinator or rng.choice(demo.with_role("coordinator"))
+    title = rng.choice(demo.texts["plan_titles"])
+    moment = exam.signed_at + demo.minutes(5, 40)
     policy = demo.policies.get(patient)
-    plan = TreatmentPlan(
-        patient=patient,
-        clinic=exam.clinic,
-        author=exam.doctor,
-        coordinator=patient.coordinator or rng.choice(demo.with_role("coordinator")),
-        title=rng.choice(demo.texts["plan_titles"]),
-        payer_kind="insurance" if policy else "self",
-        policy=policy,
-        price_list=demo.ref.price_list,
-        status="draft",
-        created_at=exam.signed_at + demo.minutes(5, 40),
-    )
-    covered = demo.ref.covered[policy.program] if policy else None
-    variants = [build_variant(demo, plan, tier, demo.charts[patient], covered) for tier in TIERS]
-    if not all(variant.stages for variant in variants):
+    if policy is not None and not policy.in_force(local_day(moment)):
+        policy = None
+    try:
+        with force_locale("ru"):
+            built = builder.build_plan(demo.session, patient, exam.doctor, payer=policy, now=moment)
+    except DomainError:
         return None
-    demo.add(plan, *variants)
-    for variant in variants:
-        for stage in variant.stages:
-            demo.add(stage, *stage.items)
-    demo.chosen[plan] = variants[TIERS.index(demo.weighted(CHOSEN_TIER_WEIGHTS))]
+    plan = load_plan(demo.session, built.id)
+    plan.clinic, plan.coordinator, plan.title = exam.clinic, coordinator, title
+    demo.counts.update(
+        treatment_plan=1,
+        plan_variant=len(plan.variants),
+        plan_stage=sum(len(v.stages) for v in plan.variants),
+        plan_item=sum(len(s.items) for v in plan.variants for s in v.stages),
+    )
+    demo.chosen[plan] = plan.variants[TIERS.index(demo.weighted(CHOSEN_TIER_WEIGHTS))]
     return plan
-
-
-@dataclass
-class Treatment:
-    """One protocol step for one finding; ``step`` is None when a whole-mouth
-    service is already planned for another tooth (the tooth is still named)."""
-
-    tooth: int
-    condition: str
-    surfaces: str
-    step: ProtocolStep | None
-
-    @property
-    def minutes(self):
-        return self.step.service.duration_min * self.step.quantity if self.step else 0
-
-
-def build_variant(demo, plan, tier, chart, covered):
-    """One variant: each finding's protocol for ``tier``, cut at its healing
-    gaps into blocks, the blocks grouped by specialty in the clinic's order
-    of treatment (prosthetics last, all teeth together) and packed into
-    visits of at most MAX_VISIT_MINUTES."""
-    ref = demo.ref
-    groups = defaultdict(list)
-    gaps = defaultdict(int)
-    mouth_services = set()
-    for tooth, (code, surfaces) in sorted(chart.items()):
-        protocol = ref.protocols.get((code, tier))
-        if protocol is None:
-            continue
-        for phase, (gap, steps) in enumerate(protocol_blocks(protocol)):
-            principal = max(steps, key=lambda s: ref.prices.get(s.service_id, 0) * s.quantity)
-            specialty = principal.service.specialty.code
-            key = (1, 0, 0) if specialty == "prosthetics" else (0, phase, SPECIALTY_ORDER.index(specialty))
-            gaps[key] = max(gaps[key], gap)
-            block = []
-            for step in steps:
-                if step.service_id not in ref.prices:
-                    continue
-                if step.service.scope == "mouth":
-                    if step.service_id in mouth_services:
-                        step = None
-                    else:
-                        mouth_services.add(step.service_id)
-                block.append(Treatment(tooth, code, surfaces, step))
-            groups[key].append(block)
-
-    variant = PlanVariant(plan=plan, tier=tier)
-    previous = None
-    for key in sorted(groups):
-        visits = [chunk for chunk in visit_chunks(groups[key]) if any(t.step for t in chunk)]
-        for index, chunk in enumerate(visits):
-            stage = PlanStage(
-                variant=variant,
-                position=len(variant.stages) + 1,
-                kind=stage_kind(chunk),
-                specialty=ref.specialties["prosthetics" if key[0] else SPECIALTY_ORDER[key[2]]],
-                depends_on=previous,
-                min_gap_days=gaps[key] if index == 0 else 0,
-                duration_min=min(MAX_VISIT_MINUTES, sum(t.minutes for t in chunk)),
-            )
-            stage.explanation = stage_explanation(demo, stage.position, chunk)
-            for treatment in chunk:
-                if treatment.step is not None:
-                    plan_item(stage, treatment, ref, covered)
-            previous = stage
-    return variant
-
-
-def plan_item(stage, treatment, ref, covered):
-    step, service = treatment.step, treatment.step.service
-    surfaces = treatment.surfaces if service.scope == "surface" else ""
-    return PlanItem(
-        stage=stage,
-        tooth=None if service.scope == "mouth" else treatment.tooth,
-        surfaces=surfaces,
-        service=service,
-        # One filling per affected surface, as the caries protocols say.
-        quantity=step.quantity * max(1, len(surfaces)),
-        price=ref.prices[service.id],
-        target_condition=service.target_condition,
-        mandatory=step.mandatory,
-        self_paid=covered is not None and service.id not in covered,
-    )
-
-
-def protocol_blocks(protocol):
-    """The protocol's steps cut where a healing gap begins: [(gap, steps)]."""
-    blocks = []
-    for step in protocol.steps:
-        if not blocks or step.min_gap_days > 0:
-            blocks.append((step.min_gap_days, []))
-        blocks[-1][1].append(step)
-    return blocks
-
-
-def visit_chunks(blocks):
-    """Pack whole blocks into visits. A block longer than a visit is split
-    before a step that no longer fits, but never right after quick steps
-    alone (anaesthesia, rubber dam, an X-ray stay with what they prepare)."""
-    chunks, minutes = [], 0
-    for block in blocks:
-        if not chunks or minutes + sum(t.minutes for t in block) > MAX_VISIT_MINUTES:
-            chunks.append([])
-            minutes = 0
-        for treatment in block:
-            substantial = any(t.minutes >= 30 for t in chunks[-1])
-            if substantial and minutes + treatment.minutes > MAX_VISIT_MINUTES:
-                chunks.append([])
-                minutes = 0
-            chunks[-1].append(treatment)
-            minutes += treatment.minutes
-    return chunks
-
-
-def stage_kind(chunk):
-    kinds = {t.step.service.stage_kind for t in chunk if t.step}
-    if kinds == {"examination"}:
-        return "examination"
-    if kinds <= {"examination", "consultation"}:
-        return "consultation"
-    return "treatment"
-
-
-def stage_explanation(demo, position, chunk):
-    """“Визит 2 — кариес 16, 26 — пломба, 1 поверхность (оптимум)”."""
-    teeth = defaultdict(list)
-    for treatment in chunk:
-        if treatment.tooth not in teeth[treatment.condition]:
-            teeth[treatment.condition].append(treatment.tooth)
-    problems = "; ".join(
-        f"{demo.ref.conditions[code].name_ru.lower()} {', '.join(map(str, sorted(found)))}"
-        for code, found in teeth.items()
-    )
-    steps = sorted((t.step for t in chunk if t.step), key=lambda s: -demo.ref.prices[s.service_id] * s.quantity)
-    solutions = list(dict.fromkeys(short_name(step.service) for step in steps))
-    return f"Визит {position} — {problems} — {', '.join(solutions[:2])}"
 
 
 def fits_before_today(demo, plan):
