@@ -482,6 +482,12 @@ def _write_stages(session, stages):
     insert_audited(session, PlanItem.__table__, items)
 
 
+def _title(service):
+    """“Composite filling, per surface (optimal)” of “… (optimal): light-cured composite”:
+    the materials are on the item itself."""
+    return localized(service).split(":")[0].strip()
+
+
 def _explanation(position, drafts, prices):
     """“Visit 3 — caries 16, 26 — filling, 1 surface (optimal)…” in the
     current language; people edit it later."""
@@ -498,5 +504,5 @@ def _explanation(position, drafts, prices):
     changing = [d for d in drafts if d.service.target_condition_id is not None]
     principal = changing or [_principal(drafts, prices)]
     ranked = sorted(principal, key=lambda d: -prices[d.service.id] * d.quantity)
-    solutions = ", ".join(dict.fromkeys(localized(draft.service) for draft in ranked))
+    solutions = ", ".join(dict.fromkeys(_title(draft.service) for draft in ranked))
     return str(_l("Visit %(number)s — %(problems)s — %(solutions)s", number=position, problems=problems, solutions=solutions))

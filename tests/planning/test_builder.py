@@ -176,9 +176,10 @@ def test_explanations_read_visit_problem_solution_in_the_plans_language(app, pat
     optimal = english.variants[1]
     therapy = [s for s in optimal.stages if any(i.service_id == filling.id for i in s.items)]
     assert therapy[0].explanation.startswith(f"Visit {therapy[0].position} — caries 16")
-    assert therapy[0].explanation.endswith(f" — {filling.name_en}")
+    assert therapy[0].explanation.endswith(" — Composite filling, per surface (optimal)")  # materials: on the item
     russian_therapy = russian.variants[1].stages[therapy[0].position - 1]
-    assert "кариес 16" in russian_therapy.explanation and filling.name_ru in russian_therapy.explanation
+    assert "кариес 16" in russian_therapy.explanation
+    assert russian_therapy.explanation.endswith(" — Пломба, 1 поверхность (оптимум)")
 
 
 def test_a_chart_with_nothing_to_treat_is_refused(patient, doctor):
