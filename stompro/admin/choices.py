@@ -1,10 +1,12 @@
 """Readable labels for the coded values of enumerated columns."""
 from flask_babel import lazy_gettext as _l
 
+from ..catalog.models import TIER_LABELS
 from ..org.roles import ROLE_LABELS
 
 VALUE_LABELS = {
     **ROLE_LABELS,
+    **TIER_LABELS,
     # people
     "M": _l("Male"), "F": _l("Female"),
     "active": _l("Active"), "inactive": _l("Inactive"), "archived": _l("Archived"),
@@ -16,7 +18,6 @@ VALUE_LABELS = {
     "tooth": _l("Tooth"), "surface": _l("Surface"), "mouth": _l("Whole mouth"),
     "photo": _l("Photo"), "scan": _l("Scan"), "document": _l("Document"),
     # catalog, planning
-    "premium": _l("Premium"), "optimal": _l("Optimal"), "economy": _l("Economy"),
     "treatment": _l("Treatment"), "examination": _l("Examination"), "consultation": _l("Consultation"),
     "hygiene": _l("Hygiene"),
     "draft": _l("Draft"), "presented": _l("Presented"), "accepted": _l("Accepted"),

@@ -2,6 +2,7 @@
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -11,6 +12,7 @@ from ..extensions import db
 from ..org.models import Specialty
 
 TIERS = ("premium", "optimal", "economy")
+TIER_LABELS = {"premium": _l("Premium"), "optimal": _l("Optimal"), "economy": _l("Economy")}
 STAGE_KINDS = ("treatment", "examination", "consultation")
 SERVICE_SCOPES = ("tooth", "surface", "mouth")
 

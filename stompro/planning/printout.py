@@ -16,7 +16,7 @@ from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..admin.choices import VALUE_LABELS
+from ..catalog.models import TIER_LABELS
 from ..chart.odontogram import chart_print_markup, default_dentition
 from ..chart.services import variant_charts
 from ..errors import DomainError
@@ -156,7 +156,7 @@ def variant_print(plan, variant, payments, charts, dentition, totals):
     dates = [p.date for p in payments.stages]
     return VariantPrint(
         tier=variant.tier,
-        label=VALUE_LABELS.get(variant.tier, variant.tier),
+        label=TIER_LABELS[variant.tier],
         technologies=TIER_TECHNOLOGIES.get(variant.tier, ""),
         chosen=variant.chosen,
         chart_was=chart_print_markup(was, dentition, caption=_("The chart now")),

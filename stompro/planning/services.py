@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..catalog.models import STAGE_KINDS, TIERS
+from ..catalog.models import STAGE_KINDS, TIER_LABELS, TIERS
 from ..catalog.prices import current_price_list, prices_by_service
 from ..chart.teeth import normalize_surfaces, validate_tooth
 from ..db import utcnow
@@ -446,9 +446,9 @@ def choose_variant(session, plan, tier, actor, now=None):
     _require_status(plan, CHOOSABLE, _l("A variant can no longer be chosen for this plan."))
     variant = next((v for v in live_variants(plan) if v.tier == tier), None)
     if variant is None:
-        raise DomainError(_l("This plan has no %(tier)s variant.", tier=tier), field="variant")
+        raise DomainError(_l("This plan has no %(tier)s variant.", tier=TIER_LABELS[tier]), field="variant")
     if not any(active_items(stage) for stage in live_stages(variant)):
-        raise DomainError(_l("The %(tier)s variant has no items.", tier=tier), field="variant")
+        raise DomainError(_l("The %(tier)s variant has no items.", tier=TIER_LABELS[tier]), field="variant")
     for other in live_variants(plan):
         other.chosen = other is variant
     plan.status = "accepted"

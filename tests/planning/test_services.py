@@ -291,6 +291,17 @@ def test_a_variant_is_chosen_only_for_a_presented_plan(app, status, tier, messag
     assert [v.chosen for v in plan.variants] == chosen_before
 
 
+def test_a_missing_variant_is_named_in_the_users_language(app):
+    plan = demo_plan("presented")
+    premium = next(v for v in plan.variants if v.tier == "premium")
+    premium.deleted_at = premium.created_at
+    with app.test_request_context(headers={"Accept-Language": "ru"}):
+        with pytest.raises(DomainError) as refused:
+            choose_variant(db.session, plan, "premium", staff_by_login("coordinator"))
+        assert str(refused.value.message) == "В этом плане нет варианта «Премиум»."
+    assert plan.status == "presented"
+
+
 @pytest.mark.parametrize("reason", [None, "", "   "])
 def test_declining_needs_a_reason(app, reason):
     plan = demo_plan("presented")
