@@ -18,8 +18,10 @@ def select_locale():
 
 
 def current_language():
-    locale = get_locale() if has_request_context() else None
-    return locale.language if locale else "ru"
+    """The language gettext speaks now: the request's, the one set with
+    force_locale, else the clinic's default (jobs, the CLI, seeding)."""
+    locale = get_locale()
+    return locale.language if locale else current_app.config["DEFAULT_LANGUAGE"]
 
 
 def localized(row, attribute="name"):

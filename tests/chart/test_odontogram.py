@@ -97,7 +97,7 @@ def drawn(view, number):
     return next(t for t in view.teeth if t.number == number)
 
 
-def test_surface_findings_colour_their_surface_and_whole_tooth_ones_tint_the_tooth():
+def test_surface_findings_colour_their_surface_and_whole_tooth_ones_tint_the_tooth(app):  # legend names need an app
     view = build_view(
         [entry(36, "O", CARIES), entry(36, "M", FILLING), entry(21, "", PULPITIS), entry(11, "O", CARIES)],
         [PULPITIS, CARIES, FILLING],
@@ -116,7 +116,7 @@ def test_surface_findings_colour_their_surface_and_whole_tooth_ones_tint_the_too
     assert [m.code for m in view.legend] == ["pulpitis", "caries", "filling"]
 
 
-def test_missing_implant_crown_and_root_canal_are_drawn_distinctly():
+def test_missing_implant_crown_and_root_canal_are_drawn_distinctly(app):
     view = build_view(
         [entry(18, "", MISSING), entry(46, "", IMPLANT), entry(16, "", CROWN), entry(16, "M", CARIES), entry(26, "", RCT)],
         None,

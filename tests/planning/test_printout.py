@@ -107,7 +107,7 @@ def test_an_insured_plan_lists_the_insured_part_without_amounts(app, doctor):
     insured = [i for i in live_items_of(plan.variants[0]) if not i.self_paid]
     assert insured
     for item in insured:
-        assert item.service.name_ru in text  # listed …
+        assert item.service.name_en in text  # listed, in the printout's language …
     assert "12 345,67" not in text  # … without its amount
     totals = plan_totals(plan).variant(plan.variants[0])
     assert totals.insured > 0
