@@ -372,7 +372,7 @@ def _add_stages(variant, stages, group, catalog):
     previous = stages[-1] if stages else None
     waiting = [block for block in group if _stage_before(block) is not None]
     for index, visit in enumerate(_visits(group, catalog.visit_minutes)):
-        drafts = [draft for _, draft in visit]
+        drafts = _once_per_tooth([draft for _, draft in visit])
         if index == 0 and waiting:
             depends_on = max((_stage_before(block) for block in waiting), key=lambda s: s.position)
             gap, parallel = max(block.gap for block in waiting), False
@@ -402,6 +402,20 @@ def _add_stages(variant, stages, group, catalog):
             block.stage = stage
         stages.append(stage)
         previous = stage
+
+
+def _once_per_tooth(drafts):
+    """A visit does a service on a tooth once, even when two of the tooth's
+    problems call for it (one anaesthesia, one rubber dam for a fracture and
+    a caries of the same tooth)."""
+    kept = {}
+    for draft in drafts:
+        key = (draft.service.id, draft.tooth, draft.surfaces)
+        if draft.tooth is not None and key in kept:
+            kept[key].treats.extend(draft.treats)
+        else:
+            kept[key] = draft
+    return list(kept.values())
 
 
 def _stage_before(block):

@@ -212,6 +212,23 @@ def test_wisdom_and_milk_teeth_are_extracted_but_never_replaced(patient, doctor)
         assert replaced == {46}, variant.tier
 
 
+def test_a_visit_does_a_service_on_a_tooth_once_whatever_the_problems(patient, doctor):
+    record_findings(db.session, patient, doctor, [
+        {"tooth": 11, "surfaces": "", "condition": "fracture"},
+        {"tooth": 11, "surfaces": "M", "condition": "caries"},
+        {"tooth": 12, "surfaces": "D", "condition": "caries"},
+    ])
+    plan = build_plan(db.session, patient, doctor, max_visit_minutes=240)  # room for both problems of 11
+    for variant in plan.variants:
+        for stage in variant.stages:
+            done = [(item.service_id, item.tooth, item.surfaces) for item in stage.items]
+            assert len(done) == len(set(done)), stage.explanation
+            assert stage.duration_min == sum(item.service.duration_min * item.quantity for item in stage.items)
+    optimal = plan.variants[1]
+    both = [stage for stage in optimal.stages if "fracture 11" in stage.explanation and "caries 11" in stage.explanation]
+    assert both, [stage.explanation for stage in optimal.stages]
+
+
 def test_an_implant_and_its_bone_graft_are_one_operation(patient, doctor):
     record_findings(db.session, patient, doctor, [{"tooth": 36, "surfaces": "", "condition": "missing"}])
     premium = build_plan(db.session, patient, doctor).variants[0]
