@@ -1,0 +1,58 @@
+"""Every patient of the demo clinic gets a sound plan from the builder, or the
+reason there is none; and the demo's own plans are the builder's."""
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from stompro.errors import DomainError
+from stompro.extensions import db
+from stompro.patients.models import Patient
+from stompro.planning.builder import build_plan
+from stompro.planning.models import TreatmentPlan
+from stompro.planning.services import load_plan
+
+from ..conftest import staff_by_login
+
+VISIT = {"en": "Visit ", "ru": "Визит "}
+
+
+def check_plan(plan, language):
+    assert [variant.tier for variant in plan.variants] == ["premium", "optimal", "economy"]
+    for variant in plan.variants:
+        stages = variant.stages
+        assert stages, variant.tier
+        assert [stage.position for stage in stages] == list(range(1, len(stages) + 1))
+        for stage in stages:
+            assert stage.items, stage.explanation
+            assert stage.explanation.startswith(f"{VISIT[language]}{stage.position} — ")
+            assert stage.depends_on is None or stage.depends_on.position < stage.position
+            assert stage.duration_min == sum(item.service.duration_min * item.quantity for item in stage.items)
+            for item in stage.items:
+                assert (item.tooth is None) == (item.service.scope == "mouth"), item.service.code
+
+
+def test_every_demo_patient_gets_a_plan_or_the_reason(app):
+    doctor = staff_by_login("doctor")
+    patients = db.session.scalars(select(Patient).where(Patient.deleted_at.is_(None)).order_by(Patient.id)).all()
+    built, nothing_to_treat = 0, 0
+    for number, patient in enumerate(patients):
+        language = ("en", "ru")[number % 2]
+        savepoint = db.session.begin_nested()
+        try:
+            with force_locale(language):
+                plan = build_plan(db.session, patient, doctor)
+                check_plan(load_plan(db.session, plan.id), language)
+            built += 1
+        except DomainError as refused:
+            assert "Nothing in the chart needs treatment" in str(refused.message), patient
+            nothing_to_treat += 1
+        finally:
+            savepoint.rollback()
+    assert built + nothing_to_treat == len(patients)
+    assert built >= 150 and nothing_to_treat >= 1, (built, nothing_to_treat)  # 240 of 320 were examined
+
+
+def test_the_demo_plans_are_the_builders(app):
+    plans = db.session.scalars(select(TreatmentPlan.id)).all()
+    assert len(plans) >= 50
+    for plan_id in plans:
+        check_plan(load_plan(db.session, plan_id), "ru")
