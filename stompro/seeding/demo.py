@@ -61,7 +61,6 @@ DAYS_AHEAD = 60
 MESSAGE_WINDOW_DAYS = 5
 DOCUMENT_DRAFT_DAYS = 14
 TIME_CLOCK_DAYS = 14
-MAX_VISIT_MINUTES = 120
 SLOT = timedelta(minutes=30)
 
 # Oldest exams get the plans that are furthest along.
@@ -332,8 +331,9 @@ def days_between(first, last):
 
 
 def visit_minutes(minutes):
-    """A visit's length: whole quarter hours, 30 to 120 minutes."""
-    return min(MAX_VISIT_MINUTES, max(30, -(-minutes // 15) * 15))
+    """A visit's length: whole quarter hours, at least 30 minutes (a stage
+    that is one long operation keeps its length)."""
+    return max(30, -(-minutes // 15) * 15)
 
 
 def service_title(service):

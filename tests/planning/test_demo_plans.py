@@ -7,8 +7,9 @@ from stompro.errors import DomainError
 from stompro.extensions import db
 from stompro.patients.models import Patient
 from stompro.planning.builder import build_plan
-from stompro.planning.models import TreatmentPlan
+from stompro.planning.models import PlanStage, TreatmentPlan
 from stompro.planning.services import load_plan
+from stompro.scheduling.models import Appointment
 
 from ..conftest import staff_by_login
 
@@ -56,3 +57,13 @@ def test_the_demo_plans_are_the_builders(app):
     assert len(plans) >= 50
     for plan_id in plans:
         check_plan(load_plan(db.session, plan_id), "ru")
+
+
+def test_the_demo_books_each_plan_visit_for_its_whole_stage(app):
+    rows = db.session.execute(
+        select(Appointment.starts_at, Appointment.ends_at, PlanStage.duration_min)
+        .join(PlanStage, Appointment.plan_stage_id == PlanStage.id)
+    ).all()
+    assert len(rows) >= 30
+    short = [(start, end, minutes) for start, end, minutes in rows if (end - start).total_seconds() < minutes * 60]
+    assert not short
