@@ -22,7 +22,7 @@ from stompro.patients.models import Patient
 from stompro.planning.builder import build_plan
 from stompro.planning.services import load_plan, plan_json
 
-from .common import p50, seeded_app
+from .common import p50, seeded_app, signed_in_client, timings_ms
 
 RUNS = 30
 FINDINGS = (
@@ -80,3 +80,21 @@ def test_build_a_plan_for_28_findings(tmp_path):
         print(f"[{dialect}] build_plan: p50 {p50(wall):.1f} ms (CPU {p50(cpu):.1f} ms), max {max(wall):.1f} ms "
               f"over {RUNS} runs; target ≤ 150 ms")
         print(f"[{dialect}] build_plan + load_plan + plan_json (the API's answer): p50 {p50(answer):.1f} ms")
+
+
+def test_the_plan_screen_of_that_plan(tmp_path):
+    """The coordinator's screen of the 28-finding plan: three variants side by
+    side, six charts, every item with its actions."""
+    with seeded_app(tmp_path) as (app, dialect, _):
+        with app.app_context():
+            patient_id, doctor_id = patient_with_chart()
+            plan = build_plan(db.session, db.session.get(Patient, patient_id), db.session.get(Staff, doctor_id))
+            db.session.commit()
+            plan_id = plan.id
+            db.session.remove()
+        client = signed_in_client(app, "coordinator")
+        page = client.get(f"/admin/plan/{plan_id}")
+        assert page.status_code == 200 and b"plan-variant" in page.data
+        wall, cpu = timings_ms(lambda _: client.get(f"/admin/plan/{plan_id}"), 10)
+        print(f"\n[{dialect}] plan screen of the 28-finding plan: {len(page.data) // 1024} KB, "
+              f"p50 {p50(wall):.0f} ms (CPU {p50(cpu):.0f} ms) over 10 runs")

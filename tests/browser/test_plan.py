@@ -1,6 +1,7 @@
 """The plan screen in a real headless Chromium: the coordinator builds a plan
-from the patient card, presents it, the patient chooses the optimal variant,
-and the printout opens with the patient's name."""
+from the patient card, adds a service and moves it to another visit,
+presents the plan, the patient chooses the optimal variant, and the printout
+opens with the patient's name."""
 from datetime import date
 
 import pytest
@@ -59,10 +60,22 @@ def test_the_coordinator_builds_presents_and_the_patient_chooses_optimal(page, l
     assert optimal.locator("[data-total]").first.inner_text() != total_before
     screenshot("added")
 
+    # The service just added moves to the second visit of its variant.
+    added = first_stage.locator(".plan-item").last.get_attribute("data-item")
+    second = optimal.locator(".plan-stage").nth(1).get_attribute("data-stage")
+    first_stage.locator(f'.plan-item[data-item="{added}"] [data-item-move]').click()
+    page.locator("#plan-move-item").wait_for(state="visible")
+    assert page.locator("#plan-move-stage option").count() == optimal.locator(".plan-stage").count() - 1
+    page.select_option("#plan-move-stage", second)
+    page.click("#plan-move-item-form button[type=submit]")
+    page.locator("#plan-move-item").wait_for(state="hidden")
+    page.locator(f'.plan-stage[data-stage="{second}"] .plan-item[data-item="{added}"]').wait_for()
+    assert first_stage.locator(f'.plan-item[data-item="{added}"]').count() == 0
+    screenshot("moved")
+
     # A mandatory step is not removed without a justification.
     mandatory = page.locator('.plan-item[data-mandatory="true"]').first
     if mandatory.count():
-        mandatory.locator("[data-toggle=dropdown]").click()
         mandatory.locator("[data-item-remove]").click()
         page.locator("#plan-remove-item").wait_for(state="visible")
         page.click("#plan-remove-item-form button[type=submit]")

@@ -113,8 +113,8 @@
     } else if (button.hasAttribute("data-explanation-save")) {
       var text = stage.querySelector("[data-explanation-form] textarea").value;
       act("/stages/" + stage.dataset.stage, { explanation: text }, null, button);
-    } else if (button.dataset.itemMove) {
-      act("/items/" + item.dataset.item + "/move", { stage_id: Number(button.dataset.itemMove) }, null, button);
+    } else if (button.hasAttribute("data-item-move")) {
+      openMove(item);
     } else if (button.hasAttribute("data-item-remove")) {
       openRemove(item);
     } else if (button.hasAttribute("data-item-add")) {
@@ -199,6 +199,42 @@
     }, addDialog, addForm.querySelector("[type=submit]"));
   });
 
+  function itemCaption(item) {
+    var tooth = item.querySelector(".plan-item-tooth").textContent.trim();
+    return (tooth && tooth !== "—" ? tooth + " · " : "") + item.querySelector("[data-item-name]").textContent;
+  }
+
+  // --- move a service to another visit of its variant ------------------------
+
+  var moveDialog = document.getElementById("plan-move-item");
+  var moveForm = document.getElementById("plan-move-item-form");
+
+  /* The choice of visits is read from the variant on the page, so the page
+     does not repeat every visit under every service. */
+  function openMove(item) {
+    var own = closest(item, "[data-stage]");
+    var select = moveForm.elements.stage_id;
+    select.innerHTML = "";
+    closest(item, "[data-variant-id]").querySelectorAll("[data-stage]").forEach(function (stage) {
+      if (stage !== own) {
+        var option = document.createElement("option");
+        option.value = stage.dataset.stage;
+        option.textContent = stage.dataset.stageNumber + " · " + stage.querySelector("[data-stage-title]").textContent.trim();
+        select.appendChild(option);
+      }
+    });
+    moveForm.elements.item_id.value = item.dataset.item;
+    moveDialog.querySelector("[data-item-caption]").textContent = itemCaption(item);
+    clearError(moveDialog.querySelector(".plan-dialog-error"));
+    window.jQuery(moveDialog).modal("show");
+  }
+
+  moveForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    act("/items/" + moveForm.elements.item_id.value + "/move",
+      { stage_id: Number(moveForm.elements.stage_id.value) }, moveDialog, moveForm.querySelector("[type=submit]"));
+  });
+
   // --- remove a service -------------------------------------------------------
 
   var removeDialog = document.getElementById("plan-remove-item");
@@ -210,9 +246,7 @@
     var mandatory = item.dataset.mandatory === "true";
     removeDialog.querySelector("[data-mandatory-note]").classList.toggle("d-none", !mandatory);
     removeForm.elements.justification.required = false;  // the server explains what is missing
-    var tooth = item.querySelector(".plan-item-tooth").textContent.trim();
-    removeDialog.querySelector("[data-item-caption]").textContent =
-      (tooth && tooth !== "—" ? tooth + " · " : "") + item.querySelector("[data-item-name]").textContent;
+    removeDialog.querySelector("[data-item-caption]").textContent = itemCaption(item);
     clearError(removeDialog.querySelector(".plan-dialog-error"));
     window.jQuery(removeDialog).modal("show");
   }
