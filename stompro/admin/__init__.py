@@ -6,6 +6,8 @@ from flask_babel import lazy_gettext as _l
 from ..org.roles import EVERYONE
 from .base import RoleGuard
 from .permissions import Permissions
+from .theme import SWATCH
+from .theme import bp as theme_bp
 
 
 class HomeView(RoleGuard, AdminIndexView):
@@ -35,7 +37,7 @@ def build_admin(app):
     admin = Admin(
         app,
         name="StomPRO",
-        theme=Bootstrap4Theme(swatch="flatly", fluid=True),
+        theme=Bootstrap4Theme(swatch=SWATCH, fluid=True),
         index_view=HomeView(name=_l("Home"), url="/admin"),
     )
     for register in (
@@ -53,5 +55,6 @@ def build_admin(app):
         register_audit,
     ):
         register(admin)
+    app.register_blueprint(theme_bp)
     app.extensions["stompro_admin"] = admin
     return admin

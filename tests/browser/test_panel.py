@@ -7,12 +7,15 @@ pytestmark = pytest.mark.browser
 
 
 def test_the_owner_signs_in_and_opens_the_patient_list(page, live_server, screenshot):
+    elsewhere = []  # a clinic's network may have no internet: nothing is fetched from outside
+    page.on("request", lambda request: None if request.url.startswith(live_server) else elsewhere.append(request.url))
     sign_in(page, live_server, "owner")
     assert "StomPRO" in page.title()
     page.goto(f"{live_server}/admin/patient/")
     rows = page.locator("table.model-list tbody tr")
     assert rows.count() > 10
     assert page.locator("text=Пациенты").first.is_visible()
+    assert elsewhere == []
     screenshot("patients")
 
 
