@@ -15,6 +15,7 @@ from stompro.scheduling.models import Appointment
 from ..conftest import staff_by_login
 
 VISIT = {"en": "Visit ", "ru": "Визит "}
+TITLE = {"en": "Treatment plan No. ", "ru": "План лечения № "}
 
 
 def check_plan(plan, language):
@@ -53,15 +54,35 @@ def test_every_demo_patient_gets_a_plan_or_the_reason(app):
     assert built >= 150 and nothing_to_treat >= 1, (built, nothing_to_treat)  # 240 of 320 were examined
 
 
-def test_the_demo_plans_are_the_builders(app):
-    plans = db.session.scalars(
+def seeded_plans():
+    """The demo's own plans (browser tests leave soft-deleted plans of their own behind)."""
+    return db.session.scalars(
         select(AuditLog.row_id).where(
             AuditLog.table_name == "treatment_plan", AuditLog.action == "insert", AuditLog.actor_login == "seed"
         )
-    ).all()  # browser tests leave plans of their own (soft-deleted) behind
+    ).all()
+
+
+def test_the_demo_plans_are_the_builders(app):
+    plans = seeded_plans()
     assert len(plans) >= 50
     for plan_id in plans:
         check_plan(load_plan(db.session, plan_id), "ru")
+
+
+def test_every_demo_plan_opens_and_previews_its_printout_in_either_language(client, auth):
+    for number, plan_id in enumerate(seeded_plans()):
+        language = ("ru", "en")[number % 2]
+        auth.as_role("coordinator", language=language)
+        plan = db.session.get(TreatmentPlan, plan_id)
+        screen = client.get(f"/admin/plan/{plan_id}")
+        assert screen.status_code == 200, plan_id
+        which = "chosen" if any(variant.chosen for variant in plan.variants) else "all"
+        preview = client.get(f"/admin/plan_printout/{plan_id}?which={which}")
+        assert preview.status_code == 200, (plan_id, which)
+        text = preview.get_data(as_text=True)
+        assert plan.patient.last_name in text
+        assert f"{TITLE[language]}{plan_id}" in text, (plan_id, language)
 
 
 def test_the_demo_books_each_plan_visit_for_its_whole_stage(app):
