@@ -14,6 +14,10 @@ from stompro.planning.models import PlanItem, PlanStage, PlanVariant, TreatmentP
 from stompro.catalog.models import Service
 
 
+# What COPY's text format must escape: backslashes, tabs, new lines; and Cyrillic.
+TRICKY_TEXT = "Визит 1 — кариес 16\tпломба\nсм. C:\\снимки\\16.png, \\N — не пусто"
+
+
 def a_draft_plan(patient, doctor):
     plan = TreatmentPlan(patient=patient, author=doctor, status="draft", payer_kind="self")
     variant = PlanVariant(plan=plan, tier="optimal")
@@ -48,7 +52,7 @@ def test_bulk_rows_read_back_with_defaults_types_and_a_stage_pointing_at_another
     performed = datetime(2026, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=3)))
     insert_audited(db.session, PlanStage.__table__, [
         {"id": first_id, "variant_id": variant.id, "position": 1, "kind": "treatment", "duration_min": 45,
-         "depends_on_id": None, "explanation": "Визит 1 — кариес 16 — пломба"},
+         "depends_on_id": None, "explanation": TRICKY_TEXT},
         {"id": second_id, "variant_id": variant.id, "position": 2, "kind": "treatment", "duration_min": 30,
          "depends_on_id": first_id, "explanation": "Visit 2"},
     ])
@@ -59,7 +63,11 @@ def test_bulk_rows_read_back_with_defaults_types_and_a_stage_pointing_at_another
     db.session.expire_all()
     first, second = db.session.get(PlanStage, first_id), db.session.get(PlanStage, second_id)
     item = db.session.get(PlanItem, item_id)
-    assert second.depends_on is first and first.explanation == "Визит 1 — кариес 16 — пломба"
+    assert second.depends_on is first and first.explanation == TRICKY_TEXT
+    audited = db.session.execute(
+        select(AuditLog.changes).where(AuditLog.table_name == "plan_stage", AuditLog.row_id == first_id)
+    ).scalar_one()
+    assert audited["explanation"] == TRICKY_TEXT
     assert first.parallel is False and first.min_gap_days == 0  # column defaults filled in
     assert item.stage is second and item.service is service
     assert (item.tooth, item.surfaces, item.quantity, item.price) == (16, "MO", 2, Decimal("4500.50"))
