@@ -199,9 +199,26 @@
     }, addDialog, addForm.querySelector("[type=submit]"));
   });
 
+  // --- dialogs about one service (move, remove) --------------------------------
+
   function itemCaption(item) {
     var tooth = item.querySelector(".plan-item-tooth").textContent.trim();
     return (tooth && tooth !== "—" ? tooth + " · " : "") + item.querySelector("[data-item-name]").textContent;
+  }
+
+  function openItemDialog(dialog, form, item) {
+    form.elements.item_id.value = item.dataset.item;
+    dialog.querySelector("[data-item-caption]").textContent = itemCaption(item);
+    clearError(dialog.querySelector(".plan-dialog-error"));
+    window.jQuery(dialog).modal("show");
+  }
+
+  /* Submitting the dialog posts ``payload()`` to /items/<id>/<action>. */
+  function sendItemDialog(dialog, form, action, payload) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      act("/items/" + form.elements.item_id.value + "/" + action, payload(), dialog, form.querySelector("[type=submit]"));
+    });
   }
 
   // --- move a service to another visit of its variant ------------------------
@@ -223,16 +240,11 @@
         select.appendChild(option);
       }
     });
-    moveForm.elements.item_id.value = item.dataset.item;
-    moveDialog.querySelector("[data-item-caption]").textContent = itemCaption(item);
-    clearError(moveDialog.querySelector(".plan-dialog-error"));
-    window.jQuery(moveDialog).modal("show");
+    openItemDialog(moveDialog, moveForm, item);
   }
 
-  moveForm.addEventListener("submit", function (event) {
-    event.preventDefault();
-    act("/items/" + moveForm.elements.item_id.value + "/move",
-      { stage_id: Number(moveForm.elements.stage_id.value) }, moveDialog, moveForm.querySelector("[type=submit]"));
+  sendItemDialog(moveDialog, moveForm, "move", function () {
+    return { stage_id: Number(moveForm.elements.stage_id.value) };
   });
 
   // --- remove a service -------------------------------------------------------
@@ -242,19 +254,14 @@
 
   function openRemove(item) {
     removeForm.reset();
-    removeForm.elements.item_id.value = item.dataset.item;
     var mandatory = item.dataset.mandatory === "true";
     removeDialog.querySelector("[data-mandatory-note]").classList.toggle("d-none", !mandatory);
     removeForm.elements.justification.required = false;  // the server explains what is missing
-    removeDialog.querySelector("[data-item-caption]").textContent = itemCaption(item);
-    clearError(removeDialog.querySelector(".plan-dialog-error"));
-    window.jQuery(removeDialog).modal("show");
+    openItemDialog(removeDialog, removeForm, item);
   }
 
-  removeForm.addEventListener("submit", function (event) {
-    event.preventDefault();
-    act("/items/" + removeForm.elements.item_id.value + "/remove",
-      { justification: removeForm.elements.justification.value }, removeDialog, removeForm.querySelector("[type=submit]"));
+  sendItemDialog(removeDialog, removeForm, "remove", function () {
+    return { justification: removeForm.elements.justification.value };
   });
 
   // --- decline --------------------------------------------------------------------
