@@ -2,6 +2,8 @@
 from datetime import date, time
 
 from sqlalchemy import Boolean, CheckConstraint, Column, Date, ForeignKey, Index, String, Table, Text, Time, UniqueConstraint
+from sqlalchemy import and_, or_
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..db import Entity, SoftDeletable, Versioned, one_of
@@ -137,8 +139,15 @@ class InsurancePolicy(Entity, SoftDeletable, db.Model):
     company: Mapped[InsuranceCompany] = relationship()
     program: Mapped[InsuranceProgram] = relationship()
 
+    @hybrid_method
     def in_force(self, day):
+        """Valid on ``day``: on a policy in Python, on the class in SQL."""
         return self.valid_from <= day and (self.valid_to is None or self.valid_to >= day)
+
+    @in_force.inplace.expression
+    @classmethod
+    def _in_force_expression(cls, day):
+        return and_(cls.valid_from <= day, or_(cls.valid_to.is_(None), cls.valid_to >= day))
 
     def __str__(self):
         return f"{self.number} ({self.program})" if self.program else self.number

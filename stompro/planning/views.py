@@ -11,7 +11,7 @@ from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..admin.base import RoleGuard, current_roles
@@ -340,8 +340,7 @@ def _payer(patient, value):
             InsurancePolicy.id == _integer(value, "payer"),
             InsurancePolicy.patient_id == patient.id,
             InsurancePolicy.deleted_at.is_(None),
-            InsurancePolicy.valid_from <= today,
-            or_(InsurancePolicy.valid_to.is_(None), InsurancePolicy.valid_to >= today),
+            InsurancePolicy.in_force(today),
         )
     ).scalar_one_or_none()
     if policy is None:
@@ -372,8 +371,7 @@ def plan_builder(patient_id):
         .where(
             InsurancePolicy.patient_id == patient_id,
             InsurancePolicy.deleted_at.is_(None),
-            InsurancePolicy.valid_from <= today,
-            or_(InsurancePolicy.valid_to.is_(None), InsurancePolicy.valid_to >= today),
+            InsurancePolicy.in_force(today),
         )
         .options(joinedload(InsurancePolicy.program))
         .order_by(InsurancePolicy.valid_from.desc())

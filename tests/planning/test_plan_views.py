@@ -210,6 +210,31 @@ def test_an_administrator_sees_no_build_button(client, auth, patient):
     assert client.post(f"/admin/plan/build/{patient.id}", data={"payer": "self", "csrf_token": auth.csrf_token()}).status_code == 403
 
 
+def test_only_policies_in_force_are_offered_or_accepted_as_payer(client, auth, patient, doctor):
+    program = db.session.execute(select(InsuranceProgram).order_by(InsuranceProgram.id)).scalars().first()
+    today = date.today()
+    ended = InsurancePolicy(patient=patient, company=program.company, program=program, number="T-ENDED",
+                            valid_from=today - timedelta(days=400), valid_to=today - timedelta(days=1))
+    future = InsurancePolicy(patient=patient, company=program.company, program=program, number="T-FUTURE",
+                             valid_from=today + timedelta(days=1))
+    current = InsurancePolicy(patient=patient, company=program.company, program=program, number="T-CURRENT",
+                              valid_from=today - timedelta(days=10), valid_to=today)
+    db.session.add_all([ended, future, current])
+    record_findings(db.session, patient, doctor, [{"tooth": 16, "surfaces": "O", "condition": "caries"}],
+                    now=utcnow() - timedelta(days=1))
+    db.session.commit()
+    auth.as_role("doctor")
+    card = client.get(f"/admin/patient_card/{patient.id}").get_data(as_text=True)
+    build_form = card.split('id="build-plan-form"')[1].split("</form>")[0]
+    assert f'<option value="{current.id}">T-CURRENT' in build_form
+    assert "T-ENDED" not in build_form and "T-FUTURE" not in build_form
+    for refused in (ended, future):
+        response = client.post(f"/admin/plan/build/{patient.id}", data={"payer": str(refused.id), "csrf_token": auth.csrf_token()},
+                               follow_redirects=True)
+        assert "This policy is not in force" in response.get_data(as_text=True)
+    assert db.session.execute(select(TreatmentPlan).where(TreatmentPlan.patient_id == patient.id)).first() is None
+
+
 def test_building_an_insured_plan_from_a_policy_in_force(client, auth, patient, doctor):
     program = db.session.execute(select(InsuranceProgram).order_by(InsuranceProgram.id)).scalars().first()
     policy = InsurancePolicy(patient=patient, company=program.company, program=program, number="T-4242",
