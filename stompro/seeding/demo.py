@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from ..billing.models import Invoice, InvoiceLine, Payment
 from ..catalog.models import TIERS, PriceList, Service
+from ..catalog.prices import current_price_list, prices_by_service
 from ..chart.models import Condition, Diagnosis, Exam, ToothFinding
 from ..documents.models import DocumentTemplate, PatientDocument
 from ..errors import DomainError
@@ -154,7 +155,6 @@ class Reference:
     conditions: dict
     diagnoses: dict
     services: dict
-    price_list: PriceList
     prices: dict
     programs: list
     covered: dict
@@ -167,11 +167,8 @@ class Reference:
         def by_code(model):
             return {row.code: row for row in session.scalars(select(model))}
 
-        price_lists = session.scalars(select(PriceList).options(selectinload(PriceList.items))).all()
-        if not price_lists:
+        if session.scalar(select(PriceList.id).limit(1)) is None:
             raise RuntimeError("Load the reference data (flask seed reference) before the demo clinic.")
-        current = [p for p in price_lists if p.valid_from <= today and (p.valid_to is None or p.valid_to >= today)]
-        price_list = max(current or price_lists, key=lambda p: p.valid_from)
         programs = session.scalars(
             select(InsuranceProgram)
             .options(selectinload(InsuranceProgram.company), selectinload(InsuranceProgram.services))
@@ -182,8 +179,7 @@ class Reference:
             conditions=by_code(Condition),
             diagnoses=by_code(Diagnosis),
             services=by_code(Service),
-            price_list=price_list,
-            prices={item.service_id: item.price for item in price_list.items},
+            prices=prices_by_service(session, current_price_list(session, today)),
             programs=programs,
             covered={program: {s.id for s in program.services} for program in programs},
             message_templates={
