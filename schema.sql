@@ -91,6 +91,20 @@ CREATE TABLE price_list (
 	CONSTRAINT uq_price_list_name UNIQUE (name)
 );
 
+CREATE TABLE sign_in_failure (
+	id SERIAL NOT NULL, 
+	at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	login VARCHAR(64) NOT NULL, 
+	address VARCHAR(45) NOT NULL, 
+	CONSTRAINT pk_sign_in_failure PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_sign_in_failure_address_at ON sign_in_failure (address, at);
+
+CREATE INDEX ix_sign_in_failure_at ON sign_in_failure (at);
+
+CREATE INDEX ix_sign_in_failure_login_address_at ON sign_in_failure (login, address, at);
+
 CREATE TABLE specialty (
 	id SERIAL NOT NULL, 
 	code VARCHAR(32) NOT NULL, 
@@ -227,15 +241,14 @@ CREATE TABLE staff (
 	color VARCHAR(7) NOT NULL, 
 	language VARCHAR(2) NOT NULL, 
 	active BOOLEAN NOT NULL, 
-	failed_logins INTEGER NOT NULL, 
-	locked_until TIMESTAMP WITH TIME ZONE, 
+	must_change_password BOOLEAN DEFAULT false NOT NULL, 
+	session_epoch INTEGER DEFAULT '0' NOT NULL, 
 	last_login_at TIMESTAMP WITH TIME ZONE, 
 	note TEXT, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	CONSTRAINT pk_staff PRIMARY KEY (id), 
 	CONSTRAINT ck_staff_language CHECK (language IN ('en', 'ru')), 
-	CONSTRAINT ck_staff_failed_logins CHECK (failed_logins >= 0), 
 	CONSTRAINT uq_staff_login UNIQUE (login), 
 	CONSTRAINT fk_staff_specialty_id_specialty FOREIGN KEY(specialty_id) REFERENCES specialty (id)
 );
@@ -247,13 +260,14 @@ CREATE TABLE audit_log (
 	at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	actor_id INTEGER, 
 	actor_login VARCHAR(64) NOT NULL, 
+	actor_name VARCHAR(250), 
 	table_name VARCHAR(64) NOT NULL, 
 	row_id INTEGER NOT NULL, 
 	action VARCHAR(12) NOT NULL, 
 	changes JSON NOT NULL, 
 	CONSTRAINT pk_audit_log PRIMARY KEY (id), 
 	CONSTRAINT ck_audit_log_action CHECK (action IN ('insert', 'update', 'delete', 'soft_delete', 'restore')), 
-	CONSTRAINT fk_audit_log_actor_id_staff FOREIGN KEY(actor_id) REFERENCES staff (id) ON DELETE SET NULL
+	CONSTRAINT fk_audit_log_actor_id_staff FOREIGN KEY(actor_id) REFERENCES staff (id)
 );
 
 CREATE INDEX ix_audit_log_actor_id_at ON audit_log (actor_id, at);
@@ -360,6 +374,7 @@ CREATE TABLE shift (
 	ends_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	deleted_at TIMESTAMP WITH TIME ZONE, 
 	CONSTRAINT pk_shift PRIMARY KEY (id), 
 	CONSTRAINT ck_shift_ends_after_start CHECK (ends_at > starts_at), 
 	CONSTRAINT fk_shift_staff_id_staff FOREIGN KEY(staff_id) REFERENCES staff (id), 
@@ -504,6 +519,28 @@ CREATE INDEX ix_invoice_clinic_id ON invoice (clinic_id);
 CREATE INDEX ix_invoice_insurance_company_id ON invoice (insurance_company_id);
 
 CREATE INDEX ix_invoice_patient_id_issued_at ON invoice (patient_id, issued_at);
+
+CREATE TABLE patient_access (
+	id SERIAL NOT NULL, 
+	at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	staff_id INTEGER NOT NULL, 
+	staff_login VARCHAR(64) NOT NULL, 
+	patient_id INTEGER NOT NULL, 
+	what VARCHAR(10) NOT NULL, 
+	channel VARCHAR(5) NOT NULL, 
+	path VARCHAR(300), 
+	CONSTRAINT pk_patient_access PRIMARY KEY (id), 
+	CONSTRAINT ck_patient_access_what CHECK (what IN ('card', 'chart', 'exams', 'images', 'plan', 'documents', 'records')), 
+	CONSTRAINT ck_patient_access_channel CHECK (channel IN ('panel', 'api')), 
+	CONSTRAINT fk_patient_access_staff_id_staff FOREIGN KEY(staff_id) REFERENCES staff (id), 
+	CONSTRAINT fk_patient_access_patient_id_patient FOREIGN KEY(patient_id) REFERENCES patient (id)
+);
+
+CREATE INDEX ix_patient_access_at ON patient_access (at);
+
+CREATE INDEX ix_patient_access_patient_id_at ON patient_access (patient_id, at);
+
+CREATE INDEX ix_patient_access_staff_id_at ON patient_access (staff_id, at);
 
 CREATE TABLE patient_tag (
 	id SERIAL NOT NULL, 
@@ -658,6 +695,7 @@ CREATE INDEX ix_treatment_plan_price_list_id ON treatment_plan (price_list_id);
 CREATE TABLE patient_document (
 	id SERIAL NOT NULL, 
 	patient_id INTEGER NOT NULL, 
+	clinic_id INTEGER, 
 	template_id INTEGER, 
 	plan_id INTEGER, 
 	kind VARCHAR(16) NOT NULL, 
@@ -675,11 +713,14 @@ CREATE TABLE patient_document (
 	CONSTRAINT ck_patient_document_status CHECK (status IN ('draft', 'signed')), 
 	CONSTRAINT ck_patient_document_signed_has_time CHECK (status <> 'signed' OR signed_at IS NOT NULL), 
 	CONSTRAINT fk_patient_document_patient_id_patient FOREIGN KEY(patient_id) REFERENCES patient (id), 
+	CONSTRAINT fk_patient_document_clinic_id_clinic FOREIGN KEY(clinic_id) REFERENCES clinic (id), 
 	CONSTRAINT fk_patient_document_template_id_document_template FOREIGN KEY(template_id) REFERENCES document_template (id), 
 	CONSTRAINT fk_patient_document_plan_id_treatment_plan FOREIGN KEY(plan_id) REFERENCES treatment_plan (id), 
 	CONSTRAINT fk_patient_document_specialty_id_specialty FOREIGN KEY(specialty_id) REFERENCES specialty (id), 
 	CONSTRAINT fk_patient_document_witnessed_by_id_staff FOREIGN KEY(witnessed_by_id) REFERENCES staff (id)
 );
+
+CREATE INDEX ix_patient_document_clinic_id ON patient_document (clinic_id);
 
 CREATE INDEX ix_patient_document_patient_id_kind_status ON patient_document (patient_id, kind, status);
 
@@ -718,6 +759,7 @@ CREATE TABLE plan_stage (
 	min_gap_days INTEGER NOT NULL, 
 	duration_min INTEGER NOT NULL, 
 	explanation TEXT, 
+	explanation_generated JSON, 
 	planned_date DATE, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
@@ -922,6 +964,7 @@ CREATE TABLE task (
 	appointment_id INTEGER, 
 	plan_id INTEGER, 
 	rule_id INTEGER, 
+	clinic_id INTEGER, 
 	assignee_id INTEGER, 
 	queue VARCHAR(40), 
 	due_at TIMESTAMP WITH TIME ZONE NOT NULL, 
@@ -943,6 +986,7 @@ CREATE TABLE task (
 	CONSTRAINT fk_task_appointment_id_appointment FOREIGN KEY(appointment_id) REFERENCES appointment (id), 
 	CONSTRAINT fk_task_plan_id_treatment_plan FOREIGN KEY(plan_id) REFERENCES treatment_plan (id), 
 	CONSTRAINT fk_task_rule_id_task_rule FOREIGN KEY(rule_id) REFERENCES task_rule (id), 
+	CONSTRAINT fk_task_clinic_id_clinic FOREIGN KEY(clinic_id) REFERENCES clinic (id), 
 	CONSTRAINT fk_task_assignee_id_staff FOREIGN KEY(assignee_id) REFERENCES staff (id), 
 	CONSTRAINT fk_task_done_by_id_staff FOREIGN KEY(done_by_id) REFERENCES staff (id)
 );
@@ -950,6 +994,8 @@ CREATE TABLE task (
 CREATE INDEX ix_task_appointment_id ON task (appointment_id);
 
 CREATE INDEX ix_task_assignee_id_status_due_at ON task (assignee_id, status, due_at);
+
+CREATE INDEX ix_task_clinic_id ON task (clinic_id);
 
 CREATE INDEX ix_task_done_by_id ON task (done_by_id);
 

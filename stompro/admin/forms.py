@@ -13,7 +13,14 @@ from ..timefmt import from_local, to_local
 
 
 class AdminForm(FlaskForm):
-    """Flask-WTF based, so the global CSRFProtect accepts admin POSTs."""
+    """Flask-WTF based, so the global CSRFProtect accepts admin POSTs.
+
+    Keeps the edited row in ``_obj`` as Flask-Admin's own BaseForm does: its
+    Unique validator compares with it, so a row saved unchanged is not "taken"."""
+
+    def __init__(self, *args, **kwargs):
+        self._obj = kwargs.get("obj", args[1] if len(args) > 1 else None)
+        super().__init__(*args, **kwargs)
 
 
 class FormOnlyMixin:

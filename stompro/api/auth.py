@@ -107,6 +107,7 @@ def create_token():
             db.session,
             login,
             password,
+            request.remote_addr,
             max_failures=current_app.config["LOCKOUT_FAILURES"],
             lockout_minutes=current_app.config["LOCKOUT_MINUTES"],
         )

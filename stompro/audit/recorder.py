@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, attributes
 
 from ..bulk import write_rows
 from ..db import utcnow
-from .models import AuditLog
+from .models import AuditLog, PatientAccess
 
 # Who acts outside a request: "seed", "cli", a job's name …
 system_actor = contextvars.ContextVar("system_actor", default="system")
@@ -33,9 +33,15 @@ def _plain(value):
 
 
 def _actor():
+    """(id, login, name) of whoever writes: the signed-in person, else the system actor."""
     if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user.id, current_user.login
-    return None, system_actor.get()
+        return current_user.id, current_user.login, current_user.full_name
+    return None, system_actor.get(), None
+
+
+def _audited(row):
+    """Log tables (the audit log itself, access and sign-in logs) are not audited."""
+    return getattr(row, "__audited__", True)
 
 
 @functools.cache
@@ -92,7 +98,7 @@ class _Entries(list):
 
     def __init__(self):
         super().__init__()
-        self.actor_id, self.actor_login = _actor()
+        self.actor_id, self.actor_login, self.actor_name = _actor()
         self.now = utcnow()
 
     def add(self, table_name, row_id, action, changes):
@@ -101,6 +107,7 @@ class _Entries(list):
                 "at": self.now,
                 "actor_id": self.actor_id,
                 "actor_login": self.actor_login,
+                "actor_name": self.actor_name,
                 "table_name": table_name,
                 "row_id": row_id,
                 "action": action,
@@ -123,16 +130,16 @@ class _Entries(list):
 def _record(session, flush_context):
     entries = _Entries()
     for row in session.new:
-        if not isinstance(row, AuditLog):
+        if _audited(row):
             entries.add_object(row, "insert")
     for row in session.dirty:
-        if isinstance(row, AuditLog) or not session.is_modified(row):
+        if not _audited(row) or not session.is_modified(row):
             continue
         changes = _changes(row)
         if changes:
             entries.add_object(row, _action_for_update(changes), changes)
     for row in session.deleted:
-        if not isinstance(row, AuditLog):
+        if _audited(row):
             entries.add_object(row, "delete")
     entries.write(session)
 
@@ -149,5 +156,7 @@ def insert_audited(session, table, rows):
 
 @event.listens_for(AuditLog, "before_update")
 @event.listens_for(AuditLog, "before_delete")
-def _refuse_audit_changes(mapper, connection, target):
-    raise RuntimeError("audit_log rows are never changed or deleted")
+@event.listens_for(PatientAccess, "before_update")
+@event.listens_for(PatientAccess, "before_delete")
+def _refuse_log_changes(mapper, connection, target):
+    raise RuntimeError(f"{target.__tablename__} rows are never changed or deleted")

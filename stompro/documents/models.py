@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ..db import Entity, SoftDeletable, UTCDateTime, one_of
 from ..extensions import db
-from ..org.models import LANGUAGES, Specialty, Staff
+from ..org.models import LANGUAGES, Clinic, Specialty, Staff
 from ..patients.models import Patient
 from ..planning.models import TreatmentPlan
 
@@ -46,6 +46,7 @@ class PatientDocument(Entity, SoftDeletable, db.Model):
     )
 
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"), index=True)
     template_id: Mapped[int | None] = mapped_column(ForeignKey("document_template.id"), index=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_plan.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -57,6 +58,7 @@ class PatientDocument(Entity, SoftDeletable, db.Model):
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
 
     patient: Mapped[Patient] = relationship()
+    clinic: Mapped[Clinic | None] = relationship()
     template: Mapped[DocumentTemplate | None] = relationship()
     plan: Mapped[TreatmentPlan | None] = relationship()
     specialty: Mapped[Specialty | None] = relationship()

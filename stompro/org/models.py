@@ -2,7 +2,7 @@
 from datetime import datetime, time
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text, Time, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text, Time, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Entity, UTCDateTime, one_of
@@ -81,10 +81,7 @@ class Staff(UserMixin, Entity, db.Model):
     """A person who signs in: doctor, administrator, owner …"""
 
     __tablename__ = "staff"
-    __table_args__ = (
-        one_of("language", LANGUAGES),
-        CheckConstraint("failed_logins >= 0", name="failed_logins"),
-    )
+    __table_args__ = (one_of("language", LANGUAGES),)
 
     login: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -97,8 +94,11 @@ class Staff(UserMixin, Entity, db.Model):
     color: Mapped[str] = mapped_column(String(7), default="#4a90d9")
     language: Mapped[str] = mapped_column(String(2), default="ru")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Bumped when every session and API token of the person must end
+    # (sign-out, a new password, deactivation, other roles); each session and
+    # token carries the value it was issued with.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
 
@@ -147,3 +147,18 @@ class StaffRole(Entity, db.Model):
         from .roles import ROLE_LABELS
 
         return str(ROLE_LABELS.get(self.role, self.role))
+
+
+class SignInFailure(db.Model):
+    """A wrong password (or an unknown login) from one address: what the
+    sign-in throttle counts. A security log, not a record of the clinic, so
+    it is not audited, and rows older than the throttle's window are purged."""
+
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (Index(None, "login", "address", "at"), Index(None, "address", "at"))
+    __audited__ = False
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    login: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(45))

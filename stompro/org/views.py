@@ -45,6 +45,7 @@ def login():
                 db.session,
                 form.login.data,
                 form.password.data,
+                request.remote_addr,
                 max_failures=current_app.config["LOCKOUT_FAILURES"],
                 lockout_minutes=current_app.config["LOCKOUT_MINUTES"],
             )

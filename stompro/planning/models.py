@@ -2,7 +2,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..catalog.models import STAGE_KINDS, TIERS, PriceList, Service
@@ -92,7 +92,11 @@ class PlanStage(Entity, SoftDeletable, db.Model):
     parallel: Mapped[bool] = mapped_column(Boolean, default=False)
     min_gap_days: Mapped[int] = mapped_column(Integer, default=0)
     duration_min: Mapped[int] = mapped_column(Integer, default=30)
+    # What a person wrote; None while the builder's words stand.
     explanation: Mapped[str | None] = mapped_column(Text)
+    # The builder's words in every language ({"en": …, "ru": …}), so each
+    # reader sees them in theirs.
+    explanation_generated: Mapped[dict | None] = mapped_column(JSON)
     planned_date: Mapped[date | None] = mapped_column(Date)
 
     variant: Mapped[PlanVariant] = relationship(back_populates="stages")

@@ -14,7 +14,7 @@ APPOINTMENT_STATUSES = ("booked", "confirmed", "arrived", "in_chair", "done", "n
 APPOINTMENT_KINDS = ("treatment", "examination", "consultation", "hygiene")
 
 
-class Shift(Entity, db.Model):
+class Shift(Entity, SoftDeletable, db.Model):
     """When a person works, in which branch and chair."""
 
     __tablename__ = "shift"

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Entity, UTCDateTime, one_of
 from ..extensions import db
-from ..org.models import Staff
+from ..org.models import Clinic, Staff
 from ..patients.models import Patient
 from ..planning.models import TreatmentPlan
 from ..scheduling.models import Appointment
@@ -53,6 +53,7 @@ class Task(Entity, db.Model):
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"), index=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_plan.id"), index=True)
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("task_rule.id"), index=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     queue: Mapped[str | None] = mapped_column(String(40))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -67,6 +68,7 @@ class Task(Entity, db.Model):
     appointment: Mapped[Appointment | None] = relationship()
     plan: Mapped[TreatmentPlan | None] = relationship()
     rule: Mapped[TaskRule | None] = relationship()
+    clinic: Mapped[Clinic | None] = relationship()
     assignee: Mapped[Staff | None] = relationship(foreign_keys=[assignee_id])
     done_by: Mapped[Staff | None] = relationship(foreign_keys=[done_by_id])
 
