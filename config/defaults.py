@@ -16,6 +16,9 @@ LOCKOUT_FAILURES = 5
 LOCKOUT_MINUTES = 5
 API_TOKEN_HOURS = 12
 SESSION_COOKIE_HTTPONLY = True
+# True when the panel is served over HTTPS (directly or behind a TLS proxy):
+# adds Strict-Transport-Security and makes the session cookie Secure.
+HTTPS = False
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_DURATION = 0
 

@@ -22,6 +22,7 @@ def create_app(overrides=None):
     register_commands(app)
     register_errorhandlers(app)
     register_template_helpers(app)
+    register_security(app)
     if first_start:
         prepare_embedded_database(app)
     return app
@@ -71,6 +72,12 @@ def register_blueprints(app):
         from flask import redirect, url_for
 
         return redirect(url_for("admin.index"))
+
+
+def register_security(app):
+    from .security import register_security
+
+    register_security(app)
 
 
 def register_commands(app):

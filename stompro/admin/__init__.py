@@ -4,6 +4,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from ..org.roles import EVERYONE
+from ..security import csp_nonce
 from .base import RoleGuard
 from .permissions import Permissions
 from .theme import SWATCH
@@ -39,6 +40,7 @@ def build_admin(app):
         name="StomPRO",
         theme=Bootstrap4Theme(swatch=SWATCH, fluid=True),
         index_view=HomeView(name=_l("Home"), url="/admin"),
+        csp_nonce_generator=csp_nonce,
     )
     for register in (
         register_patients,
