@@ -189,3 +189,25 @@ def test_the_panel_screens_run_without_violations(page, live_server, app, patien
     current.click()
     assert page.url == f"{live_server}/admin/diagnosis/?page_size=20"
     assert violations == []
+
+
+def test_a_pdf_opens_in_the_browsers_viewer(page, live_server, app, violations):
+    """object-src 'none' and frame-ancestors 'none' on the PDF itself do not
+    keep Chromium's viewer from showing it."""
+    with app.app_context():
+        plan_id = db.session.scalars(
+            select(TreatmentPlan.id).join(Patient, TreatmentPlan.patient_id == Patient.id)
+            .where(TreatmentPlan.deleted_at.is_(None), Patient.deleted_at.is_(None)).order_by(TreatmentPlan.id)
+        ).first()
+    sign_in(page, live_server, "owner")
+    response = page.goto(f"{live_server}/admin/plan_printout/{plan_id}.pdf")
+    headers = response.all_headers()  # .headers holds what the viewer's stream kept of them
+    assert response.status == 200 and headers["content-type"] == "application/pdf"
+    assert "object-src 'none'" in headers["content-security-policy"]
+    for _ in range(50):  # the viewer is a frame of Chromium's own
+        if any(frame.url.startswith("chrome-extension://") for frame in page.frames):
+            break
+        page.wait_for_timeout(100)
+    assert any(frame.url.startswith("chrome-extension://") for frame in page.frames), [f.url for f in page.frames]
+    page.wait_for_timeout(500)  # time for the viewer to report a refusal, if any
+    assert violations == []
