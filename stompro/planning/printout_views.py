@@ -2,18 +2,18 @@
 and as a PDF, for everyone who may read plans."""
 from urllib.parse import quote
 
-from flask import Response, redirect, request, url_for
+from flask import Response, abort, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import lazy_gettext as _l
 
 from ..admin.base import RoleGuard
-from ..admin.links import live_or_404, reachable_url
+from ..admin.links import reachable_url
 from ..admin.permissions import Permissions
 from ..errors import DomainError
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CASHIER, PLANNING
-from .models import TreatmentPlan
 from .printout import WHICH, printout_html, printout_pdf
+from .services import load_plan
 
 READERS = PLANNING | {ADMINISTRATOR, CASHIER}
 
@@ -25,7 +25,11 @@ class PlanPrintoutView(RoleGuard, BaseView):
         return False  # opened from the plan screen, not the menu
 
     def _plan(self, plan_id):
-        return live_or_404(TreatmentPlan, plan_id)
+        """As the plan screen: a deleted plan, or a plan of a deleted patient, is a 404."""
+        plan = load_plan(db.session, plan_id)
+        if plan is None:
+            abort(404)
+        return plan
 
     @staticmethod
     def _which():

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..catalog.models import STAGE_KINDS, TIER_LABELS, TIERS
 from ..catalog.prices import current_price_list, prices_by_service
@@ -26,7 +26,7 @@ from ..db import utcnow
 from ..errors import DomainError
 from ..i18n import localized
 from ..org.roles import COORDINATOR, DOCTOR
-from ..patients.models import InsurancePolicy
+from ..patients.models import InsurancePolicy, Patient
 from ..timefmt import to_local
 from .models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
 
@@ -55,15 +55,18 @@ class NotAllowed(DomainError):
 
 
 def load_plan(session, plan_id):
-    """A live plan with everything its screen, its JSON and its printout
-    read — patient, policy, variants, stages, items with their services — in
-    five queries; None when there is no such plan. What the session already
-    holds of it is refreshed."""
+    """A live plan of a live patient with everything its screen, its JSON
+    and its printout read — patient, policy, variants, stages, items with
+    their services — in five queries; None when there is no such plan, or
+    its patient was deleted (the plan goes with the patient's record: the
+    panel and the API both answer 404). What the session already holds of it
+    is refreshed."""
     return session.execute(
         select(TreatmentPlan)
-        .where(TreatmentPlan.id == plan_id, TreatmentPlan.deleted_at.is_(None))
+        .join(TreatmentPlan.patient)
+        .where(TreatmentPlan.id == plan_id, TreatmentPlan.deleted_at.is_(None), Patient.deleted_at.is_(None))
         .options(
-            joinedload(TreatmentPlan.patient),
+            contains_eager(TreatmentPlan.patient),
             joinedload(TreatmentPlan.policy).joinedload(InsurancePolicy.program),
             selectinload(TreatmentPlan.variants)
             .selectinload(PlanVariant.stages)

@@ -230,8 +230,8 @@ class PlanView(RoleGuard, BaseView):
         return current_user._get_current_object()
 
     def _plan(self, plan_id):
-        plan = services.load_plan(db.session, plan_id)
-        if plan is None or plan.patient.deleted_at is not None:
+        plan = services.load_plan(db.session, plan_id)  # None for a deleted plan or patient
+        if plan is None:
             abort(404)
         return plan
 

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from stompro.extensions import db
 from stompro.planning.models import PlanItem, TreatmentPlan
+from stompro.records import soft_delete
 
 from ..planning.test_services import (
     JUSTIFICATION, demo_plan, demo_plan_with_mandatory_item, first_stage, insured_plan, make_plan,
@@ -308,3 +309,34 @@ def test_the_printout_is_refused_with_a_reason(api):
     assert api.get(f"/api/v1/plans/{MISSING}/printout.pdf").status_code == 404
     api.as_role("call_center")
     assert api.get(f"/api/v1/plans/{plan.id}/printout.pdf").status_code == 403
+
+
+# --- a deleted patient takes the plans along: the API refuses what the panel refuses ------------------
+
+
+def test_the_plan_of_a_deleted_patient_is_404_in_the_api_as_in_the_panel(api, auth, client):
+    plan = demo_plan("presented")
+    stage = first_stage(plan)
+    item = next(i for s in stage.variant.stages for i in s.items if not i.removed)
+    api.as_role("coordinator")
+    auth.as_role("coordinator")
+    assert api.get(f"/api/v1/plans/{plan.id}").status_code == 200
+    assert client.get(f"/admin/plan/{plan.id}").status_code == 200
+    soft_delete(db.session, plan.patient)
+    db.session.commit()
+    calls = [
+        api.get(f"/api/v1/plans/{plan.id}"),
+        api.get(f"/api/v1/plans/{plan.id}/printout.pdf"),
+        api.post(f"/api/v1/plans/{plan.id}/present"),
+        api.post(f"/api/v1/plans/{plan.id}/choose", json={"variant": "optimal"}),
+        api.post(f"/api/v1/plans/{plan.id}/items", json={"stage_id": stage.id, "service_code": "DX-XR", "tooth": 36}),
+        api.post(f"/api/v1/plans/{plan.id}/items/{item.id}/remove", json={"justification": JUSTIFICATION}),
+    ]
+    for response in calls:
+        assert response.status_code == 404, response.request.path
+        assert response.get_json()["error"] == f"There is no plan #{plan.id}."
+    assert client.get(f"/admin/plan/{plan.id}").status_code == 404  # the panel's plan screen, the same rule
+    db.session.expire_all()
+    stored = db.session.get(TreatmentPlan, plan.id)
+    assert stored.status == "presented" and not any(v.chosen for v in stored.variants)
+    assert not db.session.get(PlanItem, item.id).removed

@@ -14,6 +14,7 @@ from stompro.extensions import db
 from stompro.patients.models import InsurancePolicy, InsuranceProgram
 from stompro.planning.models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
 from stompro.planning.services import active_items, live_stages, plan_totals
+from stompro.records import soft_delete
 from stompro.timefmt import format_money
 
 
@@ -147,6 +148,25 @@ def test_moving_a_stage_down_and_editing_its_explanation(client, auth):
     assert [s.id for s in live_stages(db.session.get(PlanVariant, variant.id))][:2] == [second.id, first.id]
     top = post(client, auth, f"/admin/plan/{plan.id}/stages/{second.id}/move", {"direction": "up"})
     assert top.status_code == 422 and top.get_json()["error"] == "This stage cannot move further."
+
+
+def test_the_plan_of_a_deleted_patient_is_not_found_anywhere_in_the_panel(client, auth):
+    plan = demo_plan("presented")
+    stage = live_stages(plan.variants[1])[0]
+    auth.as_role("coordinator")
+    assert client.get(f"/admin/plan/{plan.id}").status_code == 200
+    soft_delete(db.session, plan.patient)
+    db.session.commit()
+    assert client.get(f"/admin/plan/{plan.id}").status_code == 404
+    assert client.get(f"/admin/plan_printout/{plan.id}?which=all").status_code == 404
+    assert client.get(f"/admin/plan_printout/{plan.id}.pdf?which=all").status_code == 404
+    for action, payload in (
+        ("choose", {"tier": "optimal"}), ("present", {}), ("decline", {"reason": "Переехала"}),
+        (f"stages/{stage.id}", {"explanation": "Визит 1"}),
+    ):
+        assert post(client, auth, f"/admin/plan/{plan.id}/{action}", payload).status_code == 404, action
+    db.session.expire_all()
+    assert db.session.get(TreatmentPlan, plan.id).status == "presented"
 
 
 def test_declining_needs_a_reason(client, auth):

@@ -11,10 +11,11 @@ from stompro.extensions import db
 from stompro.patients.models import InsurancePolicy
 from stompro.planning.models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
 from stompro.planning.services import (
-    NotAllowed, add_item, add_stage, choose_variant, complete_plan, decline_plan, move_item, move_stage,
+    NotAllowed, add_item, add_stage, choose_variant, complete_plan, decline_plan, load_plan, move_item, move_stage,
     plan_json, plan_totals, present_plan, remove_item, remove_stage, removed_items, reprice_plan, start_plan,
     update_stage,
 )
+from stompro.records import soft_delete
 
 from ..conftest import staff_by_login
 
@@ -396,3 +397,16 @@ def test_a_stage_is_edited_field_by_field_and_removed_only_when_empty(app, patie
     remove_stage(db.session, first)
     assert (second.position, second.depends_on) == (1, None)
     assert [s["id"] for s in plan_json(plan)["variants"][1]["stages"]] == [second.id]
+
+
+# --- the patient's record: a deleted patient takes the plans along ------------------------
+
+
+def test_the_plan_of_a_deleted_patient_is_not_loaded(app):
+    plan = demo_plan("presented")
+    assert load_plan(db.session, plan.id) is plan
+    soft_delete(db.session, plan.patient)
+    assert load_plan(db.session, plan.id) is None
+    soft_delete(db.session, plan)
+    plan.patient.deleted_at = None
+    assert load_plan(db.session, plan.id) is None  # a deleted plan of a live patient neither
