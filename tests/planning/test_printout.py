@@ -1,16 +1,20 @@
 """The plan printout: what the patient reads in the PDF (text read back with
-pypdf), the embedded Cyrillic font, and who may open it."""
+pypdf, and where it stands on the page), the embedded Cyrillic font, and who
+may open it."""
 import io
+
 import pypdf
 import pytest
+from reportlab.pdfbase.pdfmetrics import registerFont, stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
 from sqlalchemy import select
 
 from stompro.extensions import db
 from stompro.patients.models import InsurancePolicy
-from stompro.pdf import render_pdf
+from stompro.pdf import FONT_DIR, FONT_FILES, render_pdf
 from stompro.planning.models import TreatmentPlan
 from stompro.planning.printout import money, printout_pdf
-from stompro.planning.services import active_items, plan_totals
+from stompro.planning.services import active_items, live_stages, live_variants, load_plan, plan_totals, update_stage
 
 from .test_schedule import IMPLANT_CASE, TODAY, build_plan
 
@@ -118,7 +122,9 @@ def test_an_insured_plan_lists_the_insured_part_without_amounts(app, doctor):
 
 def test_demo_insured_plans_never_print_the_insurers_amounts(app):
     plan = demo_plan("insurance")
-    text, _ = pdf_text(printout_pdf(db.session, plan, "all", language="en", today=TODAY))
+    pdf = printout_pdf(db.session, plan, "all", language="en", today=TODAY)
+    text, _ = pdf_text(pdf)
+    assert len(check_tables(pdf, "en", insured=True)) >= 1 + len(plan.variants)  # "You pay" heads the last columns
     totals = plan_totals(plan)
     assert plan.patient.full_name in text
     for variant in plan.variants:
@@ -168,3 +174,119 @@ def test_the_chosen_variant_of_a_plan_without_one_is_a_readable_422(printout_cli
     assert response.status_code == 422
     assert "No variant is chosen" in response.get_data(as_text=True)
     assert printout_client.get("/admin/plan_printout/999999.pdf").status_code == 404
+
+
+# --- the layout: every header whole and inside its column ----------------------------------
+
+PAGE_RIGHT = 595.28 - 1.3 / 2.54 * 72  # A4 less the right margin of the printout's @page
+BOTTOM = 1.8 / 2.54 * 72  # the bottom margin: the page footer lies below it
+VISIT_HEADERS = {
+    "en": ["№", "Date", "Specialist", "Teeth", "What is done", "Visit — problem — solution", "Duration", "Cost"],
+    "ru": ["№", "Дата", "Специалист", "Зубы", "Что делаем", "Визит — проблема — решение", "Длительность", "Стоимость"],
+}
+SUMMARY_HEADERS = {
+    "en": ["Variant", "Technologies", "Visits", "Months", "Period", "Total"],
+    "ru": ["Вариант", "Технологии", "Визиты", "Месяцев", "Период", "Итого"],
+}
+# On an insured plan the last column is what the patient pays.
+INSURED_HEADERS = {"en": "You pay", "ru": "Вы платите"}
+# The first line after each table's body: the total row, the note under the summary.
+VISITS_END = {
+    "en": ("Total for the variant", "You pay for this variant"),
+    "ru": ("Итого по варианту", "Вы платите за этот вариант"),
+}
+SUMMARY_END = {"en": ("Dates marked ≈",), "ru": ("Даты со знаком ≈",)}
+FONTS = {}
+
+
+def font_metrics(base_font):
+    """reportlab's name for the embedded font (DejaVuSans, DejaVuSans-Bold), read from stompro/fonts."""
+    name = base_font.split("+")[-1]
+    if name not in FONTS:
+        assert f"{name}.ttf" in FONT_FILES.values(), base_font
+        FONTS[name] = f"printout-test-{name}"
+        registerFont(TTFont(FONTS[name], str(FONT_DIR / f"{name}.ttf")))
+    return FONTS[name]
+
+
+def text_lines(page):
+    """Each line of text on ``page`` as (x, y, width, text): where it starts
+    (from the text operators) and how wide it is (the embedded font's own
+    metrics at the size it is set in)."""
+    lines = []
+
+    def visit(text, cm, tm, font, size):
+        text = text.rstrip("\n")
+        if text.strip() and font is not None:
+            width = stringWidth(text, font_metrics(str(font["/BaseFont"])), size * tm[0] * cm[0])
+            lines.append((cm[0] * tm[4] + cm[4], cm[3] * tm[5] + cm[5], width, text))
+
+    page.extract_text(visitor_text=visit)
+    return lines
+
+
+def table_on(lines, first_header, end_markers):
+    """The table of a page (its ``text_lines``) whose first header is ``first_header``, or None: its
+    columns as [(x where the header starts, the header's text, its lines)]
+    and the lines of its body, down to a line starting with one of
+    ``end_markers`` or the bottom margin. A header wrapped over two lines is
+    joined; one wrapped over more would come out cut."""
+    starts = [line for line in lines if line[3] == first_header]
+    if not starts:
+        return None
+    bottom = starts[0][1]  # headers sit on the bottom of their cells
+    header = [line for line in lines if bottom - 0.5 <= line[1] <= bottom + 12]
+    columns = {}
+    for line in sorted(header, key=lambda line: -line[1]):
+        columns.setdefault(round(line[0], 1), []).append(line)
+    columns = [(x, " ".join(line[3] for line in column), column) for x, column in sorted(columns.items())]
+    ends = [line[1] for line in lines if line[1] < bottom and line[3].startswith(end_markers)]
+    floor = max(ends + [BOTTOM])
+    body = [line for line in lines if floor < line[1] < bottom - 0.5]
+    return columns, body
+
+
+def assert_inside_columns(columns, lines):
+    """Every line ends at least 1 pt before the border after it: the next
+    header starts 2 pt (its padding) after that border; the last column ends
+    at the page's right margin."""
+    lefts = [x for x, _, _ in columns]
+    for x, y, width, text in lines:
+        index = max(i for i, left in enumerate(lefts) if left <= x + 0.5)
+        border = lefts[index + 1] - 2 if index + 1 < len(lefts) else PAGE_RIGHT
+        assert x + width <= border - 1, (text, columns[index][1], round(x + width - border, 1))
+
+
+def check_tables(pdf, language, insured=False):
+    """The summary's and every page's visits table: the headers whole, in
+    order, and every header and cell inside its column. → the lines of the
+    tables' bodies, table by table."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    checked = []
+    for page in reader.pages:
+        lines = text_lines(page)
+        for headers, end in ((SUMMARY_HEADERS, SUMMARY_END), (VISIT_HEADERS, VISITS_END)):
+            expected = headers[language][:-1] + [INSURED_HEADERS[language] if insured else headers[language][-1]]
+            table = table_on(lines, expected[0], end[language])
+            if table is None:
+                continue
+            columns, body = table
+            assert [header for _, header, _ in columns] == expected
+            assert body
+            assert_inside_columns(columns, [line for _, _, column in columns for line in column] + body)
+            checked.append([line[3] for line in body])
+    return checked
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_headers_specialties_and_a_persons_very_long_word_stay_inside_their_columns(app, language):
+    plan = demo_plan("self")
+    stage = live_stages(live_variants(plan)[0])[0]
+    update_stage(db.session, stage, explanation="Визит 1 — " + "рентгеноконтрастный" * 4 + " — снимок")
+    pdf = printout_pdf(db.session, load_plan(db.session, plan.id), "all", language=language, today=TODAY)
+    tables = check_tables(pdf, language)
+    assert len(tables) >= 1 + len(plan.variants)
+    cells = {text for body in tables for text in body}
+    # The longest words of the specialties the plan's visits are with were among the lines checked.
+    assert {"ru": "Пародонтология", "en": "Periodontology"}[language] in cells
+    assert {"ru": "Терапевтическая", "en": "Restorative"}[language] in cells
