@@ -1,56 +1,265 @@
-"""Invoices, payments and payment schedules."""
+"""The cash desk's records: invoices, their lines, payments and payment
+schedules. Invoices, lines and payments save through stompro.billing.services
+and show only the rows of the person's branches; a payment schedule is
+computed from its plan and only read here."""
+from flask import abort, request
+from flask_admin import expose
+from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+from wtforms.validators import Optional, ValidationError
 
-from ..admin.base import StomproModelView
+from ..admin.base import READ_ONLY, StomproModelView, Writes
+from ..admin.filters import clinic_filter, rows_filter, staff_filter
+from ..admin.labels import LABELS
+from ..admin.lookups import PatientLookup, RowLookup
 from ..admin.permissions import Permissions
-from ..catalog.admin import SERVICE_LOOKUP
+from ..catalog.models import Service
+from ..db import utcnow
 from ..extensions import db
+from ..org.branches import branch_condition
 from ..org.roles import ADMINISTRATOR, CASHIER, COORDINATOR, MONEY, OWNER
-from ..patients.admin import patient_lookup, staff_lookup
+from ..patients.models import InsuranceCompany, Patient
+from ..timefmt import format_money
 from .models import Invoice, InvoiceLine, Payment, PaymentSchedule
+from .services import (
+    add_line, create_invoice, delete_payment, invoice_summary, record_payment, remove_line, update_invoice,
+    update_line, update_payment,
+)
 
 CATEGORY = _l("Billing")
+CASH_DESK = frozenset({OWNER, CASHIER, ADMINISTRATOR})
 
 
-class InvoiceAdmin(StomproModelView):
-    permissions = Permissions.managed_by(MONEY, readers={ADMINISTRATOR}, export=MONEY, delete={OWNER})
+class HiddenRowsAreNotFound:
+    """A row of another branch (or a deleted or unknown one) is a 404 on its
+    details and edit pages, not a redirect that tells it exists."""
+
+    @expose("/details/")
+    def details_view(self):
+        self._row_or_404()
+        return super().details_view()
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        self._row_or_404()
+        return super().edit_view()
+
+    def _row_or_404(self):
+        row_id = get_mdict_item_or_list(request.args, "id")
+        if row_id is not None and self.get_one(row_id) is None:
+            abort(404)
+
+
+def offered(form, field):
+    """The row a picker was sent is the one it holds: an id the picker would
+    not offer (another branch's, a deleted row) is refused, never dropped
+    to blank or replaced by a default."""
+    raw = (field.raw_data or [""])[0]
+    if raw in ("", "__None"):
+        return
+    if field.data is None or str(getattr(field.data, "id", "")) != str(raw).strip():
+        raise ValidationError(field.gettext("Not a valid choice"))
+
+
+# -- pickers ----------------------------------------------------------------------------
+
+
+def _invoice_label(invoice):
+    return f"{invoice.number} — {invoice.patient.full_name} ({format_money(invoice.total)})"
+
+
+class InvoiceLookup(RowLookup):
+    """Live invoices in ``statuses`` of the person's branches, found by number
+    or the patient's surname."""
+
+    def __init__(self, name="invoice", statuses=("draft",)):
+        super().__init__(
+            name, Invoice, fields=(Invoice.number, Patient.last_name),
+            where=lambda: (
+                Invoice.deleted_at.is_(None), Invoice.status.in_(statuses),
+                branch_condition(Invoice.clinic_id, current_user._get_current_object()),
+            ),
+            order_by=(Invoice.issued_at.desc(), Invoice.id.desc()), label=_invoice_label,
+        )
+
+    def allowed(self):
+        return select(Invoice).join(Patient, Invoice.patient_id == Patient.id).where(*self.where())
+
+
+class ServiceLookup(RowLookup):
+    """Services offered now, by code or name in either language."""
+
+    def __init__(self, name="service"):
+        super().__init__(
+            name, Service, fields=(Service.code, Service.name_ru, Service.name_en),
+            where=lambda: (Service.active.is_(True),), order_by=(Service.code,), page_size=20,
+        )
+
+
+# -- formatters -----------------------------------------------------------------------------
+
+
+def _money_column(view, context, model, name):
+    return format_money(getattr(model, name))
+
+
+def _lines_and_totals(view, context, invoice, name):
+    """The invoice's lines, its total, what is paid and what is still due."""
+    lines, total, paid, due = invoice_summary(db.session, invoice)
+    heads = Markup("").join(
+        Markup('<th class="{}">{}</th>').format(css, str(LABELS[key]))
+        for key, css in (("service", ""), ("tooth", ""), ("quantity", "text-right"), ("price", "text-right"),
+                         ("discount", "text-right"), ("amount", "text-right"))
+    )
+    rows = Markup("").join(
+        Markup('<tr><td>{}</td><td>{}</td><td class="text-right">{}</td><td class="text-right">{}</td>'
+               '<td class="text-right">{}</td><td class="text-right">{}</td></tr>').format(
+            str(line.service), line.tooth or "", line.quantity, format_money(line.price),
+            format_money(line.discount), format_money(line.amount),
+        )
+        for line in lines
+    ) or Markup('<tr><td colspan="6" class="text-muted">{}</td></tr>').format(str(_l("No lines yet.")))
+    totals = Markup("").join(
+        Markup('<tr><th colspan="5" class="text-right">{}</th><th class="text-right">{}</th></tr>').format(
+            str(label), format_money(amount)
+        )
+        for label, amount in ((LABELS["total"], total), (_l("Paid so far"), paid), (_l("Still due"), due))
+    )
+    return Markup(
+        '<table class="table table-sm mb-0"><thead><tr>{}</tr></thead><tbody>{}</tbody><tfoot>{}</tfoot></table>'
+    ).format(heads, rows, totals)
+
+
+# -- views ------------------------------------------------------------------------------------
+
+
+class InvoiceAdmin(HiddenRowsAreNotFound, StomproModelView):
+    """Invoices of the person's branches; written by billing.services: a
+    draft gets its lines on the "Invoice lines" screen, then it is issued,
+    paid or cancelled by its status. Invoices are cancelled, never deleted."""
+
+    permissions = Permissions.managed_by(MONEY, readers={ADMINISTRATOR}, export=MONEY, delete=set())
+    writes = Writes(create=create_invoice, update=update_invoice)
+    branch_column = "clinic_id"
     simple_list_pager = True
     column_list = ("number", "issued_at", "patient", "clinic", "payer_kind", "status", "total")
-    column_filters = ("status", "payer_kind", "issued_at", "clinic")
+    column_details_list = (
+        "number", "issued_at", "patient", "clinic", "payer_kind", "insurance_company", "status", "note", "lines",
+        "created_at", "updated_at",
+    )
+    column_filters = (
+        "status", "payer_kind", "issued_at",
+        clinic_filter(Invoice.clinic_id, LABELS["clinic"]),
+        rows_filter(Invoice.insurance_company_id, LABELS["insurance_company"], InsuranceCompany, InsuranceCompany.name),
+    )
     column_searchable_list = ("number",)
     column_sortable_list = ("number", "issued_at", "status")
     column_default_sort = ("issued_at", True)
-    form_columns = ("number", "patient", "clinic", "payer_kind", "insurance_company", "issued_at", "status", "note", "lines")
-    form_ajax_refs = {"patient": patient_lookup()}
-    inline_models = [
-        (InvoiceLine, {"form_columns": ("id", "service", "tooth", "quantity", "price", "discount"),
-                       "form_ajax_refs": {"service": SERVICE_LOOKUP}})
-    ]
+    column_formatters = {"total": _money_column}
+    column_formatters_detail = {"lines": _lines_and_totals}
+    column_descriptions = {"number": _l("Leave it blank for the branch's next number.")}
+    form_columns = ("number", "patient", "clinic", "payer_kind", "insurance_company", "issued_at", "status", "note")
+    form_args = {
+        "number": {"validators": [Optional()]}, "issued_at": {"default": utcnow},
+        **{name: {"validators": [offered]} for name in ("patient", "clinic", "insurance_company")},
+    }
+    form_widget_args = {"number": {"required": False}}
+    form_ajax_refs = {"patient": PatientLookup()}
+
+    def get_create_form(self):
+        form_class = super().get_create_form()
+        del form_class.status  # a new invoice is a draft
+        return form_class
 
 
-class PaymentAdmin(StomproModelView):
-    permissions = Permissions.managed_by({OWNER, CASHIER, ADMINISTRATOR}, export=MONEY, delete={OWNER})
+class InvoiceLineAdmin(HiddenRowsAreNotFound, StomproModelView):
+    """The lines of invoices of the person's branches. Lines are added,
+    changed and removed only while their invoice is a draft
+    (billing.services); the price left blank is the price list's today."""
+
+    permissions = Permissions.managed_by(MONEY, readers={ADMINISTRATOR}, export=MONEY)
+    writes = Writes(create=add_line, update=update_line, delete=remove_line)
+    simple_list_pager = True
+    column_list = ("invoice", "service", "tooth", "quantity", "price", "discount", "amount")
+    column_details_list = (
+        "invoice", "service", "tooth", "quantity", "price", "discount", "amount", "plan_item", "created_at",
+        "updated_at",
+    )
+    column_filters = ("tooth", rows_filter(InvoiceLine.service_id, LABELS["service"], Service, Service.code))
+    column_sortable_list = ("tooth", "quantity", "price")
+    column_default_sort = ("id", True)
+    column_formatters = {"amount": _money_column}
+    column_formatters_detail = {"amount": _money_column}
+    column_descriptions = {"price": _l("Leave it blank for the price list's price today.")}
+    form_columns = ("invoice", "service", "tooth", "quantity", "price", "discount")
+    form_args = {"price": {"validators": [Optional()]}, "invoice": {"validators": [offered]},
+                 "service": {"validators": [offered]}}
+    form_widget_args = {"price": {"required": False}}
+    form_ajax_refs = {"invoice": InvoiceLookup(statuses=("draft",)), "service": ServiceLookup()}
+
+    def _visible(self, query):
+        """Live lines of live invoices of the person's branches."""
+        query = super()._visible(query)
+        mine = select(Invoice.id).where(
+            Invoice.deleted_at.is_(None), branch_condition(Invoice.clinic_id, current_user._get_current_object())
+        )
+        return query.filter(InvoiceLine.invoice_id.in_(mine))
+
+    def get_edit_form(self):
+        form_class = super().get_edit_form()
+        del form_class.invoice  # a line stays on its invoice
+        return form_class
+
+
+class PaymentAdmin(HiddenRowsAreNotFound, StomproModelView):
+    """Payments taken at the desks of the person's branches, received by the
+    signed-in person (billing.services). A recorded payment changes only its
+    note and receipt number; the owner moves a wrong one to the recycle bin."""
+
+    permissions = Permissions.managed_by(CASH_DESK, export=MONEY, delete={OWNER})
+    writes = Writes(create=record_payment, update=update_payment, delete=delete_payment)
+    branch_column = "clinic_id"
     simple_list_pager = True
     column_list = ("paid_at", "patient", "method", "amount", "invoice", "clinic", "received_by", "receipt_number")
-    column_filters = ("method", "paid_at", "clinic", "amount")
+    column_filters = (
+        "method", "paid_at", "amount",
+        clinic_filter(Payment.clinic_id, LABELS["clinic"]),
+        staff_filter(Payment.received_by_id, LABELS["received_by"], roles=CASH_DESK),
+    )
     column_searchable_list = ("receipt_number",)
     column_sortable_list = ("paid_at", "amount")
     column_default_sort = ("paid_at", True)
-    form_columns = ("patient", "invoice", "clinic", "method", "amount", "paid_at", "received_by", "receipt_number", "note")
-    form_ajax_refs = {"patient": patient_lookup(), "received_by": staff_lookup("received_by"), "invoice": {"fields": ("number",)}}
+    form_columns = ("patient", "invoice", "clinic", "method", "amount", "paid_at", "receipt_number", "note")
+    form_args = {"paid_at": {"default": utcnow},
+                 **{name: {"validators": [offered]} for name in ("patient", "invoice", "clinic")}}
+    form_ajax_refs = {"patient": PatientLookup(), "invoice": InvoiceLookup(statuses=("issued",))}
+
+    def get_edit_form(self):
+        form_class = super().get_edit_form()
+        for name in ("patient", "invoice", "clinic", "method", "amount", "paid_at"):
+            delattr(form_class, name)  # a recorded payment keeps them
+        return form_class
 
 
 class PaymentScheduleAdmin(StomproModelView):
-    permissions = Permissions.managed_by({OWNER}, readers={COORDINATOR, CASHIER}, export=MONEY)
+    """A plan's payments by month, computed from its chosen variant (planning.schedule)."""
+
+    permissions = Permissions.read_only({OWNER, COORDINATOR, CASHIER}, export=MONEY)
+    writes = READ_ONLY
     simple_list_pager = True
     column_list = ("plan", "variant", "stage", "due_month", "amount", "flagged")
     column_filters = ("due_month", "flagged")
     column_default_sort = ("due_month", False)
-    form_ajax_refs = {"plan": {"fields": ("id", "title")}, "variant": {"fields": ("id",)}, "stage": {"fields": ("id",)}}
     eager_loads = ("variant.plan", "stage.variant.plan")
 
 
 def register(admin):
     admin.add_view(InvoiceAdmin(Invoice, db, name=_l("Invoices"), category=CATEGORY, endpoint="invoice"))
+    admin.add_view(InvoiceLineAdmin(InvoiceLine, db, name=_l("Invoice lines"), category=CATEGORY,
+                                    endpoint="invoice_line"))
     admin.add_view(PaymentAdmin(Payment, db, name=_l("Payments"), category=CATEGORY, endpoint="payment"))
-    admin.add_view(PaymentScheduleAdmin(PaymentSchedule, db, name=_l("Payment schedules"), category=CATEGORY, endpoint="payment_schedule"))
+    admin.add_view(PaymentScheduleAdmin(PaymentSchedule, db, name=_l("Payment schedules"), category=CATEGORY,
+                                        endpoint="payment_schedule"))

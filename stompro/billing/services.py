@@ -1,0 +1,636 @@
+"""The cash desk's rules: invoices, their lines and payments.
+
+Every function takes the session and the acting staff member, flushes and
+never commits (the panel, the API and the CLI commit once around it), and
+raises DomainError with a message naming the field at fault. A person writes
+only to the branches they work in (org.branches.require_branch); owners and
+the call center work network-wide.
+
+Invoices
+  - A new invoice is a draft; its number is the branch's next one,
+    ``INV<branch id>-<year>-<sequence>``, unless one is typed (unique, at
+    most 30 characters); ``issued_at`` is now unless typed, never in the
+    future.
+  - Status: draft → issued → paid, and draft or issued → cancelled. Nothing
+    leaves paid or cancelled. An invoice is issued only with at least one
+    line, marked paid only when its payments cover its total (a payment that
+    covers it marks it paid by itself), and cancelled only without live
+    payments.
+  - Once issued, the number, patient, branch, payer, insurer and date no
+    longer change; a paid or cancelled invoice is closed: only its note
+    changes.
+  - An insurance invoice names the insurer, and the patient holds a policy
+    of that insurer in force on the invoice's date; a self-paid one has no
+    insurer.
+  - Invoices are cancelled, never deleted.
+
+Lines
+  - Added, changed and removed (soft delete) only while their invoice is a
+    draft; a line never moves to another invoice.
+  - The price defaults to the plan item's frozen price, else to the price
+    list valid today; quantity 1–999; price, discount and the line's amount
+    within Numeric(12, 2); 0 ≤ discount ≤ price × quantity; a tooth in FDI
+    notation; a plan item of the invoice's patient, on no other live line.
+
+Payments
+  - Received by the signed-in person (never chosen), at ``paid_at`` (now by
+    default, never in the future, at most PAYMENT_BACKDATE_DAYS back), an
+    amount > 0 within Numeric(12, 2), in one of PAYMENT_METHODS.
+  - Of an invoice, if given: the same patient's and branch's, issued (not a
+    draft, not paid, not cancelled), and at most what is still due on it.
+    "insurance" is only for an insurance invoice; "deposit" spends the
+    patient's advance (payments without an invoice) on an invoice, so it
+    needs one and at most the advance left.
+  - Never changed once recorded but for the note and the receipt number
+    (unique). An owner moves a wrong payment to the recycle bin (soft
+    delete): its invoice is no longer paid if it no longer is covered, and
+    an advance already spent cannot go.
+"""
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, true
+from sqlalchemy.exc import IntegrityError
+
+from .. import bounds
+from ..catalog.models import PriceListItem
+from ..catalog.prices import current_price_list
+from ..chart.teeth import validate_tooth
+from ..db import utcnow
+from ..errors import DomainError, NotAllowed
+from ..org.branches import require_branch
+from ..org.roles import OWNER
+from ..patients.models import InsurancePolicy
+from ..planning.models import PAYER_KINDS, PlanStage, PlanVariant, TreatmentPlan
+from ..records import soft_delete
+from ..timefmt import format_money, to_local
+from .models import INVOICE_STATUSES, PAYMENT_METHODS, Invoice, InvoiceLine, Payment
+
+NEXT_INVOICE_STATUSES = {
+    "draft": ("issued", "cancelled"),
+    "issued": ("paid", "cancelled"),
+    "paid": (),
+    "cancelled": (),
+}
+CLOSED_INVOICE_STATUSES = ("paid", "cancelled")
+# What an invoice holds once it is issued (printed, handed to the payer).
+FIXED_ONCE_ISSUED = ("number", "patient", "clinic", "payer_kind", "insurance_company", "issued_at")
+INVOICE_FIELDS = FIXED_ONCE_ISSUED + ("note",)
+LINE_FIELDS = ("invoice", "service", "tooth", "quantity", "price", "discount", "plan_item")
+PAYMENT_FIELDS = ("patient", "invoice", "clinic", "method", "amount", "paid_at", "receipt_number", "note")
+PAYMENT_NOTES = ("receipt_number", "note")  # what a recorded payment may still change
+
+NUMBER_PREFIX = "INV"
+NUMBER_LENGTH = 30
+RECEIPT_LENGTH = 40
+NUMBER_ATTEMPTS = 5
+MAX_QUANTITY = 999
+PAYMENT_BACKDATE_DAYS = 30
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+# Money the patient brought in; what is paid without an invoice is an advance.
+ADVANCE_METHODS = ("cash", "card", "online")
+
+
+# -- invoices ---------------------------------------------------------------------------
+
+
+def create_invoice(session, actor, patient=None, clinic=None, payer_kind="self", insurance_company=None,
+                   issued_at=None, number=None, note=None, now=None):
+    """A draft invoice of ``patient`` at ``clinic``; the number is the
+    branch's next one unless typed, ``issued_at`` now unless typed."""
+    now = now or utcnow()
+    values = {
+        "patient": patient, "clinic": clinic, "payer_kind": payer_kind or "self",
+        "insurance_company": insurance_company, "issued_at": issued_at or now,
+        "number": _clean(number), "note": _clean(note),
+    }
+    _check_invoice(session, actor, None, values, now)
+    invoice = Invoice(status="draft", **values)
+    generated = invoice.number is None
+    for attempt in range(NUMBER_ATTEMPTS):
+        if generated:
+            invoice.number = _next_number(session, clinic, invoice.issued_at)
+        try:
+            with session.begin_nested():  # two cashiers taking the same number: the second takes the next one
+                session.add(invoice)
+                session.flush()
+            return invoice
+        except IntegrityError:
+            if not generated or attempt == NUMBER_ATTEMPTS - 1 or not _number_taken(session, invoice.number):
+                raise
+    return invoice
+
+
+def update_invoice(session, actor, invoice, status=None, now=None, **changes):
+    """Change an invoice's header (``changes`` among INVOICE_FIELDS), then its
+    status; see the module's rules for what is fixed when."""
+    _known(changes, INVOICE_FIELDS)
+    now = now or utcnow()
+    require_branch(actor, invoice.clinic_id)
+    _refuse_deleted(invoice, _l("This invoice was deleted."))
+    if "number" in changes and not _clean(changes["number"]):
+        changes.pop("number")  # a blank number keeps the one the invoice has
+    if "payer_kind" in changes and not changes["payer_kind"]:
+        changes["payer_kind"] = "self"
+    wanted = {name: _clean(value) if name in ("number", "note") else value for name, value in changes.items()}
+    if wanted.get("payer_kind", invoice.payer_kind) == "self":
+        wanted["insurance_company"] = None  # a self-paid invoice has no insurer
+    changed = [name for name in INVOICE_FIELDS if name in wanted and not _same(getattr(invoice, name), wanted[name])]
+    if invoice.status in CLOSED_INVOICE_STATUSES and set(changed) - {"note"}:
+        raise DomainError(
+            _l("The invoice is “%(status)s” and closed: only its note can change.", status=_label(invoice.status)),
+            field=[name for name in changed if name != "note"][0],
+        )
+    fixed = [name for name in changed if name in FIXED_ONCE_ISSUED]
+    if invoice.status != "draft" and fixed:
+        raise DomainError(
+            _l("An issued invoice keeps its number, patient, branch, payer and date; cancel it and make a new one."),
+            field=fixed[0],
+        )
+    if set(changed) - {"note"}:
+        values = {name: wanted[name] if name in changed else getattr(invoice, name) for name in INVOICE_FIELDS}
+        _check_invoice(session, actor, invoice, values, now)
+    elif "note" in changed:
+        bounds.require(bounds.text_problem(wanted["note"]), "note")
+    for name in changed:
+        setattr(invoice, name, wanted[name])
+    session.flush()
+    if status is not None and status != invoice.status:
+        set_invoice_status(session, actor, invoice, status)
+    return invoice
+
+
+def set_invoice_status(session, actor, invoice, status):
+    """Move an invoice along NEXT_INVOICE_STATUSES (see the module's rules)."""
+    require_branch(actor, invoice.clinic_id)
+    _refuse_deleted(invoice, _l("This invoice was deleted."))
+    if status not in INVOICE_STATUSES:
+        raise DomainError(_l("Unknown status."), field="status")
+    if status not in NEXT_INVOICE_STATUSES[invoice.status]:
+        raise DomainError(
+            _l("An invoice cannot go from “%(old)s” to “%(new)s”.", old=_label(invoice.status), new=_label(status)),
+            field="status",
+        )
+    session.flush()
+    if status == "issued" and not live_lines(session, invoice):
+        raise DomainError(_l("Add the services to the invoice before issuing it."), field="status")
+    if status == "paid":
+        due = invoice_due(session, invoice)
+        if due > ZERO:
+            raise DomainError(
+                _l("The invoice is not fully paid: %(due)s is still due.", due=format_money(due)), field="status"
+            )
+    if status == "cancelled" and _paid(session, invoice) > ZERO:
+        raise DomainError(
+            _l("This invoice has payments; the owner moves them to the recycle bin before it is cancelled."),
+            field="status",
+        )
+    invoice.status = status
+    session.flush()
+    return invoice
+
+
+def live_lines(session, invoice):
+    """The invoice's lines that are not removed, in the order they were added."""
+    return session.execute(
+        select(InvoiceLine)
+        .where(InvoiceLine.invoice_id == invoice.id, InvoiceLine.deleted_at.is_(None))
+        .order_by(InvoiceLine.id)
+    ).scalars().all()
+
+
+def invoice_total(session, invoice):
+    """Σ price × quantity − discount over the live lines, read now (not the
+    column_property loaded with the row, which a line change makes stale)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(InvoiceLine.price * InvoiceLine.quantity - InvoiceLine.discount), 0))
+        .where(InvoiceLine.invoice_id == invoice.id, InvoiceLine.deleted_at.is_(None))
+    )
+    return _decimal(total)
+
+
+def invoice_due(session, invoice):
+    """What is still to be paid on the invoice (never below zero)."""
+    return max(invoice_total(session, invoice) - _paid(session, invoice), ZERO)
+
+
+def invoice_summary(session, invoice):
+    """(lines, total, paid, due) of an invoice, for its page and printouts."""
+    total, paid = invoice_total(session, invoice), _paid(session, invoice)
+    return live_lines(session, invoice), total, paid, max(total - paid, ZERO)
+
+
+def _check_invoice(session, actor, invoice, values, now):
+    patient, clinic = values["patient"], values["clinic"]
+    if patient is None:
+        raise DomainError(_l("Choose the patient."), field="patient")
+    if patient.deleted_at is not None:
+        raise DomainError(_l("This patient's card was deleted."), field="patient")
+    if clinic is None:
+        raise DomainError(_l("Choose the branch."), field="clinic")
+    require_branch(actor, clinic)
+    if not clinic.active and (invoice is None or invoice.clinic_id != clinic.id):
+        raise DomainError(_l("This branch is closed."), field="clinic")
+    if values["payer_kind"] not in PAYER_KINDS:
+        raise DomainError(_l("Unknown payer."), field="payer_kind")
+    issued_at = values["issued_at"]
+    bounds.require(bounds.moment_problem(issued_at), "issued_at")
+    if issued_at > now:
+        raise DomainError(_l("An invoice cannot be dated in the future."), field="issued_at")
+    if values["payer_kind"] == "insurance":
+        company = values["insurance_company"]
+        if company is None:
+            raise DomainError(_l("An insurance invoice needs an insurance company."), field="insurance_company")
+        day = to_local(issued_at).date()
+        policy = session.execute(
+            select(InsurancePolicy.id).where(
+                InsurancePolicy.patient_id == patient.id, InsurancePolicy.company_id == company.id,
+                InsurancePolicy.deleted_at.is_(None), InsurancePolicy.in_force(day),
+            ).limit(1)
+        ).first()
+        if policy is None:
+            raise DomainError(
+                _l("The patient has no policy of this insurer in force on %(date)s.", date=day.strftime("%d.%m.%Y")),
+                field="insurance_company",
+            )
+    else:
+        values["insurance_company"] = None
+    number = values["number"]
+    if number is not None:
+        bounds.require(bounds.text_problem(number, NUMBER_LENGTH, multiline=False), "number")
+        if _number_taken(session, number, invoice):
+            raise DomainError(_l("An invoice with this number already exists."), field="number")
+    bounds.require(bounds.text_problem(values["note"]), "note")
+
+
+def _number_taken(session, number, invoice=None):
+    return session.execute(
+        select(Invoice.id).where(
+            Invoice.number == number, Invoice.id != invoice.id if invoice is not None else true()
+        ).limit(1)
+    ).first() is not None
+
+
+def _next_number(session, clinic, issued_at):
+    """The branch's next number in the invoice's year: INV1-2026-000042."""
+    prefix = f"{NUMBER_PREFIX}{clinic.id}-{to_local(issued_at).year}-"
+    last = session.scalar(
+        select(Invoice.number)
+        .where(Invoice.number.like(f"{prefix}%"))
+        .order_by(func.length(Invoice.number).desc(), Invoice.number.desc())
+        .limit(1)
+    )
+    tail = last[len(prefix):] if last else ""
+    sequence = int(tail) + 1 if tail.isdigit() else 1
+    return f"{prefix}{sequence:06d}"
+
+
+# -- lines ---------------------------------------------------------------------------------
+
+
+def add_line(session, actor, invoice=None, service=None, tooth=None, quantity=None, price=None, discount=None,
+             plan_item=None, today=None):
+    """A line of a draft invoice. With a plan item, the service, tooth,
+    quantity and price default to the item's (its price is frozen in the
+    plan); otherwise the price defaults to the price list valid ``today``."""
+    _editable_invoice(actor, invoice)
+    if plan_item is not None:
+        service = service or plan_item.service
+        tooth = plan_item.tooth if tooth in (None, "") else tooth
+        quantity = quantity or plan_item.quantity
+    line = InvoiceLine()  # joins the invoice once checked (a pending line would be flushed half-made)
+    _set_line(session, line, invoice, service, tooth, quantity, price, discount, plan_item, today, new=True)
+    session.add(line)
+    session.flush()
+    return line
+
+
+def update_line(session, actor, line, today=None, **changes):
+    """Change a line of a draft invoice; a blank price takes the current one again."""
+    _known(changes, LINE_FIELDS)
+    invoice = line.invoice
+    if "invoice" in changes and not _same(invoice, changes["invoice"]):
+        raise DomainError(_l("A line stays on its invoice; remove it and add it to the other one."), field="invoice")
+    _refuse_deleted(line, _l("This line was removed."))
+    _editable_invoice(actor, invoice)
+    current = {name: getattr(line, name) for name in LINE_FIELDS if name != "invoice"}
+    values = {**current, **{name: value for name, value in changes.items() if name != "invoice"}}
+    _set_line(session, line, invoice, values["service"], values["tooth"], values["quantity"], values["price"],
+              values["discount"], values["plan_item"], today,
+              new=not _same(line.service, values["service"]))
+    session.flush()
+    return line
+
+
+def remove_line(session, actor, line):
+    """Take a line off a draft invoice (kept in the recycle bin)."""
+    _editable_invoice(actor, line.invoice)
+    soft_delete(session, line)
+
+
+def _editable_invoice(actor, invoice):
+    if invoice is None:
+        raise DomainError(_l("Choose the invoice."), field="invoice")
+    require_branch(actor, invoice.clinic_id, field="invoice")
+    _refuse_deleted(invoice, _l("This invoice was deleted."), field="invoice")
+    if invoice.status != "draft":
+        raise DomainError(
+            _l("The invoice is “%(status)s”: its lines change only while it is a draft.", status=_label(invoice.status)),
+            field="invoice",
+        )
+
+
+def _set_line(session, line, invoice, service, tooth, quantity, price, discount, plan_item, today, new):
+    if service is None:
+        raise DomainError(_l("Choose the service."), field="service")
+    if new and not service.active:
+        raise DomainError(_l("This service is no longer offered."), field="service")
+    tooth = validate_tooth(tooth, allow_none=True)
+    quantity = 1 if quantity in (None, "") else quantity
+    try:
+        quantity = int(quantity)
+    except (TypeError, ValueError):
+        raise DomainError(_l("Enter a whole number from %(low)s to %(high)s.", low=1, high=MAX_QUANTITY),
+                          field="quantity") from None
+    bounds.require(bounds.int_problem(quantity, 1, MAX_QUANTITY), "quantity")
+    if plan_item is not None:
+        _check_plan_item(session, line, invoice, plan_item)
+    if price in (None, ""):
+        price = plan_item.price if plan_item is not None and plan_item.service_id == service.id else None
+        if price is None:
+            price = _listed_price(session, service, today or to_local(utcnow()).date())
+    price = _money(price, "price")
+    if price < ZERO:
+        raise DomainError(_l("The price cannot be negative."), field="price")
+    discount = ZERO if discount in (None, "") else _money(discount, "discount")
+    gross = price * quantity
+    bounds.require(bounds.money_problem(gross), "quantity")
+    if discount < ZERO or discount > gross:
+        raise DomainError(_l("The discount must be between zero and the line amount."), field="discount")
+    others = invoice_total(session, invoice) - (line.amount if line.id is not None and line.deleted_at is None else ZERO)
+    bounds.require(bounds.money_problem(others + gross - discount), "price")
+    line.service, line.tooth, line.quantity, line.price, line.discount = service, tooth, quantity, price, discount
+    line.plan_item = plan_item
+    line.invoice = invoice
+
+
+def _check_plan_item(session, line, invoice, plan_item):
+    patient_id = session.scalar(
+        select(TreatmentPlan.patient_id)
+        .join(PlanVariant, PlanVariant.plan_id == TreatmentPlan.id)
+        .join(PlanStage, PlanStage.variant_id == PlanVariant.id)
+        .where(PlanStage.id == plan_item.stage_id)
+    )
+    if patient_id != invoice.patient_id:
+        raise DomainError(_l("This plan item is of another patient's plan."), field="plan_item")
+    billed = session.execute(
+        select(InvoiceLine.id)
+        .join(Invoice, InvoiceLine.invoice_id == Invoice.id)
+        .where(
+            InvoiceLine.plan_item_id == plan_item.id, InvoiceLine.deleted_at.is_(None),
+            Invoice.deleted_at.is_(None), Invoice.status != "cancelled",
+            InvoiceLine.id != line.id if line.id is not None else true(),
+        )
+        .limit(1)
+    ).first()
+    if billed is not None:
+        raise DomainError(_l("This plan item is already on an invoice."), field="plan_item")
+
+
+def _listed_price(session, service, day):
+    try:
+        price_list = current_price_list(session, day)
+    except DomainError as error:
+        raise DomainError(error.message, field="price") from None
+    price = session.scalar(
+        select(PriceListItem.price).where(
+            PriceListItem.price_list_id == price_list.id, PriceListItem.service_id == service.id
+        )
+    )
+    if price is None:
+        raise DomainError(_l("This service is not in the price list valid today: type its price."), field="price")
+    return price
+
+
+# -- payments -----------------------------------------------------------------------------
+
+
+def record_payment(session, actor, patient=None, invoice=None, clinic=None, method=None, amount=None, paid_at=None,
+                   receipt_number=None, note=None, now=None):
+    """A payment received by ``actor``; see the module's rules. A payment
+    that covers what is due on an issued invoice marks it paid."""
+    now = now or utcnow()
+    if invoice is not None:  # the API may name just the invoice
+        patient = patient or invoice.patient
+        clinic = clinic or invoice.clinic
+    if patient is None:
+        raise DomainError(_l("Choose the patient."), field="patient")
+    if patient.deleted_at is not None:
+        raise DomainError(_l("This patient's card was deleted."), field="patient")
+    if clinic is None:
+        raise DomainError(_l("Choose the branch."), field="clinic")
+    require_branch(actor, clinic)
+    if method not in PAYMENT_METHODS:
+        raise DomainError(_l("Choose how the payment was made."), field="method")
+    if amount in (None, ""):
+        raise DomainError(_l("Enter the amount."), field="amount")
+    amount = _money(amount, "amount")
+    if amount <= ZERO:
+        raise DomainError(_l("The amount must be greater than zero."), field="amount")
+    paid_at = paid_at or now
+    bounds.require(bounds.moment_problem(paid_at), "paid_at")
+    if paid_at > now:
+        raise DomainError(_l("A payment cannot be received in the future."), field="paid_at")
+    if paid_at < now - timedelta(days=PAYMENT_BACKDATE_DAYS):
+        raise DomainError(
+            _l("A payment is recorded within %(days)s days of receiving it.", days=PAYMENT_BACKDATE_DAYS),
+            field="paid_at",
+        )
+    receipt_number = _clean(receipt_number)
+    _check_receipt_number(session, None, receipt_number)
+    note = _clean(note)
+    bounds.require(bounds.text_problem(note), "note")
+    if invoice is not None:
+        _check_paid_invoice(session, patient, clinic, invoice, method, amount)
+    elif method in ("insurance", "deposit"):
+        raise DomainError(_l("An insurer's payment or one from the deposit settles an invoice: choose it."),
+                          field="invoice")
+    if method == "deposit":
+        left = advance_left(session, patient)
+        if amount > left:
+            raise DomainError(
+                _l("The patient's advance has %(left)s left.", left=format_money(left)), field="amount"
+            )
+    payment = Payment(
+        patient=patient, invoice=invoice, clinic=clinic, method=method, amount=amount, paid_at=paid_at,
+        received_by=actor, receipt_number=receipt_number, note=note,
+    )
+    session.add(payment)
+    session.flush()
+    if invoice is not None and invoice.status == "issued" and invoice_due(session, invoice) == ZERO:
+        invoice.status = "paid"
+        session.flush()
+    return payment
+
+
+def update_payment(session, actor, payment, now=None, **changes):
+    """Change a payment's note or receipt number; anything else given must be
+    what the payment already holds (a wrong payment is moved to the recycle
+    bin by the owner and recorded anew)."""
+    _known(changes, PAYMENT_FIELDS)
+    require_branch(actor, payment.clinic_id)
+    _refuse_deleted(payment, _l("This payment was deleted."))
+    for name in PAYMENT_FIELDS:
+        if name in PAYMENT_NOTES or name not in changes:
+            continue
+        if not _same(getattr(payment, name), changes[name]):
+            raise DomainError(
+                _l("A recorded payment does not change; the owner moves a wrong one to the recycle bin and it is "
+                   "recorded again."),
+                field=name,
+            )
+    if "receipt_number" in changes:
+        receipt_number = _clean(changes["receipt_number"])
+        if receipt_number != payment.receipt_number:
+            _check_receipt_number(session, payment, receipt_number)
+            payment.receipt_number = receipt_number
+    if "note" in changes:
+        note = _clean(changes["note"])
+        bounds.require(bounds.text_problem(note), "note")
+        payment.note = note
+    session.flush()
+    return payment
+
+
+def delete_payment(session, actor, payment):
+    """The owner moves a payment to the recycle bin; a paid invoice it no
+    longer covers is issued (owing) again."""
+    if OWNER not in actor.roles:
+        raise NotAllowed(_l("Only the owner moves a payment to the recycle bin."))
+    require_branch(actor, payment.clinic_id)
+    if payment.deleted_at is not None:
+        return payment
+    if payment.invoice_id is None and payment.method in ADVANCE_METHODS:
+        if advance_left(session, payment.patient) < payment.amount:
+            raise DomainError(_l("This advance is already spent on invoices; remove those payments first."))
+    soft_delete(session, payment)
+    invoice = payment.invoice
+    if invoice is not None and invoice.status == "paid" and invoice_due(session, invoice) > ZERO:
+        invoice.status = "issued"
+        session.flush()
+    return payment
+
+
+def advance_left(session, patient):
+    """The patient's advance not yet spent: payments without an invoice
+    (cash, card, online) less payments "from the deposit"."""
+    rows = session.execute(
+        select(Payment.method, func.coalesce(func.sum(Payment.amount), 0))
+        .where(
+            Payment.patient_id == patient.id, Payment.deleted_at.is_(None),
+            ((Payment.invoice_id.is_(None)) & Payment.method.in_(ADVANCE_METHODS)) | (Payment.method == "deposit"),
+        )
+        .group_by(Payment.method)
+    ).all()
+    paid_in = sum((_decimal(total) for method, total in rows if method != "deposit"), ZERO)
+    spent = sum((_decimal(total) for method, total in rows if method == "deposit"), ZERO)
+    return max(paid_in - spent, ZERO)
+
+
+def _check_paid_invoice(session, patient, clinic, invoice, method, amount):
+    if invoice.deleted_at is not None:
+        raise DomainError(_l("This invoice was deleted."), field="invoice")
+    if invoice.patient_id != patient.id:
+        raise DomainError(_l("This invoice is another patient's."), field="invoice")
+    if invoice.clinic_id != clinic.id:
+        raise DomainError(_l("This invoice is of another branch."), field="invoice")
+    if invoice.status != "issued":
+        raise DomainError(
+            _l("The invoice is “%(status)s”: only an issued invoice takes payments.", status=_label(invoice.status)),
+            field="invoice",
+        )
+    if method == "insurance" and invoice.payer_kind != "insurance":
+        raise DomainError(_l("An insurer pays only an insurance invoice."), field="method")
+    due = invoice_due(session, invoice)
+    if amount > due:
+        raise DomainError(
+            _l("Only %(due)s is due on this invoice; take the rest as an advance without an invoice.",
+               due=format_money(due)),
+            field="amount",
+        )
+
+
+def _check_receipt_number(session, payment, receipt_number):
+    if receipt_number is None:
+        return
+    bounds.require(bounds.text_problem(receipt_number, RECEIPT_LENGTH, multiline=False), "receipt_number")
+    taken = session.execute(
+        select(Payment.id).where(
+            Payment.receipt_number == receipt_number, Payment.id != payment.id if payment is not None else true()
+        ).limit(1)
+    ).first()
+    if taken is not None:
+        raise DomainError(_l("A payment with this receipt number already exists."), field="receipt_number")
+
+
+def _paid(session, invoice):
+    paid = session.scalar(
+        select(func.coalesce(func.sum(Payment.amount), 0)).where(
+            Payment.invoice_id == invoice.id, Payment.deleted_at.is_(None)
+        )
+    )
+    return _decimal(paid)
+
+
+# -- shared ---------------------------------------------------------------------------------
+
+
+def _known(changes, fields):
+    unknown = set(changes) - set(fields)
+    if unknown:
+        raise TypeError(f"not a field here: {', '.join(sorted(unknown))}")
+
+
+def _refuse_deleted(row, message, field=None):
+    if row.deleted_at is not None:
+        raise DomainError(message, field=field)
+
+
+def _clean(text):
+    text = (text or "").strip() if isinstance(text, str) or text is None else text
+    return text or None
+
+
+def _same(stored, given):
+    """Whether a form's value is what the row holds: rows by id, moments to
+    the minute (the forms show no seconds), money to the cent."""
+    if hasattr(stored, "id") or hasattr(given, "id"):
+        return getattr(stored, "id", None) == getattr(given, "id", None)
+    if hasattr(stored, "astimezone") and hasattr(given, "astimezone"):
+        return stored.replace(second=0, microsecond=0) == given.replace(second=0, microsecond=0)
+    if isinstance(stored, str) or isinstance(given, str):
+        return _clean(stored) == _clean(given)
+    if isinstance(stored, Decimal) or isinstance(given, Decimal):
+        try:
+            return stored is not None and given is not None and Decimal(str(stored)) == Decimal(str(given))
+        except InvalidOperation:
+            return False
+    return stored == given
+
+
+def _money(value, field):
+    bounds.require(bounds.money_problem(value), field)
+    amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    return amount.quantize(CENT)
+
+
+def _decimal(value):
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def _label(status):
+    from ..admin.choices import VALUE_LABELS  # the labels the screens show
+
+    return VALUE_LABELS.get(status, status)
