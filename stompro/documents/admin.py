@@ -1,36 +1,143 @@
 """Document templates and the patients' documents."""
+from flask import abort, request
+from flask_admin import expose
+from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms.validators import Optional, ValidationError
 
-from ..admin.base import StomproModelView
+from ..admin.base import StomproModelView, Writes
+from ..admin.filters import clinic_filter, rows_filter, staff_filter
+from ..admin.labels import LABELS
+from ..admin.lookups import PatientLookup, RowLookup, StaffLookup
 from ..admin.permissions import Permissions
 from ..extensions import db
+from ..org.models import Specialty
 from ..org.roles import ADMINISTRATOR, COORDINATOR, DOCTOR, OWNER, OWNER_ONLY
-from ..patients.admin import patient_lookup
+from ..patients.models import Patient
+from ..planning.models import TreatmentPlan
 from .models import DocumentTemplate, PatientDocument
+from .services import create_document, delete_document, update_document
 
 CATEGORY = _l("Documents")
+DOCUMENT_WRITERS = frozenset({OWNER, ADMINISTRATOR, COORDINATOR})
+
+
+class HiddenRowsAreNotFound:
+    """A row of another branch (or a deleted or unknown one) is a 404 on its
+    details and edit pages, not a redirect that tells it exists."""
+
+    @expose("/details/")
+    def details_view(self):
+        self._row_or_404()
+        return super().details_view()
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        self._row_or_404()
+        return super().edit_view()
+
+    def _row_or_404(self):
+        row_id = get_mdict_item_or_list(request.args, "id")
+        if row_id is not None and self.get_one(row_id) is None:
+            abort(404)
+
+
+def offered(form, field):
+    """The row a picker was sent is the one it holds: an id the picker would
+    not offer (another branch's, a deleted row) is refused, never dropped
+    to blank or replaced by a default."""
+    raw = (field.raw_data or [""])[0]
+    if raw in ("", "__None"):
+        return
+    if field.data is None or str(getattr(field.data, "id", "")) != str(raw).strip():
+        raise ValidationError(field.gettext("Not a valid choice"))
+
+
+def _plan_label(plan):
+    return f"{plan.patient.full_name}: {plan}"
+
+
+class PlanLookup(RowLookup):
+    """Live treatment plans, found by the patient's surname or the plan's title."""
+
+    def __init__(self, name="plan"):
+        super().__init__(
+            name, TreatmentPlan, fields=(Patient.last_name, TreatmentPlan.title),
+            where=lambda: (TreatmentPlan.deleted_at.is_(None), Patient.deleted_at.is_(None)),
+            order_by=(Patient.last_name, TreatmentPlan.id.desc()), label=_plan_label,
+        )
+
+    def allowed(self):
+        return select(TreatmentPlan).join(Patient, TreatmentPlan.patient_id == Patient.id).where(*self.where())
+
+
+def _templates():
+    return db.session.execute(
+        select(DocumentTemplate).order_by(DocumentTemplate.active.desc(), DocumentTemplate.title)
+    ).scalars().all()
 
 
 class DocumentTemplateAdmin(StomproModelView):
     permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR, COORDINATOR}, export=OWNER_ONLY)
     column_list = ("code", "kind", "specialty", "language", "title", "active")
-    column_filters = ("kind", "language", "specialty", "active")
+    column_filters = (
+        "kind", "language",
+        rows_filter(DocumentTemplate.specialty_id, LABELS["specialty"], Specialty, Specialty.sort_order),
+        "active",
+    )
     column_default_sort = "code"
 
 
-class PatientDocumentAdmin(StomproModelView):
+class PatientDocumentAdmin(HiddenRowsAreNotFound, StomproModelView):
+    """The documents of patients, per branch; written by documents.services:
+    made as drafts, signed by choosing the status "Signed" (the time is the
+    server's, the witness the signed-in person unless named), and never
+    changed or deleted once signed. Opening one is written to the access log."""
+
     permissions = Permissions.managed_by(
-        {OWNER, ADMINISTRATOR, COORDINATOR}, readers={DOCTOR}, export={OWNER}, delete={OWNER}
+        DOCUMENT_WRITERS, readers={DOCTOR}, export={OWNER}, delete={OWNER, ADMINISTRATOR}
     )
+    writes = Writes(create=create_document, update=update_document, delete=delete_document)
+    branch_column = "clinic_id"
+    patient_access = "documents"
     simple_list_pager = True
-    column_list = ("patient", "kind", "specialty", "title", "status", "signed_at", "created_at")
-    column_filters = ("kind", "status", "specialty", "signed_at")
+    column_list = ("patient", "clinic", "kind", "specialty", "title", "status", "signed_at", "witnessed_by",
+                   "created_at")
+    column_filters = (
+        "kind", "status",
+        rows_filter(PatientDocument.specialty_id, LABELS["specialty"], Specialty, Specialty.sort_order),
+        "signed_at",
+        clinic_filter(PatientDocument.clinic_id, LABELS["clinic"]),
+        staff_filter(PatientDocument.witnessed_by_id, LABELS["witnessed_by"]),
+    )
     column_sortable_list = ("status", "signed_at", "created_at")
     column_default_sort = ("created_at", True)
-    column_details_exclude_list = ("pdf",)
+    column_details_exclude_list = ("pdf", "deleted_at")
     column_export_exclude_list = ("pdf",)
-    form_columns = ("patient", "template", "plan", "kind", "specialty", "title", "status", "signed_at", "witnessed_by")
-    form_ajax_refs = {"patient": patient_lookup(), "plan": {"fields": ("id", "title")}}
+    column_descriptions = {
+        "title": _l("Leave it blank for the template's title."),
+        "witnessed_by": _l("Left blank when signing: you."),
+    }
+    form_columns = ("patient", "clinic", "template", "plan", "kind", "specialty", "title", "status", "witnessed_by")
+    form_args = {
+        **{name: {"validators": [offered]} for name in ("patient", "clinic", "plan", "specialty", "witnessed_by")},
+        "title": {"validators": [Optional()]},
+        "template": {"query_factory": _templates, "validators": [offered]},
+    }
+    form_widget_args = {"title": {"required": False}}
+    form_ajax_refs = {"patient": PatientLookup(), "plan": PlanLookup(), "witnessed_by": StaffLookup("witnessed_by")}
+
+    def get_create_form(self):
+        form_class = super().get_create_form()
+        del form_class.status  # a new document is a draft; it is signed afterwards
+        del form_class.witnessed_by
+        return form_class
+
+    def get_edit_form(self):
+        form_class = super().get_edit_form()
+        del form_class.patient  # a document stays with its patient
+        return form_class
 
 
 def register(admin):

@@ -1,0 +1,173 @@
+"""The documents a patient signs: contracts, informed consents, card
+covers and plan printouts.
+
+Every function takes the session and the acting staff member, flushes and
+never commits, and raises DomainError naming the field at fault. A person
+writes only the documents of the branches they work in (owners and the call
+center: every branch).
+
+- A document is created as a draft, of a live patient, in a branch. Its kind
+  is one of DOCUMENT_KINDS; a template, if chosen, is an active one of the
+  same kind and gives the title and the specialty when they are left blank.
+  An informed consent names its specialty (the visit gate asks for the
+  consent of the visit's specialty); a plan printout names the plan, and a
+  plan is always one of the patient's own.
+- A draft is edited freely, except that it stays with its patient.
+- Signing sets the status "signed", the time (the server's, never typed) and
+  the witness (the signed-in person unless another active person is named).
+- A signed document is never changed or deleted, by any code path: a guard
+  on every flush refuses it. A draft is deleted to the recycle bin.
+"""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, attributes
+
+from .. import bounds
+from ..db import utcnow
+from ..errors import DomainError
+from ..org.branches import require_branch
+from ..records import soft_delete
+from .models import DOCUMENT_KINDS, DOCUMENT_STATUSES, PatientDocument
+
+DOCUMENT_FIELDS = ("patient", "clinic", "template", "plan", "kind", "specialty", "title")
+TITLE_LENGTH = 200
+SIGNED = _l("This document is signed: it is never changed or deleted.")
+# What may still change on a signed document: bookkeeping only.
+UNLOCKED_ATTRIBUTES = frozenset({"updated_at"})
+
+
+class DocumentSigned(DomainError):
+    """Someone tried to change or delete a signed document (its status locks it)."""
+
+    def __init__(self, field="status"):
+        super().__init__(SIGNED, field=field)
+
+
+def create_document(session, actor, patient=None, clinic=None, template=None, plan=None, kind=None, specialty=None,
+                    title=None):
+    """A draft document of ``patient`` in ``clinic``."""
+    document = PatientDocument(status="draft")
+    values = {"patient": patient, "clinic": clinic, "template": template, "plan": plan, "kind": kind,
+              "specialty": specialty, "title": title}
+    _set_document(session, actor, document, values, new=True)
+    session.add(document)
+    session.flush()
+    return document
+
+
+def update_document(session, actor, document, status=None, witnessed_by=None, **changes):
+    """Change a draft (``changes`` among DOCUMENT_FIELDS); with ``status``
+    "signed", sign it afterwards, witnessed by ``witnessed_by`` or ``actor``."""
+    unknown = set(changes) - set(DOCUMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"not a document field: {', '.join(sorted(unknown))}")
+    require_branch(actor, document.clinic_id)
+    _refuse_locked(document)
+    if status is not None and status not in DOCUMENT_STATUSES:
+        raise DomainError(_l("Unknown status."), field="status")
+    if "patient" in changes and getattr(changes["patient"], "id", None) != document.patient_id:
+        raise DomainError(_l("A document stays with its patient; make a new one for the other patient."),
+                          field="patient")
+    if witnessed_by is not None and status != "signed":
+        raise DomainError(_l("The witness is recorded when the document is signed: choose the status “Signed”."),
+                          field="witnessed_by")
+    values = {name: changes.get(name, getattr(document, name)) for name in DOCUMENT_FIELDS}
+    _set_document(session, actor, document, values, new=False)
+    session.flush()
+    if status == "signed":
+        sign_document(session, actor, document, witnessed_by=witnessed_by)
+    return document
+
+
+def sign_document(session, actor, document, witnessed_by=None, now=None):
+    """Sign a draft now; the witness is ``witnessed_by`` or the signed-in person."""
+    require_branch(actor, document.clinic_id)
+    _refuse_locked(document)
+    witness = witnessed_by or actor
+    if not witness.active:
+        raise DomainError(_l("This person no longer works at the clinic."), field="witnessed_by")
+    document.status = "signed"
+    document.signed_at = (now or utcnow()).replace(microsecond=0)
+    document.witnessed_by = witness
+    session.flush()
+    return document
+
+
+def delete_document(session, actor, document):
+    """Move a draft to the recycle bin; a signed document stays."""
+    require_branch(actor, document.clinic_id)
+    _refuse_locked(document)
+    soft_delete(session, document)
+
+
+def _refuse_locked(document):
+    if document.deleted_at is not None:
+        raise DomainError(_l("This document was deleted."))
+    if document.status == "signed" or document.signed_at is not None:
+        raise DocumentSigned()
+
+
+def _set_document(session, actor, document, values, new):
+    patient, clinic, template, plan = values["patient"], values["clinic"], values["template"], values["plan"]
+    if patient is None:
+        raise DomainError(_l("Choose the patient."), field="patient")
+    if new and patient.deleted_at is not None:
+        raise DomainError(_l("This patient's card was deleted."), field="patient")
+    if clinic is None:
+        raise DomainError(_l("Choose the branch."), field="clinic")
+    require_branch(actor, clinic)
+    kind = values["kind"] or (template.kind if template is not None else None)
+    if kind not in DOCUMENT_KINDS:
+        raise DomainError(_l("Choose the kind of document."), field="kind")
+    if template is not None:
+        if template.kind != kind:
+            raise DomainError(_l("This template is for another kind of document."), field="template")
+        if not template.active and getattr(document.template, "id", None) != template.id:
+            raise DomainError(_l("This template is no longer used."), field="template")
+    specialty = values["specialty"] or (template.specialty if template is not None else None)
+    if kind == "consent" and specialty is None:
+        raise DomainError(_l("An informed consent is for a specialty: choose it."), field="specialty")
+    if plan is not None:
+        if plan.patient_id != patient.id:
+            raise DomainError(_l("This plan is of another patient."), field="plan")
+        if plan.deleted_at is not None and getattr(document.plan, "id", None) != plan.id:
+            raise DomainError(_l("This plan was deleted."), field="plan")
+    elif kind == "plan_printout":
+        raise DomainError(_l("A plan printout is of a treatment plan: choose it."), field="plan")
+    title = (values["title"] or "").strip() or (template.title if template is not None else "")
+    if not title:
+        raise DomainError(_l("Give the document a title."), field="title")
+    bounds.require(bounds.text_problem(title, TITLE_LENGTH, multiline=False), "title")
+    document.patient, document.clinic, document.template, document.plan = patient, clinic, template, plan
+    document.kind, document.specialty, document.title = kind, specialty, title
+
+
+# -- the database-level lock -------------------------------------------------------
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_to_signed_documents(session, flush_context, instances):
+    """Whatever the code path, a signed document is neither changed nor
+    deleted. Whether it *was* signed is read from the database, not from the
+    object, whose old values may not be loaded."""
+    touched = [row for row in session.deleted if isinstance(row, PatientDocument)]
+    touched += [row for row in session.dirty if isinstance(row, PatientDocument) and _changes_locked(row)]
+    ids = [inspect(row).identity[0] for row in touched if inspect(row).has_identity]
+    if not ids:
+        return
+    with session.no_autoflush:
+        signed = session.execute(
+            select(PatientDocument.id).where(PatientDocument.id.in_(ids), PatientDocument.status == "signed").limit(1)
+        ).first()
+    if signed is not None:
+        raise DocumentSigned()
+
+
+def _changes_locked(document):
+    for attribute in inspect(document).mapper.attrs:
+        if attribute.key in UNLOCKED_ATTRIBUTES:
+            continue
+        history = attributes.get_history(document, attribute.key, passive=attributes.PASSIVE_NO_INITIALIZE)
+        if history.has_changes():
+            return True
+    return False
