@@ -148,6 +148,7 @@ class Auth:
         db.session.commit()
         with self.client.session_transaction() as session:
             session["_user_id"] = str(staff.id)
+            session["epoch"] = staff.session_epoch  # as org.views.start_session writes it
             session["_fresh"] = True
             session["seen"] = datetime.now(timezone.utc).timestamp()
         return staff

@@ -1,12 +1,11 @@
 """Bearer tokens and the role check of every endpoint.
 
 A token is signed with the app's SECRET_KEY and expires after
-API_TOKEN_HOURS (default 12). It carries the staff id and a fingerprint of
-the password hash, so changing the password revokes every token issued
-before; deactivating the person revokes them too. Nothing is stored on the
-server."""
-import hashlib
-import hmac
+API_TOKEN_HOURS (default 12). It carries the staff id and the person's
+session epoch at issue (org.services.end_sessions), so sign-out, a new
+password, deactivation and a change of roles or branches revoke every token
+issued before, as they end the panel's sessions. Nothing else is stored on
+the server."""
 from functools import wraps
 
 from flask import current_app, request
@@ -28,6 +27,7 @@ DEFAULT_TOKEN_HOURS = 12
 INVALID_TOKEN = _l("The token is not valid: request a new one.")
 EXPIRED_TOKEN = _l("The token has expired: request a new one.")
 CREDENTIALS_REQUIRED = _l("Send the login and the password as text.")
+PASSWORD_CHANGE_REQUIRED = _l("Choose a new password in the panel first: the current one is temporary.")
 
 
 def token_lifetime_seconds():
@@ -38,12 +38,8 @@ def _serializer():
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
 
 
-def _password_fingerprint(staff):
-    return hashlib.sha256(staff.password_hash.encode()).hexdigest()[:16]
-
-
 def issue_token(staff):
-    return _serializer().dumps({"staff": staff.id, "pw": _password_fingerprint(staff)})
+    return _serializer().dumps({"staff": staff.id, "epoch": staff.session_epoch})
 
 
 def staff_for_token(session, token):
@@ -54,12 +50,15 @@ def staff_for_token(session, token):
         raise ApiError(401, EXPIRED_TOKEN) from None
     except BadSignature:
         raise ApiError(401, INVALID_TOKEN) from None
-    staff_id = claims.get("staff") if isinstance(claims, dict) else None
-    staff = session.get(Staff, staff_id) if isinstance(staff_id, int) else None
+    claims = claims if isinstance(claims, dict) else {}
+    staff_id, epoch = claims.get("staff"), claims.get("epoch")
+    staff = session.get(Staff, staff_id) if isinstance(staff_id, int) and not isinstance(staff_id, bool) else None
     if staff is None or not staff.active:
         raise ApiError(401, INVALID_TOKEN)
-    if not hmac.compare_digest(str(claims.get("pw", "")), _password_fingerprint(staff)):
-        raise ApiError(401, INVALID_TOKEN)
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch != staff.session_epoch:
+        raise ApiError(401, INVALID_TOKEN)  # ended: sign-out, a new password, other roles …
+    if staff.must_change_password:
+        raise ApiError(401, PASSWORD_CHANGE_REQUIRED)
     return staff
 
 
@@ -115,4 +114,6 @@ def create_token():
         db.session.commit()  # keep the failure counter and the lockout
         raise ApiError(401, error.message) from None
     db.session.commit()
+    if staff.must_change_password:
+        raise ApiError(403, PASSWORD_CHANGE_REQUIRED)
     return {"token": issue_token(staff), "expires_in": token_lifetime_seconds()}

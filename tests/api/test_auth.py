@@ -1,5 +1,6 @@
 """Tokens: issued for a correct login and password under the sign-in rules,
-required on every call, expiring, revoked by a password change; roles per endpoint."""
+required on every call, expiring, revoked with the person's sessions (sign-out,
+a new password, deactivation, other roles or branches); roles per endpoint."""
 import time
 
 import pytest
@@ -10,8 +11,17 @@ from stompro.chart.models import ToothFinding
 from sqlalchemy import select
 
 from stompro.extensions import db
-from stompro.org.models import SignInFailure
-from stompro.org.services import set_password
+from stompro.org.models import Clinic, SignInFailure
+from stompro.org.services import (
+    change_own_password,
+    deactivate_staff,
+    end_sessions,
+    reactivate_staff,
+    reset_password,
+    set_clinics,
+    set_password,
+    set_roles,
+)
 
 from ..conftest import DEMO_LOGIN_BY_ROLE, staff_by_login
 from .conftest import count
@@ -70,7 +80,7 @@ def test_a_wrong_token_is_401(client, header):
 
 def test_a_token_signed_with_another_key_is_401(client, app):
     doctor = staff_by_login("doctor")
-    forged = URLSafeTimedSerializer("another-key", salt=TOKEN_SALT).dumps({"staff": doctor.id, "pw": "x"})
+    forged = URLSafeTimedSerializer("another-key", salt=TOKEN_SALT).dumps({"staff": doctor.id, "epoch": doctor.session_epoch})
     response = client.get("/api/v1/patients", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
     assert response.get_json()["error"] == "The token is not valid: request a new one."
@@ -85,21 +95,102 @@ def test_an_expired_token_is_401(client, app, monkeypatch):
     assert response.get_json()["error"] == "The token has expired: request a new one."
 
 
+def patients(client, token):
+    return client.get("/api/v1/patients", headers={"Authorization": f"Bearer {token}"})
+
+
 def test_a_password_change_revokes_the_token(client, app):
     doctor = staff_by_login("doctor")
     token = issue_token(doctor)
     set_password(doctor, "a-new-password")
     db.session.commit()
-    response = client.get("/api/v1/patients", headers={"Authorization": f"Bearer {token}"})
+    response = patients(client, token)
     assert response.status_code == 401
+    assert response.get_json()["error"] == "The token is not valid: request a new one."
+
+
+def test_the_person_s_own_password_change_revokes_their_tokens(client, app):
+    doctor = staff_by_login("doctor")
+    token = issue_token(doctor)
+    change_own_password(db.session, doctor, "demo", "a-new-password")
+    db.session.commit()
+    assert patients(client, token).status_code == 401
+    assert patients(client, issue_token(doctor)).status_code == 200
 
 
 def test_a_deactivated_person_loses_access(client, app):
     doctor = staff_by_login("doctor")
     token = issue_token(doctor)
-    doctor.active = False
+    deactivate_staff(db.session, doctor)
     db.session.commit()
-    assert client.get("/api/v1/patients", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert patients(client, token).status_code == 401
+    reactivate_staff(db.session, doctor)
+    db.session.commit()
+    assert patients(client, token).status_code == 401  # reactivation does not revive old tokens
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda doctor: set_roles(db.session, doctor, ["doctor", "coordinator"]),
+        lambda doctor: set_clinics(db.session, doctor, db.session.execute(db.select(Clinic)).scalars().all()),
+        lambda doctor: reset_password(db.session, doctor, "temporary-pass-1"),
+        lambda doctor: end_sessions(doctor),
+    ],
+    ids=["roles", "branches", "reset", "end_sessions"],
+)
+def test_changes_that_end_sessions_revoke_tokens(client, app, change):
+    doctor = staff_by_login("doctor")
+    token = issue_token(doctor)
+    assert patients(client, token).status_code == 200
+    change(doctor)
+    db.session.commit()
+    assert patients(client, token).status_code == 401
+
+
+def test_signing_out_of_the_panel_revokes_the_tokens(client, auth):
+    token = request_token(client, "doctor", "demo").get_json()["token"]
+    assert patients(client, token).status_code == 200
+    assert auth.login("doctor", "demo").status_code == 302
+    client.post("/logout", data={"csrf_token": auth.csrf_token()})
+    assert patients(client, token).status_code == 401
+
+
+def test_a_token_from_an_older_epoch_or_without_one_is_401(client, app):
+    doctor = staff_by_login("doctor")
+    serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=TOKEN_SALT)
+    for claims in (
+        {"staff": doctor.id, "epoch": doctor.session_epoch - 1},
+        {"staff": doctor.id, "epoch": doctor.session_epoch + 1},
+        {"staff": doctor.id, "epoch": str(doctor.session_epoch)},
+        {"staff": doctor.id, "pw": "0123456789abcdef"},
+        {"staff": doctor.id},
+        [doctor.id, doctor.session_epoch],
+    ):
+        assert patients(client, serializer.dumps(claims)).status_code == 401, claims
+    assert patients(client, serializer.dumps({"staff": doctor.id, "epoch": doctor.session_epoch})).status_code == 200
+
+
+def test_no_token_while_the_password_is_temporary(client, app):
+    doctor = staff_by_login("doctor")
+    reset_password(db.session, doctor, "temporary-pass-1")
+    db.session.commit()
+    response = request_token(client, "doctor", "temporary-pass-1")
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "Choose a new password in the panel first: the current one is temporary."
+    assert "token" not in response.get_json()
+    # a token made some other way does not work either
+    assert patients(client, issue_token(doctor)).status_code == 401
+
+
+def test_rehashing_the_password_at_sign_in_keeps_the_tokens(client, app, monkeypatch):
+    """An upgrade of the hash parameters is not a new password."""
+    from stompro.org import services
+
+    token = request_token(client, "doctor", "demo").get_json()["token"]
+    monkeypatch.setattr(services, "needs_rehash", lambda password_hash: True)
+    assert request_token(client, "doctor", "demo").status_code == 200
+    assert patients(client, token).status_code == 200
 
 
 def test_the_panel_cookie_does_not_open_the_api(client, auth):
