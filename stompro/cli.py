@@ -1,15 +1,17 @@
-"""flask commands: seed, schema."""
+"""flask commands: seed, schema, staff."""
 import time
 from pathlib import Path
 
 import click
 
+from .org.commands import staff_group
 from .settings import PROJECT_ROOT
 
 
 def register(app):
     app.cli.add_command(seed_group)
     app.cli.add_command(schema_group)
+    app.cli.add_command(staff_group)
 
 
 @click.group("seed", help="Load reference data or the demo clinic (idempotent).")
