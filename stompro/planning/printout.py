@@ -24,7 +24,9 @@ from ..i18n import localized
 from ..pdf import render_pdf
 from ..timefmt import format_money, to_local
 from .schedule import clinic_today, payment_schedule
-from .services import active_items, is_insured, line_amount, live_variants, plan_totals
+from .services import (
+    active_items, is_insured, line_amount, live_variants, plan_totals, visit_count,
+)
 
 WHICH = ("all", "chosen")
 TIER_TECHNOLOGIES = {
@@ -129,7 +131,7 @@ def item_line(item, with_amount):
     )
 
 
-def variant_print(plan, variant, payments, charts, dentition, totals):
+def variant_print(plan, variant, payments, charts, dentition, totals, today):
     insured = is_insured(plan)
     was, became = charts
     stages, insured_items, self_paid_items = [], [], []
@@ -167,7 +169,7 @@ def variant_print(plan, variant, payments, charts, dentition, totals):
         self_paid_items=self_paid_items,
         months=[MonthLine(format_month(m.month), money(m.amount), m.flagged) for m in payments.months],
         any_flagged=any(p.flagged for p in payments.stages),
-        visits=payments.visits,
+        visits=visit_count(variant, today),  # as the plan screen counts them
         span_months=payments.span_months,
         first_date=format_day(min(dates)) if dates else "",
         last_date=format_day(max(dates)) if dates else "",
@@ -196,7 +198,7 @@ def printout_context(session, plan, which="all", today=None):
         if dentition is None:  # the same mouth in every variant: the one the patient has now
             dentition = default_dentition(plan.patient.birth_date, today, charts[0])
         payments = payment_schedule(session, plan, variant, today=today)
-        sections.append(variant_print(plan, variant, payments, charts, dentition, totals))
+        sections.append(variant_print(plan, variant, payments, charts, dentition, totals, today))
     clinic = plan.clinic or (plan.author.clinics[0] if plan.author.clinics else None)
     plan_day = to_local(plan.presented_at or plan.created_at)
     return {

@@ -95,6 +95,22 @@ def active_items(stage):
     return [item for item in stage.items if not item.removed and item.deleted_at is None]
 
 
+def visit_count(variant, today=None):
+    """How many times the patient comes for ``variant`` — the one count the
+    plan screen and the printout both show.
+
+    A visit is a day: each live stage falls on its planned date, else on the
+    date ``schedule.estimated_dates`` gives it from ``today`` (default: the
+    clinic's today), and stages on one day make one visit — a parallel stage
+    beside the stage it runs with (a hygienist and a therapist the same
+    day), or two stages booked for the same day. Every stage is a visit of
+    its own otherwise, whatever its kind: an examination or a consultation
+    brings the patient in like a treatment does."""
+    from .schedule import clinic_today, estimated_dates  # schedule.py builds on this module
+    dates = estimated_dates(live_stages(variant), today or clinic_today())
+    return len({day for day, _ in dates.values()})
+
+
 def is_insured(plan):
     return plan.payer_kind == "insurance"
 

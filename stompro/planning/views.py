@@ -297,6 +297,7 @@ class PlanView(RoleGuard, BaseView):
             stages=stages,
             numbers={stage.id: number for number, stage in enumerate(stages, 1)},
             variant_total=totals.variant(variant),
+            visits=services.visit_count(variant, today),
             stage_totals=totals.stages,
             service_name=localized,
             chart_now=build_view(was, None, dentition),

@@ -1,5 +1,8 @@
 """Every patient of the demo clinic gets a sound plan from the builder, or the
 reason there is none; and the demo's own plans are the builder's."""
+import html
+import re
+
 from flask_babel import force_locale
 from sqlalchemy import select
 
@@ -9,7 +12,8 @@ from stompro.extensions import db
 from stompro.patients.models import Patient
 from stompro.planning.builder import build_plan
 from stompro.planning.models import PlanStage, TreatmentPlan
-from stompro.planning.services import load_plan
+from stompro.catalog.models import TIER_LABELS
+from stompro.planning.services import live_stages, live_variants, load_plan, visit_count
 from stompro.scheduling.models import Appointment
 
 from ..conftest import staff_by_login
@@ -70,7 +74,25 @@ def test_the_demo_plans_are_the_builders(app):
         check_plan(load_plan(db.session, plan_id), "ru")
 
 
+def screen_visits(page):
+    """{tier: "Visits: n" of its column on the plan screen}."""
+    return {tier: int(n) for tier, n in re.findall(r'data-variant="\d+" data-tier="(\w+)".*?data-visits[^>]*>[^<:]*: (\d+)<', page, re.S)}
+
+
+def printout_visits(page, language):
+    """{tier: the visits the printout's summary gives it} from the preview's document."""
+    document = html.unescape(page)
+    with force_locale(language):
+        tiers = {str(label): tier for tier, label in TIER_LABELS.items()}
+    rows = re.findall(
+        r'<td><b>([^<]+)</b>(?:<br/><span class="small">[^<]*</span>)?</td>\s*<td>[^<]*</td>\s*<td class="right">(\d+)</td>',
+        document,
+    )
+    return {tiers[label]: int(n) for label, n in rows}
+
+
 def test_every_demo_plan_opens_and_previews_its_printout_in_either_language(client, auth):
+    differing = 0
     for number, plan_id in enumerate(seeded_plans()):
         language = ("ru", "en")[number % 2]
         auth.as_role("coordinator", language=language)
@@ -83,6 +105,13 @@ def test_every_demo_plan_opens_and_previews_its_printout_in_either_language(clie
         text = preview.get_data(as_text=True)
         assert plan.patient.last_name in text
         assert f"{TITLE[language]}{plan_id}" in text, (plan_id, language)
+        # The screen and the printout count a variant's visits alike.
+        on_screen, on_paper = screen_visits(screen.get_data(as_text=True)), printout_visits(text, language)
+        assert len(on_screen) == 3 and on_paper and on_paper.items() <= on_screen.items(), (plan_id, on_screen, on_paper)
+        counted = {variant.tier: visit_count(variant) for variant in live_variants(load_plan(db.session, plan_id))}
+        assert on_screen == counted
+        differing += any(counted[v.tier] != len(live_stages(v)) for v in live_variants(plan))
+    assert differing  # plans where stages on one day make one visit are among them
 
 
 def test_the_demo_books_each_plan_visit_for_its_whole_stage(app):

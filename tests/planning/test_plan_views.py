@@ -13,7 +13,7 @@ from stompro.db import utcnow
 from stompro.extensions import db
 from stompro.patients.models import InsurancePolicy, InsuranceProgram
 from stompro.planning.models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
-from stompro.planning.services import active_items, live_stages, plan_totals
+from stompro.planning.services import active_items, live_stages, plan_totals, visit_count
 from stompro.records import soft_delete
 from stompro.timefmt import format_money
 
@@ -148,6 +148,23 @@ def test_moving_a_stage_down_and_editing_its_explanation(client, auth):
     assert [s.id for s in live_stages(db.session.get(PlanVariant, variant.id))][:2] == [second.id, first.id]
     top = post(client, auth, f"/admin/plan/{plan.id}/stages/{second.id}/move", {"direction": "up"})
     assert top.status_code == 422 and top.get_json()["error"] == "This stage cannot move further."
+
+
+def test_the_variant_counts_its_visits_not_its_stages(client, auth):
+    """Stages on one day — a hygienist beside a therapist — are one visit."""
+    plan = demo_plan("draft")
+    variant = plan.variants[1]
+    stages = live_stages(variant)
+    assert len(stages) >= 3
+    stages[1].parallel, stages[1].min_gap_days, stages[1].planned_date = True, 0, None
+    stages[2].parallel, stages[2].planned_date = False, None
+    db.session.commit()
+    auth.as_role("coordinator")
+    fragment = variant_fragment(client.get(f"/admin/plan/{plan.id}").get_data(as_text=True), variant)
+    visits = visit_count(variant)
+    assert visits < len(stages)
+    assert f"Visits: {visits}</span>" in fragment
+    assert f"{len(stages)} stages; stages on the same day make one visit" in fragment
 
 
 def test_the_plan_of_a_deleted_patient_is_not_found_anywhere_in_the_panel(client, auth):

@@ -2,19 +2,24 @@
 pypdf, and where it stands on the page), the embedded Cyrillic font, and who
 may open it."""
 import io
+import re
 
 import pypdf
 import pytest
+from flask_babel import force_locale
 from reportlab.pdfbase.pdfmetrics import registerFont, stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from sqlalchemy import select
 
+from stompro.catalog.models import TIER_LABELS, TIERS
 from stompro.extensions import db
 from stompro.patients.models import InsurancePolicy
 from stompro.pdf import FONT_DIR, FONT_FILES, render_pdf
 from stompro.planning.models import TreatmentPlan
-from stompro.planning.printout import money, printout_pdf
-from stompro.planning.services import active_items, live_stages, live_variants, load_plan, plan_totals, update_stage
+from stompro.planning.printout import TIER_TECHNOLOGIES, money, printout_pdf
+from stompro.planning.services import (
+    active_items, live_stages, live_variants, load_plan, plan_totals, update_stage, visit_count,
+)
 
 from .test_schedule import IMPLANT_CASE, TODAY, build_plan
 
@@ -290,3 +295,47 @@ def test_headers_specialties_and_a_persons_very_long_word_stay_inside_their_colu
     # The longest words of the specialties the plan's visits are with were among the lines checked.
     assert {"ru": "Пародонтология", "en": "Periodontology"}[language] in cells
     assert {"ru": "Терапевтическая", "en": "Restorative"}[language] in cells
+
+
+# --- the visits of each variant: the same count on the screen and on paper --------------------
+
+
+def summary_visits(pdf, language):
+    """{tier: the number of visits the printout's summary gives it}."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = plain(reader.pages[0].extract_text())
+    found = {}
+    with force_locale(language):
+        for tier in TIERS:
+            label, technologies = str(TIER_LABELS[tier]), str(TIER_TECHNOLOGIES[tier])
+            row = re.search(rf"{re.escape(label)}(?: \w+)? {re.escape(technologies)} (\d+) \d+ ", text)
+            if row:
+                found[tier] = int(row.group(1))
+    return found
+
+
+def screen_visits(html):
+    """{tier: the number of visits the plan screen gives it}."""
+    return {tier: int(n) for tier, n in re.findall(r'data-variant="\d+" data-tier="(\w+)".*?data-visits[^>]*>[^<:]*: (\d+)<', html, re.S)}
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_screen_and_the_pdf_count_the_same_visits(client, auth, language):
+    """Demo plans whose stages are not all visits of their own (a stage
+    beside another, two booked for one day): the screen, the PDF's summary
+    and visit_count agree, and they count days, not stages."""
+    plans = db.session.scalars(select(TreatmentPlan).where(TreatmentPlan.deleted_at.is_(None)).order_by(TreatmentPlan.id)).all()
+    differing = [
+        plan for plan in plans
+        if any(visit_count(v, TODAY) != len(live_stages(v)) for v in live_variants(plan))
+    ]
+    assert differing
+    auth.as_role("coordinator", language=language)
+    for plan in sorted(differing, key=lambda p: sum(len(live_stages(v)) for v in live_variants(p)))[:1]:
+        screen = client.get(f"/admin/plan/{plan.id}")
+        assert screen.status_code == 200
+        on_screen = screen_visits(screen.get_data(as_text=True))
+        on_paper = summary_visits(printout_pdf(db.session, load_plan(db.session, plan.id), "all", language=language), language)
+        counted = {variant.tier: visit_count(variant) for variant in live_variants(plan)}
+        assert on_screen == on_paper == counted, plan.id
+        assert any(counted[v.tier] < len(live_stages(v)) for v in live_variants(plan))

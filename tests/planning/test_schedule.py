@@ -16,7 +16,9 @@ from stompro.patients.models import InsurancePolicy
 from stompro.planning.models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
 from stompro.planning import builder
 from stompro.planning.schedule import payment_schedule, save_payment_schedule
-from stompro.planning.services import choose_variant, plan_totals, present_plan
+from stompro.planning.services import (
+    add_stage, choose_variant, plan_totals, present_plan, remove_stage, visit_count,
+)
 
 TODAY = date(2027, 1, 10)
 
@@ -85,7 +87,7 @@ def test_dates_follow_the_order_the_healing_gaps_and_parallel_visits(implant_pla
         date(2027, 6, 16),  # 90 days after the implant
     ]
     assert not any(s.planned for s in schedule.stages)
-    assert schedule.visits == 4
+    assert visit_count(schedule.variant, TODAY) == schedule.visits == 4  # the hygienist beside the surgeon: one day
     assert schedule.span_months == 6
 
 
@@ -185,3 +187,21 @@ def test_choosing_a_variant_writes_its_payment_schedule(app, doctor, patient):
     expected = payment_schedule(db.session, plan)
     assert rows and {r.variant.tier for r in rows} == {"optimal"}
     assert sum(r.amount for r in rows) == sum(stage.amount for stage in expected.stages)
+
+
+def test_visits_are_the_days_the_patient_comes(implant_plan):
+    """Five stages: the parallel hygiene visit shares the implant surgery's
+    day. A consultation brings the patient in like any visit; two stages
+    booked for one day are one visit."""
+    variant = implant_plan.variants[0]
+    assert len(variant.stages) == 5 and visit_count(variant, TODAY) == 4
+    consultation = add_stage(db.session, variant, kind="consultation", specialty=specialty("surgery"), duration_min=20)
+    assert visit_count(variant, TODAY) == 5
+    extraction = variant.stages[1]
+    extraction.planned_date = consultation.planned_date = date(2027, 2, 1)
+    assert visit_count(variant, TODAY) == 4
+    variant.stages[3].parallel = False  # the hygiene visit on a day of its own
+    assert visit_count(variant, TODAY) == 5
+    extraction.planned_date = None
+    remove_stage(db.session, consultation)  # a removed stage is no visit
+    assert visit_count(variant, TODAY) == 5
