@@ -12,6 +12,7 @@ from sqlalchemy import select
 from wtforms.validators import Optional, ValidationError
 
 from ..admin.base import READ_ONLY, StomproModelView, Writes
+from ..admin.choices import VALUE_LABELS
 from ..admin.filters import clinic_filter, rows_filter, staff_filter
 from ..admin.labels import LABELS
 from ..admin.lookups import PatientLookup, RowLookup
@@ -68,12 +69,13 @@ def offered(form, field):
 
 
 def _invoice_label(invoice):
-    return f"{invoice.number} — {invoice.patient.full_name} ({format_money(invoice.total)})"
+    status = VALUE_LABELS.get(invoice.status, invoice.status)
+    return f"{invoice.number} — {invoice.patient.full_name} · {status} · {format_money(invoice.total)}"
 
 
 class InvoiceLookup(RowLookup):
     """Live invoices in ``statuses`` of the person's branches, found by number
-    or the patient's surname."""
+    or the patient's surname; drafts first, then the newest."""
 
     def __init__(self, name="invoice", statuses=("draft",)):
         super().__init__(
@@ -82,7 +84,8 @@ class InvoiceLookup(RowLookup):
                 Invoice.deleted_at.is_(None), Invoice.status.in_(statuses),
                 branch_condition(Invoice.clinic_id, current_user._get_current_object()),
             ),
-            order_by=(Invoice.issued_at.desc(), Invoice.id.desc()), label=_invoice_label,
+            order_by=((Invoice.status == "draft").desc(), Invoice.issued_at.desc(), Invoice.id.desc()),
+            label=_invoice_label,
         )
 
     def allowed(self):
@@ -198,7 +201,8 @@ class InvoiceLineAdmin(HiddenRowsAreNotFound, StomproModelView):
     form_args = {"price": {"validators": [Optional()]}, "invoice": {"validators": [offered]},
                  "service": {"validators": [offered]}}
     form_widget_args = {"price": {"required": False}}
-    form_ajax_refs = {"invoice": InvoiceLookup(statuses=("draft",)), "service": ServiceLookup()}
+    # Drafts take lines; issued ones are offered too, so that the service says why they do not.
+    form_ajax_refs = {"invoice": InvoiceLookup(statuses=("draft", "issued")), "service": ServiceLookup()}
 
     def _visible(self, query):
         """Live lines of live invoices of the person's branches."""

@@ -308,15 +308,19 @@ def add_line(session, actor, invoice=None, service=None, tooth=None, quantity=No
 
 
 def update_line(session, actor, line, today=None, **changes):
-    """Change a line of a draft invoice; a blank price takes the current one again."""
+    """Change a line of a draft invoice; a blank price takes the current one
+    again. A line saved as it is changes nothing and is never refused."""
     _known(changes, LINE_FIELDS)
     invoice = line.invoice
     if "invoice" in changes and not _same(invoice, changes["invoice"]):
         raise DomainError(_l("A line stays on its invoice; remove it and add it to the other one."), field="invoice")
     _refuse_deleted(line, _l("This line was removed."))
+    edits = {name: value for name, value in changes.items() if name != "invoice"}
+    if all(_same(getattr(line, name), value) for name, value in edits.items()):
+        require_branch(actor, invoice.clinic_id, field="invoice")
+        return line  # saved as it is: nothing changes, whatever the invoice's status
     _editable_invoice(actor, invoice)
-    current = {name: getattr(line, name) for name in LINE_FIELDS if name != "invoice"}
-    values = {**current, **{name: value for name, value in changes.items() if name != "invoice"}}
+    values = {**{name: getattr(line, name) for name in LINE_FIELDS if name != "invoice"}, **edits}
     _set_line(session, line, invoice, values["service"], values["tooth"], values["quantity"], values["price"],
               values["discount"], values["plan_item"], today,
               new=not _same(line.service, values["service"]))

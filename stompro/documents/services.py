@@ -57,15 +57,21 @@ def create_document(session, actor, patient=None, clinic=None, template=None, pl
 
 def update_document(session, actor, document, status=None, witnessed_by=None, **changes):
     """Change a draft (``changes`` among DOCUMENT_FIELDS); with ``status``
-    "signed", sign it afterwards, witnessed by ``witnessed_by`` or ``actor``."""
+    "signed", sign it afterwards, witnessed by ``witnessed_by`` or ``actor``.
+    A document saved as it is changes nothing and is never refused."""
     unknown = set(changes) - set(DOCUMENT_FIELDS)
     if unknown:
         raise TypeError(f"not a document field: {', '.join(sorted(unknown))}")
     require_branch(actor, document.clinic_id)
-    _refuse_locked(document)
     if status is not None and status not in DOCUMENT_STATUSES:
         raise DomainError(_l("Unknown status."), field="status")
-    if "patient" in changes and getattr(changes["patient"], "id", None) != document.patient_id:
+    changed = [name for name in DOCUMENT_FIELDS if name in changes and not _same(getattr(document, name), changes[name])]
+    signing = status is not None and status != document.status
+    new_witness = witnessed_by is not None and witnessed_by.id != document.witnessed_by_id
+    if not (changed or signing or new_witness):
+        return document
+    _refuse_locked(document)
+    if "patient" in changed:
         raise DomainError(_l("A document stays with its patient; make a new one for the other patient."),
                           field="patient")
     if witnessed_by is not None and status != "signed":
@@ -98,6 +104,15 @@ def delete_document(session, actor, document):
     require_branch(actor, document.clinic_id)
     _refuse_locked(document)
     soft_delete(session, document)
+
+
+def _same(stored, given):
+    """Whether a form's value is what the document holds: rows by id, text stripped."""
+    if hasattr(stored, "id") or hasattr(given, "id"):
+        return getattr(stored, "id", None) == getattr(given, "id", None)
+    if isinstance(stored, str) or isinstance(given, str):
+        return (stored or "").strip() == (given or "").strip()
+    return stored == given
 
 
 def _refuse_locked(document):

@@ -43,7 +43,8 @@ def add_entry(session, actor, staff=None, clinic=None, clock_in=None, clock_out=
 
 
 def update_entry(session, actor, entry, now=None, **changes):
-    """Correct an entry (``changes`` among ENTRY_FIELDS)."""
+    """Correct an entry (``changes`` among ENTRY_FIELDS); one saved as it is
+    changes nothing and is never refused."""
     unknown = set(changes) - set(ENTRY_FIELDS)
     if unknown:
         raise TypeError(f"not a time-clock field: {', '.join(sorted(unknown))}")
@@ -55,6 +56,8 @@ def update_entry(session, actor, entry, now=None, **changes):
         stored = getattr(entry, name)
         if stored is not None and values[name] is not None and _same_minute(stored, values[name]):
             values[name] = stored
+    if all(_same(getattr(entry, name), value) for name, value in values.items()):
+        return entry  # saved as it is: nothing to check (the person may have left the branch since)
     _set_entry(session, actor, entry, now=now or utcnow(), **values)
     session.flush()
     return entry
@@ -157,6 +160,14 @@ def _refuse_overlap(session, entry, staff, clock_in, clock_out):
                start=format_moment(clash.clock_in), end=until),
             field="clock_in",
         )
+
+
+def _same(stored, given):
+    if hasattr(stored, "id") or hasattr(given, "id"):
+        return getattr(stored, "id", None) == getattr(given, "id", None)
+    if isinstance(stored, str) or isinstance(given, str):
+        return (stored or "").strip() == (given or "").strip()
+    return stored == given
 
 
 def _same_minute(a, b):

@@ -191,13 +191,21 @@ def test_a_bad_line_is_refused_under_its_field(client, auth, cashier, patient, c
 
 def test_an_issued_invoice_takes_no_new_line(client, auth, cashier, patient, center, make_invoice, priced_service):
     invoice = make_invoice(cashier, patient, center, status="issued")
+    paid = make_invoice(cashier, patient, center, status="paid")
     service, _price = priced_service
     auth.as_role("cashier")
-    response = post(client, auth, "/admin/invoice_line/new/",
-                    {"invoice": invoice.id, "service": service.id, "quantity": "1", "price": "", "discount": "0"})
-    assert response.status_code == 200
-    assert field_errors(response.get_data(as_text=True), "invoice")  # not offered: only drafts are
+    for closed, message in ((invoice, "only while it is a draft"), (paid, "Not a valid choice")):
+        response = post(client, auth, "/admin/invoice_line/new/",
+                        {"invoice": closed.id, "service": service.id, "quantity": "1", "price": "", "discount": "0"})
+        assert response.status_code == 200
+        assert message in " ".join(field_errors(response.get_data(as_text=True), "invoice"))
+    assert count(InvoiceLine, InvoiceLine.invoice_id == invoice.id) == 1
     line = invoice.lines[0]
+    url = f"/admin/invoice_line/edit/?id={line.id}"
+    values = form_values(client.get(url).get_data(as_text=True))
+    assert post(client, auth, url, values).status_code == 302  # saved as it is: nothing changes
+    response = post(client, auth, url, {**values, "quantity": "5"})
+    assert response.status_code == 200 and "only while it is a draft" in response.get_data(as_text=True)
     response = post(client, auth, "/admin/invoice_line/delete/", {"id": line.id}, follow_redirects=True)
     assert "only while it is a draft" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -365,7 +373,8 @@ def test_the_pickers_find_in_cyrillic_and_latin(client, auth, cashier, patient, 
         assert other_patient.id in [row[0] for row in lookup(client, endpoint, "patient", "smith")]
     assert draft.id in [row[0] for row in lookup(client, "invoice_line", "invoice", "зубова")]
     assert draft.id in [row[0] for row in lookup(client, "invoice_line", "invoice", draft.number.lower())]
-    assert issued.id not in [row[0] for row in lookup(client, "invoice_line", "invoice", "")]  # drafts only
+    offered = [row[0] for row in lookup(client, "invoice_line", "invoice", "")]
+    assert offered.index(draft.id) < offered.index(issued.id)  # drafts first
     assert issued.id in [row[0] for row in lookup(client, "payment", "invoice", "Smith")]
     assert service.id in [row[0] for row in lookup(client, "invoice_line", "service", service.code.lower())]
     assert service.id in [row[0] for row in lookup(client, "invoice_line", "service", service.name_ru.split()[0])]

@@ -148,3 +148,16 @@ def test_the_pickers_find_in_cyrillic_and_latin(client, auth, patient, latin_pat
     assert witnesses and all("Петрова" in label for _id, label in witnesses)
     assert lookup(client, "patient_document", "witnessed_by", "admin")
     assert lookup(client, "patient_document", "plan", "x" * 5000) == []
+
+
+def test_a_signed_document_saved_as_it_is_changes_nothing(client, auth, admin, patient, center, contract):
+    document = create_document(db.session, admin, patient=patient, clinic=center, template=contract)
+    sign_document(db.session, admin, document)
+    db.session.commit()
+    signed_at = document.signed_at
+    auth.as_role("administrator")
+    url = f"/admin/patient_document/edit/?id={document.id}"
+    response = post(client, auth, url, form_values(client.get(url).get_data(as_text=True)))
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert (document.status, document.signed_at, document.witnessed_by_id) == ("signed", signed_at, admin.id)
