@@ -170,19 +170,16 @@ def _model_views():
 MODEL_VIEWS = _model_views()
 
 
-def _view(app, endpoint):
-    return next(v for v in app.extensions["stompro_admin"]._views if v.endpoint == endpoint)
-
-
 @pytest.mark.parametrize("endpoint", MODEL_VIEWS)
-def test_no_inline_handlers_in_any_list_create_edit_or_details_page(app, client, auth, endpoint):
-    """Opened as the owner, who sees every button the panel draws."""
+def test_no_inline_handlers_in_any_list_create_edit_or_details_page(client, auth, endpoint):
+    """Opened as the owner, who sees every button the panel draws; the edit
+    and details pages of the first row the list shows."""
     auth.as_role("owner")
-    view = _view(app, endpoint)
-    row = view.get_query().order_by(view.model.id).first()
+    listed = client.get(f"/admin/{endpoint}/").get_data(as_text=True)
+    row = re.search(rf"/admin/{endpoint}/(?:details|edit)/\?id=(\d+)", listed)
     urls = [f"/admin/{endpoint}/", f"/admin/{endpoint}/new/"]
     if row is not None:
-        urls += [f"/admin/{endpoint}/edit/?id={row.id}", f"/admin/{endpoint}/details/?id={row.id}"]
+        urls += [f"/admin/{endpoint}/edit/?id={row.group(1)}", f"/admin/{endpoint}/details/?id={row.group(1)}"]
     opened = 0
     for url in urls:
         response = client.get(url)
