@@ -24,6 +24,11 @@ How one variant is built:
    visits of at most MAX_VISIT_MINUTES, a quadrant's teeth together; a
    whole-mouth service is planned once per variant, in its earliest stage.
 
+Each stage's *visit — problem — solution* is written in every language the
+panel speaks (``plan_stage.explanation_generated``), so that each reader
+reads it in theirs; ``plan_stage.explanation`` stays empty for a person's
+own words (``services.stage_explanation`` shows whichever stands).
+
 A stage after a healing gap depends on the stage holding the step it waits
 for, with that gap; any other stage depends on the stage before it. Such a
 stage is marked ``parallel`` when both it and the stage before it are
@@ -35,6 +40,7 @@ from dataclasses import dataclass, field
 from itertools import groupby, takewhile
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -48,8 +54,7 @@ from ..chart.services import current_chart
 from ..chart.teeth import normalize_surfaces, replaced_when_lost
 from ..db import utcnow
 from ..errors import DomainError
-from ..i18n import localized
-from ..org.models import Specialty
+from ..org.models import LANGUAGES, Specialty
 from ..patients.models import InsurancePolicy, insurance_program_service
 from ..timefmt import to_local
 from .models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
@@ -75,6 +80,8 @@ REPLACEMENT_SPECIALTIES = {"implantology", "prosthetics"}
 # at least this long: anaesthesia, a rubber dam or an X-ray stay with the
 # treatment they prepare.
 SUBSTANTIAL_MINUTES = 30
+# A stage's explanation, written by the builder in every language.
+EXPLANATION = _l("Visit %(number)s — %(problems)s — %(solutions)s")
 
 
 # --- the builder ---------------------------------------------------------------------
@@ -104,6 +111,7 @@ def build_plan(session, patient, author, payer=None, now=None, max_visit_minutes
         prices=prices_by_service(session, price_list),
         covered=_covered_services(session, policy) if policy else None,
         visit_minutes=max_visit_minutes or current_app.config["MAX_VISIT_MINUTES"],
+        explanations=_explanation_formats(),
     )
     plan = TreatmentPlan(
         patient=patient,
@@ -167,6 +175,7 @@ class _Catalog:
     prices: dict  # service_id → Decimal
     covered: set | None  # service ids of the insurance program, None when self-paid
     visit_minutes: int
+    explanations: dict  # language → the translated EXPLANATION
 
 
 def _active_protocols(session, condition_ids):
@@ -241,7 +250,7 @@ class _Stage:
     depends_on: "_Stage | None"
     min_gap_days: int
     parallel: bool
-    explanation: str = ""
+    explanation: dict = field(default_factory=dict)  # language → text
     items: list = field(default_factory=list)
     id: int | None = None
 
@@ -256,7 +265,8 @@ class _Stage:
             "parallel": self.parallel,
             "min_gap_days": self.min_gap_days,
             "duration_min": self.duration_min,
-            "explanation": self.explanation,
+            "explanation": None,  # no person has written one yet
+            "explanation_generated": self.explanation,
         }
 
 
@@ -395,7 +405,7 @@ def _add_stages(variant, stages, group, catalog):
             depends_on=depends_on,
             min_gap_days=gap,
             parallel=parallel,
-            explanation=_explanation(len(stages) + 1, drafts, catalog.prices),
+            explanation=_explanation(len(stages) + 1, drafts, catalog),
             items=[_item(draft, catalog) for draft in drafts],
         )
         for block, _ in visit:
@@ -496,27 +506,50 @@ def _write_stages(session, stages):
     insert_audited(session, PlanItem.__table__, items)
 
 
-def _title(service):
+def _explanation_formats():
+    """EXPLANATION translated into every language, once per plan: the
+    builder writes each stage's words in all of them, and each reader sees
+    theirs (``services.stage_explanation``)."""
+    formats = {}
+    for language in LANGUAGES:
+        with force_locale(language):
+            formats[language] = str(EXPLANATION)
+    return formats
+
+
+def _name(row, language):
+    """``row.name_ru`` or ``row.name_en`` (``i18n.localized`` for a given language)."""
+    return getattr(row, f"name_{language}", None) or row.name_en or ""
+
+
+def _title(service, language):
     """“Composite filling, per surface (optimal)” of “… (optimal): light-cured composite”:
     the materials are on the item itself."""
-    return localized(service).split(":")[0].strip()
+    return _name(service, language).split(":")[0].strip()
 
 
-def _explanation(position, drafts, prices):
-    """“Visit 3 — caries 16, 26 — filling, 1 surface (optimal)…” in the
-    current language; people edit it later."""
+def _explanation(position, drafts, catalog):
+    """{"en": "Visit 3 — caries 16, 26 — Composite filling, per surface (optimal)", "ru": …}:
+    the builder's words in every language; people may write their own later."""
     teeth = {}
     for draft in drafts:
         for problem in draft.treats:
             found = teeth.setdefault(problem.condition, [])
             if problem.tooth not in found:
                 found.append(problem.tooth)
-    problems = "; ".join(
-        f"{localized(condition).lower()} {', '.join(str(tooth) for tooth in sorted(found))}"
+    conditions = [
+        (condition, ", ".join(str(tooth) for tooth in sorted(found)))
         for condition, found in sorted(teeth.items(), key=lambda pair: pair[0].sort_order)
-    )
+    ]
+    prices = catalog.prices
     changing = [d for d in drafts if d.service.target_condition_id is not None]
     principal = changing or [_principal(drafts, prices)]
     ranked = sorted(principal, key=lambda d: -prices[d.service.id] * d.quantity)
-    solutions = ", ".join(dict.fromkeys(_title(draft.service) for draft in ranked))
-    return str(_l("Visit %(number)s — %(problems)s — %(solutions)s", number=position, problems=problems, solutions=solutions))
+    return {
+        language: form % {
+            "number": position,
+            "problems": "; ".join(f"{_name(condition, language).lower()} {found}" for condition, found in conditions),
+            "solutions": ", ".join(dict.fromkeys(_title(draft.service, language) for draft in ranked)),
+        }
+        for language, form in catalog.explanations.items()
+    }

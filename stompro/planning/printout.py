@@ -25,7 +25,7 @@ from ..pdf import render_pdf
 from ..timefmt import format_money, to_local
 from .schedule import clinic_today, payment_schedule
 from .services import (
-    active_items, is_insured, line_amount, live_variants, plan_totals, visit_count,
+    active_items, is_insured, line_amount, live_variants, plan_totals, stage_explanation, visit_count,
 )
 
 WHICH = ("all", "chosen")
@@ -149,7 +149,7 @@ def variant_print(plan, variant, payments, charts, dentition, totals, today):
                 specialist=localized(stage.specialty) if stage.specialty else "",
                 teeth=stage_teeth(items),
                 items=[item_line(item, False) for item in items],
-                explanation=stage.explanation or "",
+                explanation=stage_explanation(stage),
                 duration=format_duration(stage.duration_min),
                 cost=money(payment.amount) if payment.amount or not insured else "—",
                 flagged=payment.flagged,

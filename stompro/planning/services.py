@@ -11,7 +11,12 @@ a mandatory protocol step is only removed by a doctor or a coordinator with a
 written justification of at least MIN_JUSTIFICATION characters.
 
 On an insured plan the insured part holds only services of the policy's
-program; anything else is added as self-paid and totalled apart."""
+program; anything else is added as self-paid and totalled apart.
+
+A stage's *visit — problem — solution* is the builder's words in every
+language until a person writes their own (stage_explanation); a plan's
+number of visits is counted in one place (visit_count); and a plan is read
+only while its patient's record is live (load_plan)."""
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -24,7 +29,7 @@ from ..catalog.prices import current_price_list, prices_by_service
 from ..chart.teeth import normalize_surfaces, validate_tooth
 from ..db import utcnow
 from ..errors import DomainError
-from ..i18n import localized
+from ..i18n import current_language, localized
 from ..org.roles import COORDINATOR, DOCTOR
 from ..patients.models import InsurancePolicy, Patient
 from ..timefmt import to_local
@@ -93,6 +98,19 @@ def live_stages(variant):
 def active_items(stage):
     """The items of a stage that count: neither removed nor deleted."""
     return [item for item in stage.items if not item.removed and item.deleted_at is None]
+
+
+def stage_explanation(stage):
+    """The stage's *visit — problem — solution* as every screen, printout and
+    API answer shows it: what a person wrote (``explanation``), else the
+    builder's words (``explanation_generated``) in the current language —
+    English, else any language the builder wrote, when that one is missing.
+    Stages written before the builder kept its words in every language hold
+    their text in ``explanation`` and keep showing it."""
+    if stage.explanation:
+        return stage.explanation
+    generated = stage.explanation_generated or {}
+    return generated.get(current_language()) or generated.get("en") or next(iter(generated.values()), "")
 
 
 def visit_count(variant, today=None):
@@ -384,9 +402,19 @@ def _set_stage_fields(stage, **fields):
     if "parallel" in fields:
         fields["parallel"] = bool(fields["parallel"])
     if "explanation" in fields:
-        fields["explanation"] = (fields["explanation"] or "").strip() or None
+        fields["explanation"] = _persons_explanation(stage, fields["explanation"])
     for name, value in fields.items():
         setattr(stage, name, value)
+
+
+def _persons_explanation(stage, text):
+    """What ``explanation`` keeps of an edit: None — the builder's words
+    stand, in each reader's language — for an empty text or one that is the
+    builder's own words in some language (saved unchanged); else the text."""
+    text = (text or "").strip()
+    if not text or text in (stage.explanation_generated or {}).values():
+        return None
+    return text
 
 
 def _whole(value, minimum):
@@ -579,7 +607,7 @@ def _stage_json(stage, totals):
         "parallel": stage.parallel,
         "min_gap_days": stage.min_gap_days,
         "duration_min": stage.duration_min,
-        "explanation": stage.explanation,
+        "explanation": stage_explanation(stage) or None,  # the caller's language, unless a person wrote it
         "total": money(totals.stage(stage)),
         "items": [
             {

@@ -299,6 +299,7 @@ class PlanView(RoleGuard, BaseView):
             variant_total=totals.variant(variant),
             visits=services.visit_count(variant, today),
             stage_totals=totals.stages,
+            explanation=services.stage_explanation,
             service_name=localized,
             chart_now=build_view(was, None, dentition),
             chart_after=build_view(became, None, dentition),

@@ -38,7 +38,7 @@ from ..org.passwords import hash_password
 from ..patients.models import InsurancePolicy, InsuranceProgram, Patient, PatientTag
 from ..planning import builder
 from ..planning.models import PlanItem
-from ..planning.services import load_plan
+from ..planning.services import load_plan, stage_explanation
 from ..scheduling.models import Appointment, Shift
 from ..settings import PROJECT_ROOT
 from ..tasks.models import Task, TaskRule
@@ -777,9 +777,10 @@ def seed_plans(demo):
 
 def build_plan(demo, patient):
     """The plan the clinic's builder made from the patient's chart just after
-    the last exam, in Russian, with the variant the patient will choose
-    (marked chosen once the plan is accepted); None when nothing in the chart
-    is treated by a protocol."""
+    the last exam (its stage explanations in every language, as the builder
+    writes them), with the variant the patient will choose (marked chosen
+    once the plan is accepted); None when nothing in the chart is treated by
+    a protocol."""
     rng = demo.rng
     exam = demo.exams[patient][-1]
     coordinator = patient.coordinator or rng.choice(demo.with_role("coordinator"))
@@ -789,8 +790,7 @@ def build_plan(demo, patient):
     if policy is not None and not policy.in_force(local_day(moment)):
         policy = None
     try:
-        with force_locale("ru"):
-            built = builder.build_plan(demo.session, patient, exam.doctor, payer=policy, now=moment)
+        built = builder.build_plan(demo.session, patient, exam.doctor, payer=policy, now=moment)
     except DomainError:
         return None
     plan = load_plan(demo.session, built.id)
@@ -909,8 +909,10 @@ def book_plan(demo, plan):
             continue
         shift, start = slot
         status = visit_status(demo, shift.work_date, planned=True)
+        with force_locale("ru"):  # the visit's note, written once, in the clinic's language
+            note = stage_explanation(stage)
         visit = book_visit(demo, shift, plan.patient, start, minutes, kind=visit_kind_of_stage(stage),
-                           status=status, stage=stage, note=stage.explanation)
+                           status=status, stage=stage, note=note)
         stage.planned_date = shift.work_date
         if status == "done":
             perform_stage(demo, stage, visit)

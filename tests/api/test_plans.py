@@ -311,6 +311,25 @@ def test_the_printout_is_refused_with_a_reason(api):
     assert api.get(f"/api/v1/plans/{plan.id}/printout.pdf").status_code == 403
 
 
+# --- the builder's words in the caller's language --------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_explanations_come_in_the_callers_language_unless_a_person_wrote_them(api, language):
+    plan = demo_plan("draft")
+    variant = next(v for v in plan.variants if len(v.stages) >= 2)
+    edited, generated = variant.stages[:2]
+    edited.explanation = "Визит 1 — снимки — обсуждаем план"
+    db.session.commit()
+    api.as_role("doctor", language=language)
+    stages = {
+        stage["id"]: stage["explanation"]
+        for v in api.get(f"/api/v1/plans/{plan.id}").get_json()["variants"] for stage in v["stages"]
+    }
+    assert stages[generated.id] == generated.explanation_generated[language]
+    assert stages[edited.id] == "Визит 1 — снимки — обсуждаем план"
+
+
 # --- a deleted patient takes the plans along: the API refuses what the panel refuses ------------------
 
 

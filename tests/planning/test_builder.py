@@ -3,7 +3,7 @@ price list, staged into visits in the clinic's order of treatment."""
 from datetime import date
 
 import pytest
-from flask_babel import refresh
+from flask_babel import force_locale, refresh
 from sqlalchemy import event, select
 
 from stompro.audit.models import AuditLog
@@ -14,6 +14,7 @@ from stompro.errors import DomainError
 from stompro.extensions import db
 from stompro.patients.models import InsuranceProgram, InsurancePolicy, Patient
 from stompro.planning.builder import build_plan
+from stompro.planning.services import stage_explanation
 
 SCENARIO = [
     {"tooth": 16, "surfaces": "O", "condition": "caries"},
@@ -138,7 +139,7 @@ def test_whole_mouth_services_appear_once_per_variant(scenario_plan):
         mouth = [item.service.code for item in items_of(variant) if item.service.scope == "mouth"]
         assert mouth and len(mouth) == len(set(mouth)), variant.tier
         hygiene = [s for s in variant.stages if s.specialty.code == "hygiene"]
-        assert len(hygiene) == 1 and "31, 41, 42" in hygiene[0].explanation
+        assert len(hygiene) == 1 and "31, 41, 42" in stage_explanation(hygiene[0])
 
 
 def test_mandatory_flags_follow_the_protocol(scenario_plan):
@@ -160,26 +161,48 @@ def test_no_visit_is_longer_than_the_limit_unless_one_service_makes_it(app, pati
                 # One tooth's treatment: its preparation (anaesthesia, rubber dam,
                 # an X-ray), at most one step that changes the tooth, and what
                 # finishes it (a dressing, a bone graft, a healing abutment).
-                assert len({item.tooth for item in stage.items}) == 1, stage.explanation
-                assert len([i for i in stage.items if i.target_condition_id is not None]) <= 1, stage.explanation
+                assert len({item.tooth for item in stage.items}) == 1, stage_explanation(stage)
+                assert len([i for i in stage.items if i.target_condition_id is not None]) <= 1, stage_explanation(stage)
 
 
-def test_explanations_read_visit_problem_solution_in_the_plans_language(app, patient, doctor):
+@pytest.mark.parametrize("builders_language", ["en", "ru"])
+def test_explanations_read_visit_problem_solution_in_the_readers_language(app, patient, doctor, builders_language):
+    """Whoever builds the plan, in whatever language, each reader reads the
+    builder's words in theirs; no person's text is recorded."""
     record_findings(db.session, patient, doctor, SCENARIO)
-    with app.test_request_context(headers={"Accept-Language": "en"}):
+    with app.test_request_context(headers={"Accept-Language": builders_language}):
         refresh()
-        english = build_plan(db.session, patient, doctor)
-    with app.test_request_context(headers={"Accept-Language": "ru"}):
-        refresh()
-        russian = build_plan(db.session, patient, doctor)
+        plan = build_plan(db.session, patient, doctor)
     filling = db.session.execute(select(Service).filter_by(code="TH-FILL-O")).scalar_one()
-    optimal = english.variants[1]
-    therapy = [s for s in optimal.stages if any(i.service_id == filling.id for i in s.items)]
-    assert therapy[0].explanation.startswith(f"Visit {therapy[0].position} — caries 16")
-    assert therapy[0].explanation.endswith(" — Composite filling, per surface (optimal)")  # materials: on the item
-    russian_therapy = russian.variants[1].stages[therapy[0].position - 1]
-    assert "кариес 16" in russian_therapy.explanation
-    assert russian_therapy.explanation.endswith(" — Пломба, 1 поверхность (оптимум)")
+    optimal = plan.variants[1]
+    therapy = [s for s in optimal.stages if any(i.service_id == filling.id for i in s.items)][0]
+    assert therapy.explanation is None
+    assert set(therapy.explanation_generated) == {"en", "ru"}
+    with force_locale("en"):
+        english = stage_explanation(therapy)
+    with force_locale("ru"):
+        russian = stage_explanation(therapy)
+    assert english.startswith(f"Visit {therapy.position} — caries 16")
+    assert english.endswith(" — Composite filling, per surface (optimal)")  # materials: on the item
+    assert russian.startswith(f"Визит {therapy.position} — кариес 16")
+    assert russian.endswith(" — Пломба, 1 поверхность (оптимум)")
+    for stage in (s for variant in plan.variants for s in variant.stages):
+        assert stage.explanation is None
+        assert stage.explanation_generated["en"].startswith(f"Visit {stage.position} — ")
+        assert stage.explanation_generated["ru"].startswith(f"Визит {stage.position} — ")
+
+
+def test_the_stages_are_audited_with_the_builders_words(patient, doctor):
+    record_findings(db.session, patient, doctor, SCENARIO)
+    plan = build_plan(db.session, patient, doctor)
+    stage = plan.variants[0].stages[0]
+    audited = db.session.execute(
+        select(AuditLog.changes).where(
+            AuditLog.table_name == "plan_stage", AuditLog.row_id == stage.id, AuditLog.action == "insert"
+        )
+    ).scalar_one()
+    assert audited["explanation"] is None
+    assert audited["explanation_generated"] == stage.explanation_generated
 
 
 def test_a_chart_with_nothing_to_treat_is_refused(patient, doctor):
@@ -222,11 +245,11 @@ def test_a_visit_does_a_service_on_a_tooth_once_whatever_the_problems(patient, d
     for variant in plan.variants:
         for stage in variant.stages:
             done = [(item.service_id, item.tooth, item.surfaces) for item in stage.items]
-            assert len(done) == len(set(done)), stage.explanation
+            assert len(done) == len(set(done)), stage_explanation(stage)
             assert stage.duration_min == sum(item.service.duration_min * item.quantity for item in stage.items)
     optimal = plan.variants[1]
-    both = [stage for stage in optimal.stages if "fracture 11" in stage.explanation and "caries 11" in stage.explanation]
-    assert both, [stage.explanation for stage in optimal.stages]
+    explanations = [stage_explanation(stage) for stage in optimal.stages]
+    assert [text for text in explanations if "fracture 11" in text and "caries 11" in text], explanations
 
 
 def test_an_implant_and_its_bone_graft_are_one_operation(patient, doctor):

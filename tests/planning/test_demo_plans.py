@@ -13,7 +13,7 @@ from stompro.patients.models import Patient
 from stompro.planning.builder import build_plan
 from stompro.planning.models import PlanStage, TreatmentPlan
 from stompro.catalog.models import TIER_LABELS
-from stompro.planning.services import live_stages, live_variants, load_plan, visit_count
+from stompro.planning.services import live_stages, live_variants, load_plan, stage_explanation, visit_count
 from stompro.scheduling.models import Appointment
 
 from ..conftest import staff_by_login
@@ -29,8 +29,10 @@ def check_plan(plan, language):
         assert stages, variant.tier
         assert [stage.position for stage in stages] == list(range(1, len(stages) + 1))
         for stage in stages:
-            assert stage.items, stage.explanation
-            assert stage.explanation.startswith(f"{VISIT[language]}{stage.position} — ")
+            with force_locale(language):
+                explanation = stage_explanation(stage)
+            assert stage.items, explanation
+            assert explanation.startswith(f"{VISIT[language]}{stage.position} — ")
             assert stage.depends_on is None or stage.depends_on.position < stage.position
             assert stage.duration_min == sum(item.service.duration_min * item.quantity for item in stage.items)
             for item in stage.items:
@@ -70,8 +72,19 @@ def seeded_plans():
 def test_the_demo_plans_are_the_builders(app):
     plans = seeded_plans()
     assert len(plans) >= 50
-    for plan_id in plans:
-        check_plan(load_plan(db.session, plan_id), "ru")
+    for number, plan_id in enumerate(plans):
+        plan = load_plan(db.session, plan_id)
+        check_plan(plan, ("ru", "en")[number % 2])  # the builder's words, in every reader's language
+        assert all(stage.explanation is None for variant in plan.variants for stage in variant.stages)
+
+
+def test_a_demo_visit_of_a_plan_notes_its_stage_in_the_clinics_language(app):
+    rows = db.session.execute(
+        select(Appointment.note, PlanStage).join(PlanStage, Appointment.plan_stage_id == PlanStage.id)
+    ).all()
+    assert rows
+    for note, stage in rows:
+        assert note == stage.explanation_generated["ru"]
 
 
 def screen_visits(page):

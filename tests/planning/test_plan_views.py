@@ -1,6 +1,7 @@
 """The plan screen through its HTTP views: what it shows, the JSON actions
 that change a plan (answered with the redrawn fragments, or 422 and nothing
 changed) and who may do what."""
+import html as markup
 import re
 from datetime import date, timedelta
 
@@ -148,6 +149,42 @@ def test_moving_a_stage_down_and_editing_its_explanation(client, auth):
     assert [s.id for s in live_stages(db.session.get(PlanVariant, variant.id))][:2] == [second.id, first.id]
     top = post(client, auth, f"/admin/plan/{plan.id}/stages/{second.id}/move", {"direction": "up"})
     assert top.status_code == 422 and top.get_json()["error"] == "This stage cannot move further."
+
+
+def shown_explanation(html, stage):
+    """The explanation the screen shows for ``stage``, and what its edit box holds."""
+    part = html[html.index(f'data-stage="{stage.id}"'):]
+    shown = re.search(r"data-explanation-text>(.*?)</p>", part, re.S).group(1)
+    box = re.search(r"<textarea[^>]*>(.*?)</textarea>", part, re.S)
+    return markup.unescape(shown), markup.unescape(box.group(1)) if box else None
+
+
+def test_each_reader_sees_the_builders_words_in_their_language_until_a_person_edits_them(client, auth):
+    plan = demo_plan("draft")
+    stage = live_stages(plan.variants[0])[0]
+    generated = dict(stage.explanation_generated)
+    assert stage.explanation is None and generated["en"] != generated["ru"]
+    url = f"/admin/plan/{plan.id}"
+    for language in ("en", "ru"):
+        auth.as_role("coordinator", language=language)
+        assert shown_explanation(client.get(url).get_data(as_text=True), stage) == (generated[language],) * 2
+
+    # The Russian reader saves the words unchanged: they still follow each reader.
+    assert post(client, auth, f"{url}/stages/{stage.id}", {"explanation": generated["ru"]}).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(PlanStage, stage.id).explanation is None
+
+    answer = post(client, auth, f"{url}/stages/{stage.id}", {"explanation": "Визит 1 — снимки и гигиена — вместе"})
+    assert answer.status_code == 200
+    assert "Визит 1 — снимки и гигиена — вместе" in answer.get_json()["variants"][str(stage.variant_id)]
+    auth.as_role("doctor", language="en")
+    assert shown_explanation(client.get(url).get_data(as_text=True), stage)[0] == "Визит 1 — снимки и гигиена — вместе"
+
+    assert post(client, auth, f"{url}/stages/{stage.id}", {"explanation": ""}).status_code == 200  # back to the builder's
+    assert shown_explanation(client.get(url).get_data(as_text=True), stage)[0] == generated["en"]
+    db.session.expire_all()
+    edited = db.session.get(PlanStage, stage.id)
+    assert (edited.explanation, edited.explanation_generated) == (None, generated)
 
 
 def test_the_variant_counts_its_visits_not_its_stages(client, auth):

@@ -18,7 +18,8 @@ from stompro.pdf import FONT_DIR, FONT_FILES, render_pdf
 from stompro.planning.models import TreatmentPlan
 from stompro.planning.printout import TIER_TECHNOLOGIES, money, printout_pdf
 from stompro.planning.services import (
-    active_items, live_stages, live_variants, load_plan, plan_totals, update_stage, visit_count,
+    EDITABLE, active_items, live_stages, live_variants, load_plan, plan_totals, stage_explanation, update_stage,
+    visit_count,
 )
 
 from .test_schedule import IMPLANT_CASE, TODAY, build_plan
@@ -66,7 +67,8 @@ def test_the_pdf_tells_the_patient_who_what_where_and_how_much(app):
     for variant in plan.variants:
         assert plain(money(totals.variant(variant).total)) in text
         for stage in variant.stages:
-            assert plain(stage.explanation) in text
+            with force_locale("en"):
+                assert plain(stage_explanation(stage)) in text
         for item in live_items_of(variant):
             if item.tooth is not None:
                 assert f"{item.tooth} {item.surfaces}".strip() + ":" in text
@@ -339,3 +341,38 @@ def test_the_screen_and_the_pdf_count_the_same_visits(client, auth, language):
         counted = {variant.tier: visit_count(variant) for variant in live_variants(plan)}
         assert on_screen == on_paper == counted, plan.id
         assert any(counted[v.tier] < len(live_stages(v)) for v in live_variants(plan))
+
+
+# --- explanations in the printout's language ---------------------------------------------------
+
+
+def test_the_builders_words_print_in_the_printouts_language_and_a_persons_as_written(app):
+    plans = db.session.scalars(select(TreatmentPlan).filter_by(payer_kind="self", deleted_at=None)).all()
+    plan = min(  # the shortest printout of a plan still open to changes
+        (p for p in plans if len(live_variants(p)) == 3 and p.status in EDITABLE),
+        key=lambda p: sum(len(v.stages) for v in p.variants),
+    )
+    stages = [stage for variant in live_variants(plan) for stage in live_stages(variant)]
+    assert all(stage.explanation is None and stage.explanation_generated for stage in stages)
+
+    def words(stage):
+        return {plain(text) for text in stage.explanation_generated.values()}
+
+    # A stage whose words no other stage's contain (variants often share their first visits).
+    edited = next(
+        stage for stage in stages
+        if not any(mine in theirs for other in stages if other is not stage for mine in words(stage) for theirs in words(other))
+    )
+    generated = dict(edited.explanation_generated)
+    update_stage(db.session, edited, explanation="Визит 1 — осмотр и снимки — план лечения обсуждаем вместе")
+    plan = load_plan(db.session, plan.id)
+    english, _ = pdf_text(printout_pdf(db.session, plan, "all", language="en", today=TODAY))
+    russian, _ = pdf_text(printout_pdf(db.session, plan, "all", language="ru", today=TODAY))
+    for stage in stages:
+        if stage is not edited:
+            assert plain(stage.explanation_generated["en"]) in english
+            assert plain(stage.explanation_generated["ru"]) not in english
+            assert plain(stage.explanation_generated["ru"]) in russian
+    for text in (english, russian):
+        assert "Визит 1 — осмотр и снимки — план лечения обсуждаем вместе" in text
+        assert plain(generated["en"]) not in text and plain(generated["ru"]) not in text

@@ -3,6 +3,7 @@ the insurance program, frozen prices, the status flow, editing stages."""
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from stompro.catalog.models import TIERS, PriceListItem, Service
@@ -12,8 +13,8 @@ from stompro.patients.models import InsurancePolicy
 from stompro.planning.models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
 from stompro.planning.services import (
     NotAllowed, add_item, add_stage, choose_variant, complete_plan, decline_plan, load_plan, move_item, move_stage,
-    plan_json, plan_totals, present_plan, remove_item, remove_stage, removed_items, reprice_plan, start_plan,
-    update_stage,
+    plan_json, plan_totals, present_plan, remove_item, remove_stage, removed_items, reprice_plan, stage_explanation,
+    start_plan, update_stage,
 )
 from stompro.records import soft_delete
 
@@ -397,6 +398,59 @@ def test_a_stage_is_edited_field_by_field_and_removed_only_when_empty(app, patie
     remove_stage(db.session, first)
     assert (second.position, second.depends_on) == (1, None)
     assert [s["id"] for s in plan_json(plan)["variants"][1]["stages"]] == [second.id]
+
+
+# --- explanations: the builder's words in the reader's language, or a person's -------------
+
+GENERATED = {"en": "Visit 1 — caries 36 — Composite filling", "ru": "Визит 1 — кариес 36 — Пломба"}
+
+
+def in_language(language, function, *args):
+    with force_locale(language):
+        return function(*args)
+
+
+def test_the_builders_words_follow_the_reader_until_a_person_writes_their_own(app, patient):
+    stage = first_stage(make_plan(patient))
+    stage.explanation_generated = dict(GENERATED)
+    assert in_language("en", stage_explanation, stage) == GENERATED["en"]
+    assert in_language("ru", stage_explanation, stage) == GENERATED["ru"]
+    assert in_language("ru", plan_json, stage.variant.plan)["variants"][1]["stages"][0]["explanation"] == GENERATED["ru"]
+
+    update_stage(db.session, stage, explanation="  Visit 1 — a deep caries of 36 — a filling, an X-ray after ")
+    person = "Visit 1 — a deep caries of 36 — a filling, an X-ray after"
+    assert stage.explanation == person
+    assert stage.explanation_generated == GENERATED  # kept, for when the person's text goes
+    assert in_language("en", stage_explanation, stage) == person
+    assert in_language("ru", stage_explanation, stage) == person
+
+    update_stage(db.session, stage, explanation="   ")  # emptied: the builder's words again
+    assert stage.explanation is None
+    assert in_language("ru", stage_explanation, stage) == GENERATED["ru"]
+
+
+def test_saving_the_builders_words_unchanged_keeps_them_following_the_reader(app, patient):
+    stage = first_stage(make_plan(patient))
+    stage.explanation_generated = dict(GENERATED)
+    update_stage(db.session, stage, explanation=GENERATED["ru"] + "\n")  # the Russian screen's text, saved as it was
+    assert stage.explanation is None
+    assert in_language("en", stage_explanation, stage) == GENERATED["en"]
+
+
+def test_stages_written_before_the_builder_spoke_every_language_keep_their_text(app, patient):
+    stage = first_stage(make_plan(patient))
+    stage.explanation = "Визит 1 — кариес 36 — пломба"  # as rows made before this change hold it
+    assert stage.explanation_generated is None
+    assert in_language("en", stage_explanation, stage) == "Визит 1 — кариес 36 — пломба"
+    assert in_language("en", plan_json, stage.variant.plan)["variants"][1]["stages"][0]["explanation"] == stage.explanation
+    other = add_stage(db.session, stage.variant)  # a stage a person added and left without words
+    assert in_language("ru", stage_explanation, other) == ""
+
+
+def test_a_language_the_builder_did_not_write_falls_back_to_english(app, patient):
+    stage = first_stage(make_plan(patient))
+    stage.explanation_generated = {"en": GENERATED["en"]}
+    assert in_language("ru", stage_explanation, stage) == GENERATED["en"]
 
 
 # --- the patient's record: a deleted patient takes the plans along ------------------------
