@@ -526,11 +526,11 @@ CREATE TABLE patient_access (
 	staff_id INTEGER NOT NULL, 
 	staff_login VARCHAR(64) NOT NULL, 
 	patient_id INTEGER NOT NULL, 
-	what VARCHAR(10) NOT NULL, 
+	what VARCHAR(12) NOT NULL, 
 	channel VARCHAR(5) NOT NULL, 
 	path VARCHAR(300), 
 	CONSTRAINT pk_patient_access PRIMARY KEY (id), 
-	CONSTRAINT ck_patient_access_what CHECK (what IN ('card', 'chart', 'exams', 'images', 'plan', 'documents', 'records')), 
+	CONSTRAINT ck_patient_access_what CHECK (what IN ('patient_card', 'chart', 'exams', 'images', 'plan', 'documents', 'records')), 
 	CONSTRAINT ck_patient_access_channel CHECK (channel IN ('panel', 'api')), 
 	CONSTRAINT fk_patient_access_staff_id_staff FOREIGN KEY(staff_id) REFERENCES staff (id), 
 	CONSTRAINT fk_patient_access_patient_id_patient FOREIGN KEY(patient_id) REFERENCES patient (id)

@@ -15,3 +15,7 @@ class DomainError(Exception):
 
 class ConflictError(DomainError):
     """Someone else changed the same record first (stale ``version``)."""
+
+
+class NotAllowed(DomainError):
+    """The person's role or branch does not allow this (a 403, not bad input)."""

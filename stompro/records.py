@@ -3,9 +3,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from .bounds import bounded_id
 from .db import SoftDeletable, utcnow
 from .errors import DomainError
 from .extensions import db
+from .tables import HARD_DELETABLE
 
 
 def soft_deletable_models():
@@ -18,8 +20,10 @@ def soft_deletable_models():
 
 
 def live_row(session, model, row_id):
-    """The row with this id, unless there is none or it is soft-deleted."""
-    row = session.get(model, row_id)
+    """The row with this id, unless there is none or it is soft-deleted (or
+    the id is one no row can have, such as 10**20)."""
+    row_id = bounded_id(row_id)
+    row = session.get(model, row_id) if row_id is not None else None
     return None if row is None or row.deleted_at is not None else row
 
 
@@ -44,12 +48,23 @@ def restore(session, table_name, row_id):
     return row
 
 
+class NeverDeleted(DomainError):
+    """A hard delete of a row that is kept for good."""
+
+
 @event.listens_for(Session, "before_flush")
 def _turn_deletes_into_soft_deletes(session, flush_context, instances):
     """A hard delete of a clinical or financial row (an inline form's remove
-    button, a cascade) becomes a soft delete, so nothing is ever lost."""
+    button, a cascade) becomes a soft delete, so nothing is ever lost; any
+    other row outside tables.HARD_DELETABLE is refused (price lists,
+    protocols, staff, tasks … are deactivated, cancelled or kept)."""
     for row in list(session.deleted):
         if isinstance(row, SoftDeletable):
             session.expunge(row)
             session.add(row)
             row.deleted_at = row.deleted_at or utcnow()
+        elif row.__tablename__ not in HARD_DELETABLE:
+            raise NeverDeleted(
+                _l("“%(row)s” is kept for the clinic's history and cannot be deleted; deactivate or cancel it instead.",
+                   row=row)
+            )

@@ -48,11 +48,11 @@ def upgrade():
     sa.Column('staff_id', sa.Integer(), nullable=False),
     sa.Column('staff_login', sa.String(length=64), nullable=False),
     sa.Column('patient_id', sa.Integer(), nullable=False),
-    sa.Column('what', sa.String(length=10), nullable=False),
+    sa.Column('what', sa.String(length=12), nullable=False),
     sa.Column('channel', sa.String(length=5), nullable=False),
     sa.Column('path', sa.String(length=300), nullable=True),
     sa.CheckConstraint("channel IN ('panel', 'api')", name=op.f('ck_patient_access_channel')),
-    sa.CheckConstraint("what IN ('card', 'chart', 'exams', 'images', 'plan', 'documents', 'records')", name=op.f('ck_patient_access_what')),
+    sa.CheckConstraint("what IN ('patient_card', 'chart', 'exams', 'images', 'plan', 'documents', 'records')", name=op.f('ck_patient_access_what')),
     sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_patient_access_patient_id_patient')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_patient_access_staff_id_staff')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_patient_access'))

@@ -1,10 +1,15 @@
 """The role-aware ModelView every admin screen derives from."""
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Callable
 
 from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
+from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import inspect as sa_inspect
@@ -13,14 +18,19 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField
 
+from .. import bounds
+from ..audit.access import record_access
 from ..db import SoftDeletable, Versioned
 from ..errors import ConflictError, DomainError
 from ..extensions import db
 from ..integrity import explain_integrity_error
+from ..org.branches import branch_condition, clinics_of
+from ..patients.models import Patient
 from ..records import soft_delete
 from ..timefmt import format_money, format_moment
 from .choices import enumerated_columns, labelled
-from .forms import AdminForm, FilterConverter, ModelConverter
+from .filters import LiveOptions
+from .forms import AdminForm, FilterConverter, FormOnlyMixin, ModelConverter
 from .labels import LABELS
 from .permissions import VIEW_ACTIONS, Permissions
 
@@ -35,14 +45,68 @@ TYPE_FORMATTERS.update(
         datetime: lambda view, value, name: format_moment(value),
         date: lambda view, value, name: value.strftime("%d.%m.%Y"),
         Decimal: lambda view, value, name: format_money(value),
+        bool: lambda view, value, name: str(_l("Yes") if value else _l("No")),
     }
 )
 EXPORT_FORMATTERS = dict(typefmt.EXPORT_FORMATTERS)
-EXPORT_FORMATTERS.update({datetime: lambda view, value, name: format_moment(value)})
+EXPORT_FORMATTERS.update(
+    {
+        datetime: lambda view, value, name: format_moment(value),
+        date: lambda view, value, name: value.strftime("%d.%m.%Y"),
+        bool: lambda view, value, name: str(_l("Yes") if value else _l("No")),
+    }
+)
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PAGE_SIZES = (20, 50, 100)
+MAX_PAGE = 100_000
+MAX_SEARCH = 100
 
 
 def current_roles():
     return current_user.roles if current_user.is_authenticated else frozenset()
+
+
+def neutralized(value):
+    """A cell a spreadsheet shows as text, never runs (OWASP's CSV injection rule)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+@dataclass(frozen=True)
+class Writes:
+    """How the generic screen of a table that carries rules writes it: only
+    through these domain service functions (stompro/tables.py lists the
+    tables). A missing function means that action is not offered at all.
+
+    - ``create(session, actor, **values)`` returns the new row;
+    - ``update(session, actor, row, **values)``;
+    - ``delete(session, actor, row)``: soft-deletes, cancels or refuses;
+    - ``save(session, actor, row, is_created, **form_only)``: for tables
+      whose form fills the row itself (inline parts), checks and completes it
+      after the form has written it, given the form's own fields (a
+      confirmation); a DomainError undoes the whole save.
+
+    ``values`` are what the form's fields hold, converted (rows for pickers,
+    UTC moments for clinic times); services set authorship and times."""
+
+    create: Callable | None = None
+    update: Callable | None = None
+    delete: Callable | None = None
+    save: Callable | None = None
+
+    def allows(self, action):
+        if action == "create":
+            return self.create is not None or self.save is not None
+        if action == "edit":
+            return self.update is not None or self.save is not None
+        if action == "delete":
+            return self.delete is not None
+        return True
+
+
+READ_ONLY = Writes()
 
 
 class RoleGuard:
@@ -63,24 +127,39 @@ class RoleGuard:
 
 
 class StomproModelView(RoleGuard, ModelView):
-    """Declare ``permissions``; the rest — 403s, CSRF, soft delete, optimistic
-    locking, readable constraint errors, clinic-time display — is handled here."""
+    """Declare ``permissions`` (who), ``writes`` (how a table that carries
+    rules changes: through its services) and ``branch_column`` (whose rows);
+    the rest — 403s, CSRF, soft delete, optimistic locking, readable
+    constraint errors, bounded input, clinic time, the access log — is
+    handled here."""
 
     form_base_class = AdminForm
     model_form_converter = ModelConverter
     filter_converter = FilterConverter()
     column_type_formatters = TYPE_FORMATTERS
+    column_type_formatters_detail = TYPE_FORMATTERS
     column_type_formatters_export = EXPORT_FORMATTERS
     column_display_pk = True
     column_labels = LABELS
     can_view_details = True
     page_size = 50
     can_set_page_size = True
+    page_size_options = PAGE_SIZES
     export_types = ["csv"]
     export_max_rows = 10000
     form_excluded_columns = ("created_at", "updated_at", "deleted_at", "version")
     column_exclude_list = ("created_at", "updated_at", "deleted_at", "version")
     column_details_exclude_list = ("deleted_at",)
+
+    # None: a reference table the form writes as typed. Else a Writes.
+    writes = None
+    # The model's column naming the branch a row belongs to; set on the
+    # tables whose rows only that branch's staff see (schedules, tasks, the
+    # cash desk, documents, the time clock).
+    branch_column = None
+    # What opening one row's details shows of a patient's medical records
+    # (an audit.models.ACCESS_KINDS value), written to the access log.
+    patient_access = None
 
     def __init__(self, model, session, *args, **kwargs):
         enums = enumerated_columns(model)
@@ -88,19 +167,35 @@ class StomproModelView(RoleGuard, ModelView):
         self.column_choices = {**{c: labelled(v) for c, v in enums.items()}, **(self.column_choices or {})}
         super().__init__(model, session, *args, **kwargs)
 
+    @property
+    def extra_js(self):
+        from flask_babel import gettext
+
+        from ..i18n import current_language
+
+        return [
+            url_for(
+                "static", filename="admin/clinic_dates.js", lang=current_language(),
+                apply=gettext("Apply"), cancel=gettext("Cancel"), **{"from": gettext("From"), "to": gettext("To")},
+            )
+        ]
+
     # -- permissions -------------------------------------------------------
+
+    def _may(self, action):
+        return self.allowed(action) and (self.writes is None or self.writes.allows(action))
 
     @property
     def can_create(self):
-        return self.allowed("create")
+        return self._may("create")
 
     @property
     def can_edit(self):
-        return self.allowed("edit")
+        return self._may("edit")
 
     @property
     def can_delete(self):
-        return self.allowed("delete")
+        return self._may("delete")
 
     @property
     def can_export(self):
@@ -111,25 +206,29 @@ class StomproModelView(RoleGuard, ModelView):
         if denied is not None:
             return denied
         action = VIEW_ACTIONS.get(name, "list")
-        if not self.allowed(action):
+        if not self._may(action):
             abort(403)
         return None
 
-    # -- soft delete ---------------------------------------------------------
+    # -- which rows: live ones, of my branches -----------------------------------
 
     @property
     def soft_deletes(self):
         return issubclass(self.model, SoftDeletable)
 
-    def _hide_deleted(self, query):
-        return query.filter(self.model.deleted_at.is_(None)) if self.soft_deletes else query
+    def _visible(self, query):
+        if self.soft_deletes:
+            query = query.filter(self.model.deleted_at.is_(None))
+        if self.branch_column:
+            query = query.filter(branch_condition(getattr(self.model, self.branch_column), current_user))
+        return query
 
     # Relationships shown in the list besides the direct ones in column_list,
     # e.g. ("room.clinic",) when Room.__str__ names its clinic.
     eager_loads = ()
 
     def get_query(self):
-        query = self._hide_deleted(super().get_query())
+        query = self._visible(super().get_query())
         for path in self._list_relationship_paths():
             option = None
             model = self.model
@@ -154,26 +253,87 @@ class StomproModelView(RoleGuard, ModelView):
         return sorted(paths)
 
     def get_count_query(self):
-        return self._hide_deleted(super().get_count_query())
+        return self._visible(super().get_count_query())
 
     def get_one(self, id):
-        row = super().get_one(id)
-        if row is not None and self.soft_deletes and row.deleted_at is not None:
+        """The row of a URL or form, if this person may see it: live, of
+        their branches, and an id that can exist at all."""
+        row_id = bounds.bounded_id(id)
+        if row_id is None:
             return None
-        return row
+        return self._visible(db.session.query(self.model).filter(self.model.id == row_id)).one_or_none()
 
-    def delete_model(self, model):
-        def work():
-            self.on_model_delete(model)
-            if self.soft_deletes:
-                soft_delete(db.session, model)
+    # -- what a list may be asked ------------------------------------------------
+
+    def _get_list_extra_args(self):
+        """Page, page size and search held to sane bounds (a 30-digit page
+        number or a NUL in the search must not reach the database)."""
+        args = super()._get_list_extra_args()
+        args.page = args.page if 0 <= (args.page or 0) <= MAX_PAGE else 0
+        args.page_size = args.page_size if args.page_size in PAGE_SIZES else 0
+        if args.search and bounds.text_problem(args.search, MAX_SEARCH, multiline=False):
+            flash(_l("The search text is too long or contains control characters."), "error")
+            args.search = None
+        return args
+
+    def _get_list_filter_args(self):
+        filters = super()._get_list_filter_args()
+        if not filters:
+            return filters
+        kept = []
+        for filter_args in filters:
+            value = filter_args[2]
+            if isinstance(value, str) and bounds.text_problem(value, MAX_SEARCH, multiline=False):
+                flash(self.get_invalid_value_msg(value[:MAX_SEARCH], None), "error")
             else:
-                db.session.delete(model)
+                kept.append(filter_args)
+        return kept
 
-        if not self._write(work, failure=_l("The record was not deleted.")):
-            return False
-        self.after_model_delete(model)
-        return True
+    def _get_filter_groups(self):
+        groups = super()._get_filter_groups()
+        for items in (groups or {}).values():
+            for item in items:
+                flt = self._filters[item["index"]]
+                if isinstance(flt, LiveOptions):
+                    item["options"] = [(value, str(label)) for value, label in flt.get_options(self)]
+        return groups
+
+    def get_export_value(self, model, name):
+        return neutralized(super().get_export_value(model, name))
+
+    # -- reading one record: the access log ------------------------------------------
+
+    @expose("/details/")
+    def details_view(self):
+        if self.patient_access:
+            row = self.get_one(get_mdict_item_or_list(request.args, "id"))
+            if row is not None:
+                patient_id = row.id if isinstance(row, Patient) else row.patient_id
+                record_access(db.session, current_user, patient_id, self.patient_access)
+                db.session.commit()
+        return super().details_view()
+
+    # -- forms: my branches only -------------------------------------------------------
+
+    def create_form(self, obj=None):
+        return self._branch_choices(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._branch_choices(super().edit_form(obj))
+
+    def _branch_choices(self, form):
+        """The branch and chair pickers offer the person's own branches."""
+        if not self.branch_column:
+            return form
+        mine = clinics_of(db.session, current_user)
+        clinic, room = getattr(form, "clinic", None), getattr(form, "room", None)
+        if clinic is not None and hasattr(clinic, "query_factory"):
+            clinic.query_factory = lambda: mine
+            if clinic.data is None and len(mine) == 1:
+                clinic.data = mine[0]
+        if room is not None and hasattr(room, "query_factory"):
+            room.query_factory = lambda: [r for c in mine for r in c.rooms if r.active]
+        return form
 
     # -- saving ---------------------------------------------------------------
 
@@ -184,28 +344,78 @@ class StomproModelView(RoleGuard, ModelView):
         return form_class
 
     def create_model(self, form):
-        model = self.build_new_instance()
+        me = current_user._get_current_object()
+        made = []
 
         def work():
-            form.populate_obj(model)
-            db.session.add(model)
+            if self.writes is not None and self.writes.create is not None:
+                model = self.writes.create(db.session, me, **self.submitted(form))
+            else:
+                model = self.build_new_instance()
+                with db.session.no_autoflush:  # the save hook completes the row before it is written
+                    form.populate_obj(model)
+                    db.session.add(model)
+                    if self.writes is not None and self.writes.save is not None:
+                        self.writes.save(db.session, me, model, True, **self.form_only(form))
+            made.append(model)
             self._on_model_change(form, model, True)
 
         if not self._write(work, form):
             return False
-        self.after_model_change(form, model, True)
-        return model
+        self.after_model_change(form, made[0], True)
+        return made[0]
 
     def update_model(self, form, model):
+        me = current_user._get_current_object()
+
         def work():
             self._check_version(form, model)
-            form.populate_obj(model)
+            if self.writes is not None and self.writes.update is not None:
+                self.writes.update(db.session, me, model, **self.submitted(form))
+            else:
+                with db.session.no_autoflush:
+                    form.populate_obj(model)
+                    if self.writes is not None and self.writes.save is not None:
+                        self.writes.save(db.session, me, model, False, **self.form_only(form))
             self._on_model_change(form, model, False)
 
         if not self._write(work, form):
             return False
         self.after_model_change(form, model, False)
         return True
+
+    def delete_model(self, model):
+        me = current_user._get_current_object()
+
+        def work():
+            self.on_model_delete(model)
+            if self.writes is not None:
+                self.writes.delete(db.session, me, model)
+            elif self.soft_deletes:
+                soft_delete(db.session, model)
+            else:
+                db.session.delete(model)
+                db.session.flush()
+
+        if not self._write(work, failure=_l("The record was not deleted.")):
+            return False
+        self.after_model_delete(model)
+        return True
+
+    @staticmethod
+    def form_only(form):
+        """The form's own fields (FormOnlyMixin): a confirmation, a new password …"""
+        return {name: field.data for name, field in form._fields.items() if isinstance(field, FormOnlyMixin)}
+
+    @staticmethod
+    def submitted(form):
+        """What the form's fields hold, converted as the model would take it
+        (pickers → rows, clinic time → UTC), by field name."""
+        typed = SimpleNamespace()
+        for name, field in form._fields.items():
+            if name not in ("csrf_token", "version"):
+                field.populate_obj(typed, name)
+        return vars(typed)
 
     def _check_version(self, form, model):
         if not isinstance(model, Versioned) or not hasattr(form, "version"):
@@ -241,3 +451,4 @@ class StomproModelView(RoleGuard, ModelView):
                 target.errors = list(target.errors)
             target.errors.append(str(message))
         flash(message, "error")
+

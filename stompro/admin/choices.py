@@ -39,6 +39,10 @@ VALUE_LABELS = {
     # billing
     "issued": _l("Issued"), "paid": _l("Paid"),
     "cash": _l("Cash"), "card": _l("Card"), "online": _l("Online"), "deposit": _l("Deposit"),
+    # access log
+    "patient_card": _l("Patient card"), "chart": _l("Dental chart"), "exams": _l("Medical card"),
+    "images": _l("X-rays and photos"), "plan": _l("Treatment plan"), "records": _l("Record"),
+    "panel": _l("Panel"), "api": "API",
     # audit
     "insert": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"),
     "soft_delete": _l("Moved to the recycle bin"), "restore": _l("Restored"),

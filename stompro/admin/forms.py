@@ -1,15 +1,28 @@
-"""Form plumbing shared by every admin screen."""
+"""Form plumbing shared by every admin screen: the base form, the clinic's
+date and time fields, the filters that read them, and the bounds every
+column's field is held to."""
 from datetime import datetime
 
 from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.contrib.sqla.form import AdminModelConverter
+from flask_admin.model import filters as base_filters
 from flask_admin.model.filters import convert
-from flask_admin.form import DateTimeField
 from flask_admin.model.form import converts
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectMultipleField
+from sqlalchemy import Date, Integer, Numeric, String, Text
+from wtforms import BooleanField, DateField, DateTimeField, PasswordField, SelectMultipleField, TimeField
+from wtforms.validators import ValidationError
+from wtforms.widgets import TextInput
 
+from .. import bounds
+from ..db import UTCDateTime
 from ..timefmt import from_local, to_local
+
+DATE_FORMATS = ["%d.%m.%Y", "%Y-%m-%d"]
+DATETIME_FORMATS = ["%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"]
+TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
+RANGE_SEPARATORS = (" — ", " – ", " - ", " to ")
 
 
 class AdminForm(FlaskForm):
@@ -38,42 +51,224 @@ class FormOnlyPasswordField(FormOnlyMixin, PasswordField):
     pass
 
 
+class FormOnlyBooleanField(FormOnlyMixin, BooleanField):
+    pass
+
+
+# -- the clinic's dates and times ------------------------------------------------
+
+
+class ClinicInput(TextInput):
+    """A text box that clinic_dates.js turns into the calendar of ``role``."""
+
+    def __init__(self, role, placeholder):
+        super().__init__()
+        self.role = role
+        self.placeholder = placeholder
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("data-role", self.role)
+        kwargs.setdefault("placeholder", self.placeholder)
+        kwargs.setdefault("autocomplete", "off")
+        return super().__call__(field, **kwargs)
+
+
+class ClinicDateField(DateField):
+    """dd.mm.yyyy (ISO accepted when pasted)."""
+
+    widget = ClinicInput("clinic-date", "дд.мм.гггг")
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", DATE_FORMATS)
+        kwargs.setdefault("invalid_value_message", _l("Enter the date as dd.mm.yyyy."))
+        super().__init__(label, validators, **kwargs)
+
+
 class LocalDateTimeField(DateTimeField):
-    """Shown and typed on the clinic's clock, stored as an aware UTC moment."""
+    """dd.mm.yyyy HH:MM on the clinic's clock, stored as an aware UTC moment."""
+
+    widget = ClinicInput("clinic-datetime", "дд.мм.гггг чч:мм")
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", DATETIME_FORMATS)
+        kwargs.setdefault("invalid_value_message", _l("Enter the date and time as dd.mm.yyyy HH:MM."))
+        super().__init__(label, validators, **kwargs)
 
     def process_data(self, value):
-        super().process_data(to_local(value).replace(tzinfo=None) if isinstance(value, datetime) else value)
+        self.stored = value if isinstance(value, datetime) else None
+        super().process_data(to_local(value).replace(tzinfo=None) if self.stored else value)
 
     def populate_obj(self, obj, name):
-        setattr(obj, name, from_local(self.data))
+        setattr(obj, name, self.moment())
+
+    def moment(self):
+        """The typed moment in UTC; the stored one when the form shows it to
+        the minute and it was left as shown (saving a row unchanged changes
+        nothing, seconds included)."""
+        shown = to_local(self.stored).replace(tzinfo=None, second=0, microsecond=0) if self.stored else None
+        if shown is not None and self.data == shown:
+            return self.stored
+        return from_local(self.data)
+
+
+class ClinicTimeField(TimeField):
+    """HH:MM, typed."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", TIME_FORMATS)
+        kwargs.setdefault("invalid_value_message", _l("Enter the time as HH:MM."))
+        kwargs.setdefault("render_kw", {"placeholder": "чч:мм", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+
+
+# -- bounds ---------------------------------------------------------------------------
+
+
+class WithinBounds:
+    """Refuses a value ``problem(value)`` finds fault with, naming the reason."""
+
+    def __init__(self, problem):
+        self.problem = problem
+
+    def __call__(self, form, field):
+        problem = self.problem(field.data) if field.data not in (None, "") else None
+        if problem is not None:
+            raise ValidationError(str(problem))
+
+
+def column_bound(column):
+    """The bound a form field for ``column`` must hold, or None."""
+    kind = column.type
+    if column.name == "birth_date":
+        return WithinBounds(bounds.birth_date_problem)
+    if isinstance(kind, UTCDateTime):
+        return WithinBounds(bounds.moment_problem)
+    if isinstance(kind, Date):
+        return WithinBounds(bounds.date_problem)
+    if isinstance(kind, Numeric):
+        return WithinBounds(bounds.money_problem)
+    if isinstance(kind, Integer) and not column.primary_key:
+        return WithinBounds(bounds.int_problem)
+    if isinstance(kind, Text):
+        return WithinBounds(bounds.text_problem)
+    if isinstance(kind, String):
+        limit = kind.length or bounds.TEXT_LIMIT
+        return WithinBounds(lambda value: bounds.text_problem(value, limit, multiline=False))
+    return None
 
 
 class ModelConverter(AdminModelConverter):
+    """Clinic formats for dates and times, and every column's bounds. (The
+    methods keep Flask-Admin's names: its converters are found by name, and
+    a differently named one would lose to the parent's.)"""
+
     @converts("UTCDateTime")
     def convert_utc_datetime(self, field_args, **extra):
         return LocalDateTimeField(**field_args)
 
+    @converts("Date")
+    def convert_date(self, field_args, **extra):
+        return ClinicDateField(**field_args)
 
-def _local_time_filter(base):
-    """A datetime filter whose typed value is clinic time, compared in UTC."""
+    @converts("Time")
+    def convert_time(self, field_args, **extra):
+        return ClinicTimeField(**field_args)
 
-    class LocalTimeFilter(base):
+    def convert(self, model, mapper, name, prop, field_args, hidden_pk):
+        field = super().convert(model, mapper, name, prop, field_args, hidden_pk)
+        columns = getattr(prop, "columns", None)
+        if field is not None and columns and hasattr(field, "kwargs"):
+            column = columns[0]
+            bound = column_bound(column)
+            if bound is not None:
+                field.kwargs["validators"] = [*field.kwargs.get("validators", ()), bound]
+            if column.nullable and isinstance(column.type, String):
+                field.kwargs["filters"] = [*field.kwargs.get("filters", ()), blank_to_none]
+        return field
+
+
+def blank_to_none(value):
+    """An empty box stores nothing (None), as the row had before: saving a
+    row unchanged must not turn None into ""."""
+    return value if value not in ("",) else None
+
+
+# -- filters ----------------------------------------------------------------------------
+
+
+def _read_moment(text, with_time):
+    for pattern in DATETIME_FORMATS if with_time else DATE_FORMATS:
+        try:
+            moment = datetime.strptime(text.strip(), pattern)
+        except ValueError:
+            continue
+        return from_local(moment) if with_time else moment.date()
+    raise ValueError(text)
+
+
+def _split_range(text):
+    for separator in RANGE_SEPARATORS:
+        if separator in text:
+            return text.split(separator, 1)
+    raise ValueError(text)
+
+
+def _clinic_filter(base):
+    """``base`` reading what a person types in the clinic's format and clock."""
+    ranged = issubclass(base, (base_filters.BaseDateBetweenFilter, base_filters.BaseDateTimeBetweenFilter))
+    with_time = issubclass(base, (base_filters.BaseDateTimeFilter, base_filters.BaseDateTimeBetweenFilter))
+
+    class ClinicFilter(base):
+        data_type = f"clinic-{'datetime' if with_time else 'date'}{'-range' if ranged else ''}"
+
         def clean(self, value):
-            cleaned = super().clean(value)
-            if isinstance(cleaned, list):
-                return [from_local(v) for v in cleaned]
-            return from_local(cleaned) if isinstance(cleaned, datetime) else cleaned
+            if ranged:
+                return [_read_moment(part, with_time) for part in _split_range(value)]
+            return _read_moment(value, with_time)
 
-    LocalTimeFilter.__name__ = f"Local{base.__name__}"
-    return LocalTimeFilter
+        def validate(self, value):
+            try:
+                cleaned = self.clean(value)
+            except ValueError:
+                return False
+            moments = cleaned if ranged else [cleaned]
+            return all(bounds.date_problem(m) is None for m in moments)
+
+    ClinicFilter.__name__ = f"Clinic{base.__name__}"
+    return ClinicFilter
+
+
+def _clinic_filters(filters):
+    return tuple(f if f is sqla_filters.FilterEmpty else _clinic_filter(f) for f in filters)
+
+
+def _bounded(filters, problem):
+    """Number filters whose typed values stay within the column's range
+    (a 30-digit id would otherwise reach the database and fail there)."""
+
+    def bounded(base):
+        class BoundedFilter(base):
+            def validate(self, value):
+                if not super().validate(value):
+                    return False
+                numbers = self.clean(value)
+                numbers = numbers if isinstance(numbers, list) else [numbers]
+                return all(problem(n) is None for n in numbers)
+
+        BoundedFilter.__name__ = f"Bounded{base.__name__}"
+        return BoundedFilter
+
+    return tuple(f if f is sqla_filters.FilterEmpty else bounded(f) for f in filters)
 
 
 class FilterConverter(sqla_filters.FilterConverter):
-    utc_datetime_filters = tuple(
-        f if f is sqla_filters.FilterEmpty else _local_time_filter(f)
-        for f in sqla_filters.FilterConverter.datetime_filters
-    )
+    date_filters = _clinic_filters(sqla_filters.FilterConverter.date_filters)
+    clinic_datetime_filters = _clinic_filters(sqla_filters.FilterConverter.datetime_filters)
+    int_filters = _bounded(sqla_filters.FilterConverter.int_filters, bounds.int_problem)
+    float_filters = _bounded(sqla_filters.FilterConverter.float_filters, bounds.money_problem)
 
     @convert("utcdatetime")
     def conv_utc_datetime(self, column, name, **kwargs):
-        return [f(column, name, **kwargs) for f in self.utc_datetime_filters]
+        return [f(column, name, **kwargs) for f in self.clinic_datetime_filters]

@@ -7,13 +7,15 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
-from ..admin.base import RoleGuard, StomproModelView
+from ..admin.base import READ_ONLY, RoleGuard, StomproModelView
+from ..admin.filters import staff_filter
+from ..admin.labels import LABELS
 from ..admin.permissions import Permissions
 from ..errors import DomainError
 from ..extensions import db
 from ..org.roles import OWNER_ONLY
 from ..records import restore, soft_deletable_models
-from .models import AuditLog
+from .models import AuditLog, PatientAccess
 
 CATEGORY = _l("Control")
 
@@ -26,13 +28,29 @@ def _changes(view, context, model, name):
 
 class AuditLogAdmin(StomproModelView):
     permissions = Permissions.read_only(OWNER_ONLY, export=OWNER_ONLY)
+    writes = READ_ONLY
     simple_list_pager = True
-    column_list = ("at", "actor_login", "action", "table_name", "row_id", "changes")
+    column_list = ("at", "actor_login", "actor_name", "action", "table_name", "row_id", "changes")
     column_filters = ("at", "actor_login", "action", "table_name", "row_id")
     column_sortable_list = ("at", "table_name", "row_id")
     column_default_sort = ("at", True)
     column_formatters = {"changes": _changes}
     column_formatters_detail = {"changes": _changes}
+
+
+class PatientAccessAdmin(StomproModelView):
+    """Who opened whose medical records, and when: the owner's reading of the access log."""
+
+    permissions = Permissions.read_only(OWNER_ONLY, export=OWNER_ONLY)
+    writes = READ_ONLY
+    simple_list_pager = True
+    column_list = ("at", "staff", "patient", "what", "channel", "path")
+    column_filters = ("at", staff_filter(PatientAccess.staff_id, LABELS["staff"]), "staff_login", "patient_id", "what",
+                      "channel")
+    column_sortable_list = ("at",)
+    column_default_sort = ("at", True)
+    column_labels = {**LABELS, "patient_id": _l("Patient number")}
+    eager_loads = ("staff", "patient")
 
 
 class RecycleBinView(RoleGuard, BaseView):
@@ -75,4 +93,6 @@ class RecycleBinView(RoleGuard, BaseView):
 
 def register(admin):
     admin.add_view(AuditLogAdmin(AuditLog, db, name=_l("Audit log"), category=CATEGORY, endpoint="audit_log"))
+    admin.add_view(PatientAccessAdmin(PatientAccess, db, name=_l("Access to medical records"), category=CATEGORY,
+                                      endpoint="patient_access"))
     admin.add_view(RecycleBinView(name=_l("Recycle bin"), category=CATEGORY, endpoint="recycle_bin"))

@@ -42,7 +42,7 @@ class AuditLog(db.Model):
         return f"{self.action} {self.table_name}#{self.row_id}"
 
 
-ACCESS_KINDS = ("card", "chart", "exams", "images", "plan", "documents", "records")
+ACCESS_KINDS = ("patient_card", "chart", "exams", "images", "plan", "documents", "records")
 ACCESS_CHANNELS = ("panel", "api")
 
 
@@ -66,7 +66,7 @@ class PatientAccess(db.Model):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     staff_login: Mapped[str] = mapped_column(String(64))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
-    what: Mapped[str] = mapped_column(String(10))
+    what: Mapped[str] = mapped_column(String(12))
     channel: Mapped[str] = mapped_column(String(5), default="panel")
     path: Mapped[str | None] = mapped_column(String(300))
 

@@ -1,0 +1,19 @@
+"""The access log of patients' medical records: every opening of a card,
+chart, exam, X-ray, plan or document, by whom and when."""
+from flask import has_request_context, request
+
+from ..db import utcnow
+from .models import PatientAccess
+
+
+def record_access(session, staff, patient_id, what, channel="panel"):
+    """Write that ``staff`` opened ``what`` of the patient ``patient_id``.
+    The caller commits (a read commits only this row)."""
+    path = request.full_path[:300] if has_request_context() else None
+    session.add(
+        PatientAccess(
+            at=utcnow(), staff_id=staff.id, staff_login=staff.login, patient_id=patient_id,
+            what=what, channel=channel, path=path,
+        )
+    )
+    session.flush()
