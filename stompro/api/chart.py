@@ -1,6 +1,7 @@
 """The current dental chart of a patient, and recording new findings."""
 from flask_babel import lazy_gettext as _l
 
+from ..audit.access import record_access
 from ..chart.services import current_chart, record_findings
 from ..errors import DomainError
 from ..extensions import db
@@ -44,7 +45,10 @@ def patient_or_404(patient_id):
 @bp.get(CHART_URL)
 @requires_roles(CHART_READERS)
 def show_chart(patient_id):
-    return chart_json(patient_or_404(patient_id).id)
+    patient = patient_or_404(patient_id)
+    record_access(db.session, current_staff(), patient.id, "chart", channel="api")
+    db.session.commit()
+    return chart_json(patient.id)
 
 
 @bp.post(CHART_URL)

@@ -2,13 +2,23 @@
 from flask_babel import lazy_gettext as _l
 
 from ..admin.base import StomproModelView
+from ..admin.filters import rows_filter
+from ..admin.labels import LABELS
+from ..admin.lookups import RowLookup
+from ..chart.models import Condition
+from ..org.models import Specialty
 from ..admin.permissions import Permissions
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CASHIER, COORDINATOR, DOCTOR, OWNER_ONLY
 from .models import PriceList, PriceListItem, Protocol, ProtocolStep, Service
 
 CATEGORY = _l("Catalog")
-SERVICE_LOOKUP = {"fields": ("code", "name_ru", "name_en"), "page_size": 20}
+def service_lookup(name="service"):
+    """Services offered today, by code or name in either language."""
+    return RowLookup(
+        name, Service, fields=(Service.code, Service.name_ru, Service.name_en),
+        where=lambda: (Service.active.is_(True),), order_by=(Service.code,),
+    )
 
 
 class ServiceAdmin(StomproModelView):
@@ -17,7 +27,8 @@ class ServiceAdmin(StomproModelView):
     )
     column_list = ("code", "name_ru", "specialty", "tier", "duration_min", "stage_kind", "target_condition", "active")
     column_searchable_list = ("code", "name_ru", "name_en")
-    column_filters = ("specialty", "tier", "stage_kind", "active")
+    column_filters = (rows_filter(Service.specialty_id, LABELS["specialty"], Specialty, Specialty.sort_order),
+                      "tier", "stage_kind", "active")
     column_default_sort = "code"
 
 
@@ -31,24 +42,31 @@ class PriceListAdmin(StomproModelView):
 
 
 class PriceListItemAdmin(StomproModelView):
-    permissions = Permissions.managed_by(OWNER_ONLY, readers={COORDINATOR, CASHIER}, export=OWNER_ONLY)
+    """Prices of the price lists. A price is changed, never deleted: a price
+    list is history (close it and start a new one to stop a price)."""
+
+    permissions = Permissions.managed_by(OWNER_ONLY, readers={COORDINATOR, CASHIER}, export=OWNER_ONLY, delete=set())
     column_list = ("price_list", "service", "price")
-    column_filters = ("price_list", "service.code", "price")
+    column_filters = (rows_filter(PriceListItem.price_list_id, LABELS["price_list"], PriceList, PriceList.valid_from),
+                      "price")
     column_searchable_list = ("service.code", "service.name_ru", "service.name_en")
     column_sortable_list = (("service", "service.code"), "price")
     column_default_sort = "id"
-    form_ajax_refs = {"service": SERVICE_LOOKUP}
+    form_ajax_refs = {"service": service_lookup()}
 
 
 class ProtocolAdmin(StomproModelView):
-    permissions = Permissions.managed_by(OWNER_ONLY, readers={DOCTOR, COORDINATOR}, export=OWNER_ONLY)
+    """A protocol in use is deactivated, not deleted; its steps are edited in place."""
+
+    permissions = Permissions.managed_by(OWNER_ONLY, readers={DOCTOR, COORDINATOR}, export=OWNER_ONLY, delete=set())
     column_list = ("condition", "tier", "name", "active")
-    column_filters = ("condition", "tier", "active")
+    column_filters = (rows_filter(Protocol.condition_id, LABELS["condition"], Condition, Condition.sort_order),
+                      "tier", "active")
     column_default_sort = "name"
     form_columns = ("condition", "tier", "name", "note", "active", "steps")
     inline_models = [
         (ProtocolStep, {"form_columns": ("id", "position", "service", "quantity", "mandatory", "min_gap_days"),
-                        "form_ajax_refs": {"service": SERVICE_LOOKUP}})
+                        "form_ajax_refs": {"service": service_lookup()}})
     ]
 
 

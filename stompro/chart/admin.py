@@ -1,6 +1,5 @@
 """The chart's records: findings, exams (the medical card), attachments, references."""
 import json
-from types import SimpleNamespace
 
 from flask import abort, flash, redirect, request
 from flask_admin import expose
@@ -16,19 +15,23 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
-from ..admin.base import StomproModelView
+from ..admin.base import StomproModelView, Writes
+from ..admin.filters import rows_filter, staff_filter
+from ..admin.labels import LABELS
 from ..admin.links import live_or_404
+from ..admin.lookups import PatientLookup
 from ..admin.permissions import Permissions
+from ..audit.access import record_access
 from ..db import utcnow
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, COORDINATOR, DOCTOR, EVERYONE, OWNER, OWNER_ONLY
-from ..patients.admin import patient_lookup, staff_lookup
 from ..patients.models import Patient
 from .exams import (
-    EXAM_FIELDS, add_addendum, addendum_refusal, edit_refusal, exams_for_patient, sign_exam, start_exam,
-    update_exam, writer_refusal,
+    EXAM_FIELDS, add_addendum, addendum_refusal, edit_refusal, exams_for_patient, rewrite_exam, sign_exam, start_exam,
+    write_exam, writer_refusal,
 )  # importing exams also installs the guard that locks signed exams in every session
 from .models import Condition, Diagnosis, Exam, ToothFinding
+from .services import record_finding
 
 CATEGORY = _l("Medical card")
 CLINICIANS = {OWNER, DOCTOR}
@@ -56,14 +59,27 @@ class DiagnosisAdmin(StomproModelView):
 
 
 class ToothFindingAdmin(StomproModelView):
-    permissions = Permissions.managed_by(CLINICIANS, readers={ADMINISTRATOR, COORDINATOR}, export=CLINICIANS)
+    """The chart's history as a list. Only doctors record a finding, here as
+    on the chart page, through the same service: the author and the time are
+    theirs and now, and a finding is never edited or deleted."""
+
+    permissions = Permissions(
+        list=frozenset(CLINICIANS | {ADMINISTRATOR, COORDINATOR}), create=frozenset({DOCTOR}), export=frozenset(CLINICIANS)
+    )
+    writes = Writes(create=record_finding)
+    patient_access = "chart"
     simple_list_pager = True
     column_list = ("patient", "tooth", "surfaces", "condition", "note", "author", "recorded_at")
-    column_filters = ("tooth", "condition", "author", "recorded_at")
+    column_filters = (
+        "tooth",
+        rows_filter(ToothFinding.condition_id, LABELS["condition"], Condition, Condition.sort_order),
+        staff_filter(ToothFinding.author_id, LABELS["author"], roles={DOCTOR}),
+        "recorded_at",
+    )
     column_sortable_list = ("tooth", "recorded_at")
     column_default_sort = ("recorded_at", True)
-    form_columns = ("patient", "tooth", "surfaces", "condition", "note", "exam", "author", "recorded_at")
-    form_ajax_refs = {"patient": patient_lookup(), "author": staff_lookup("author"), "exam": {"fields": ("id",)}}
+    form_columns = ("patient", "tooth", "surfaces", "condition", "note")
+    form_ajax_refs = {"patient": PatientLookup()}
 
 
 class DiagnosisLookup(QueryAjaxModelLoader):
@@ -132,13 +148,19 @@ class ExamAdmin(StomproModelView):
     not a doctor reads the card; medical records are not theirs to author."""
 
     permissions = Permissions.managed_by({DOCTOR}, readers={OWNER, COORDINATOR}, export=CLINICIANS, delete=set())
+    writes = Writes(create=write_exam, update=rewrite_exam)
+    patient_access = "exams"
     simple_list_pager = True
     column_list = ("patient", "doctor", "examined_at", "diagnosis", "signed_at", "amends")
-    column_filters = ("doctor", "examined_at", "signed_at", "diagnosis")
+    column_filters = (
+        staff_filter(Exam.doctor_id, LABELS["doctor"], roles={DOCTOR}),
+        "examined_at", "signed_at",
+        rows_filter(Exam.diagnosis_id, LABELS["diagnosis"], Diagnosis, Diagnosis.code),
+    )
     column_sortable_list = ("examined_at", "signed_at")
     column_default_sort = ("examined_at", True)
     form_columns = ("patient",) + EXAM_FIELDS
-    form_ajax_refs = {"patient": patient_lookup(), "diagnosis": DiagnosisLookup()}
+    form_ajax_refs = {"patient": PatientLookup(), "diagnosis": DiagnosisLookup()}
     form_args = {"examined_at": {"default": utcnow}}
 
     def _handle_view(self, name, **kwargs):
@@ -183,33 +205,14 @@ class ExamAdmin(StomproModelView):
         status = 409 if request.method == "POST" else 200
         return self.render("exams/locked.html", exam=exam, message=refusal, **self._card_helpers()), status
 
-    def create_model(self, form):
-        written = _written(form)
-        me = current_user._get_current_object()
-        created = []
-
-        def work():
-            exam = start_exam(db.session, written.pop("patient"), me, clinic=written.pop("clinic"))
-            created.append(update_exam(db.session, exam, me, **written))
-
-        if not self._write(work, form):
-            return False
-        self.after_model_change(form, created[0], True)
-        return created[0]
-
-    def update_model(self, form, model):
-        written = _written(form)
-        if not self._write(lambda: update_exam(db.session, model, current_user._get_current_object(), **written), form):
-            return False
-        self.after_model_change(form, model, False)
-        return True
-
     # -- the medical card page and its buttons -----------------------------------
 
     @expose("/card/<int:patient_id>")
     def patient_exams(self, patient_id):
         """All exams of one patient, newest first, addenda under their originals."""
         patient = self._patient_or_404(patient_id)
+        record_access(db.session, current_user, patient.id, "exams")
+        db.session.commit()
         entries = exams_for_patient(db.session, patient_id)
         draft = next((e.exam for e in entries if edit_refusal(e.exam, current_user) is None), None)
         return self.render("exams/card.html", patient=patient, entries=entries, draft=draft,
@@ -263,13 +266,6 @@ class ExamAdmin(StomproModelView):
         if exam is None:
             abort(404)
         return exam
-
-
-def _written(form):
-    """What the doctor typed in an exam form, as the services take it."""
-    typed = SimpleNamespace()
-    form.populate_obj(typed)  # the form's fields convert (clinic time → UTC, ids → rows)
-    return {name: getattr(typed, name) for name in ("patient",) + EXAM_FIELDS if hasattr(typed, name)}
 
 
 def register(admin):

@@ -16,7 +16,8 @@ from markupsafe import Markup
 from wtforms import DateTimeLocalField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from ..admin.base import StomproModelView, current_roles
+from ..admin.base import StomproModelView, Writes, current_roles
+from ..audit.access import record_access
 from ..admin.links import live_or_404
 from ..admin.choices import VALUE_LABELS, labelled
 from ..admin.labels import LABELS
@@ -26,7 +27,10 @@ from ..extensions import db
 from ..org.roles import COORDINATOR, DOCTOR, OWNER
 from ..patients.models import Patient
 from ..timefmt import from_local
-from .attachments import IMAGE_TYPES, attachment_path, list_attachments, store_attachment, thumbnail_path
+from .attachments import (
+    IMAGE_TYPES, attachment_path, describe_attachment, discard_attachment, list_attachments, store_attachment,
+    thumbnail_path,
+)
 from .models import ATTACHMENT_KINDS, Attachment
 
 CLINICIANS = frozenset({OWNER, DOCTOR})
@@ -69,6 +73,8 @@ class AttachmentAdmin(StomproModelView):
         delete=CLINICIANS,
         export=CLINICIANS,
     )
+    writes = Writes(update=describe_attachment, delete=discard_attachment)
+    patient_access = "images"
     simple_list_pager = True
     column_list = ("preview", "patient", "kind", "filename", "content_type", "size_bytes", "taken_at", "uploaded_by")
     column_labels = {**LABELS, "preview": _l("Preview")}
@@ -84,6 +90,8 @@ class AttachmentAdmin(StomproModelView):
     @expose("/patient/<int:patient_id>")
     def gallery_view(self, patient_id):
         patient = self._patient(patient_id)
+        record_access(db.session, current_user, patient.id, "images")
+        db.session.commit()
         return self.render(
             "attachments/gallery.html",
             patient=patient,
@@ -131,7 +139,7 @@ class AttachmentAdmin(StomproModelView):
 
     @expose("/thumb/<int:attachment_id>")
     def thumbnail_view(self, attachment_id):
-        attachment = self._attachment(attachment_id)
+        attachment = self._attachment(attachment_id, logged=False)
         path = thumbnail_path(self._storage_dir(), attachment)
         if path is None:
             abort(404)
@@ -140,10 +148,15 @@ class AttachmentAdmin(StomproModelView):
     def _patient(self, patient_id):
         return live_or_404(Patient, patient_id)
 
-    def _attachment(self, attachment_id):
+    def _attachment(self, attachment_id, logged=True):
+        """The attachment of a URL; opening the file itself is logged (its
+        thumbnails in the gallery are part of the gallery's opening)."""
         attachment = self.get_one(str(attachment_id))
         if attachment is None:
             abort(404)
+        if logged:
+            record_access(db.session, current_user, attachment.patient_id, "images")
+            db.session.commit()
         return attachment
 
     @staticmethod

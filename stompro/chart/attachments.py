@@ -20,7 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
-from ..errors import DomainError
+from ..errors import DomainError, NotAllowed
+from ..org.roles import DOCTOR, OWNER
+from ..records import soft_delete
 from .models import ATTACHMENT_KINDS, Attachment
 from .services import open_exam
 
@@ -33,6 +35,7 @@ HEAD_BYTES = 512  # enough for every signature below (DICOM's sits at 128)
 CHUNK_BYTES = 64 * 1024
 THUMBNAIL_PIXELS = 320
 INCOMING_PREFIX = ".incoming-"
+CLINICIANS = frozenset({OWNER, DOCTOR})
 
 # What a refused file really is, so the message can say it.
 _KNOWN_OTHERS = (
@@ -266,3 +269,32 @@ def list_attachments(session, patient_id):
         .where(Attachment.patient_id == patient_id, Attachment.deleted_at.is_(None))
         .order_by(Attachment.taken_at.desc(), Attachment.id.desc())
     ).scalars().all()
+
+
+def describe_attachment(session, actor, attachment, kind=None, taken_at=None, note=None):
+    """Change what is said about a stored file: its kind, when it was taken,
+    the note. The file itself never changes."""
+    _require_clinician(actor)
+    if kind not in ATTACHMENT_KINDS:
+        raise DomainError(_l("Choose what kind of file this is."), field="kind")
+    if taken_at is None:
+        raise DomainError(_l("Give the time the image was taken."), field="taken_at")
+    if taken_at > utcnow():
+        raise DomainError(_l("An image cannot be taken in the future."), field="taken_at")
+    attachment.kind = kind
+    attachment.taken_at = taken_at
+    attachment.note = (note or "").strip() or None
+    session.flush()
+    return attachment
+
+
+def discard_attachment(session, actor, attachment):
+    """Move a file to the recycle bin (the owner can restore it); the file
+    stays on disk."""
+    _require_clinician(actor)
+    soft_delete(session, attachment)
+
+
+def _require_clinician(actor):
+    if not actor.has_any_role(CLINICIANS):
+        raise NotAllowed(_l("Only a doctor or the owner changes X-rays and photos."))

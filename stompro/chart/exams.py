@@ -127,6 +127,18 @@ def update_exam(session, exam, author, **fields):
     return exam
 
 
+def write_exam(session, doctor, patient=None, clinic=None, **fields):
+    """A new exam with what the doctor wrote in it at once (the generic form)."""
+    if patient is None:
+        raise DomainError(_l("Choose the patient."), field="patient")
+    return update_exam(session, start_exam(session, patient, doctor, clinic=clinic), doctor, **fields)
+
+
+def rewrite_exam(session, author, exam, **fields):
+    """update_exam with the arguments in the order the generic forms give them."""
+    return update_exam(session, exam, author, **fields)
+
+
 def sign_exam(session, exam, doctor, now=None):
     """Sign ``exam``: from now on it is locked.
 

@@ -84,7 +84,9 @@ class Exam(Entity, SoftDeletable, db.Model):
     amends: Mapped["Exam | None"] = relationship(remote_side="Exam.id")
 
     def __str__(self):
-        when = self.examined_at.strftime("%d.%m.%Y") if self.examined_at else ""
+        from ..timefmt import to_local
+
+        when = to_local(self.examined_at).strftime("%d.%m.%Y") if self.examined_at else ""
         return f"#{self.id} {when}"
 
 

@@ -9,11 +9,12 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, attributes, joinedload
 
 from ..db import utcnow
-from ..errors import DomainError
+from ..errors import DomainError, NotAllowed
+from ..org.roles import DOCTOR
 from ..planning.models import PlanItem, PlanStage
 from .models import Condition, Exam, ToothFinding
 from .teeth import normalize_surfaces, validate_tooth
@@ -98,7 +99,10 @@ def record_findings(session, patient, author, findings, exam=None, now=None):
 
     ``findings``: dicts with ``tooth``, ``surfaces``, ``condition`` (a code)
     and optional ``note``. Each becomes a new ``tooth_finding`` row; history
-    is never overwritten. Returns the new rows."""
+    is never overwritten. Only doctors record findings; the author and the
+    time are the signed-in doctor and now. Returns the new rows."""
+    if DOCTOR not in author.roles:
+        raise NotAllowed(_l("Only a doctor records chart findings."))
     if not findings:
         raise DomainError(_l("Nothing to record."), field="findings")
     conditions = conditions_by_code(session)
@@ -124,6 +128,19 @@ def record_findings(session, patient, author, findings, exam=None, now=None):
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def record_finding(session, author, patient=None, tooth=None, surfaces="", condition=None, note=None):
+    """One finding, as a form gives it (the condition as a row); a fault is
+    a DomainError naming the field."""
+    if patient is None:
+        raise DomainError(_l("Choose the patient."), field="patient")
+    finding = {"tooth": tooth, "surfaces": surfaces or "", "condition": getattr(condition, "code", None), "note": note}
+    try:
+        return record_findings(session, patient, author, [finding])[0]
+    except FindingsRejected as rejected:
+        field, message = next(iter(rejected.errors.items()))
+        raise DomainError(message, field=field.rsplit(".", 1)[-1]) from None
 
 
 class FindingsRejected(DomainError):
@@ -234,3 +251,28 @@ def variant_charts(session, variant):
     ).scalars().all()
     was = current_chart(session, variant.plan.patient_id)
     return was, target_chart(was, items)
+
+
+# -- the database-level rule ---------------------------------------------------------
+
+FINDING_IMMUTABLE = _l("A chart finding is never changed or deleted; record a new finding to correct it.")
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_to_findings(session, flush_context, instances):
+    """Whatever the code path, a recorded finding stays as it was written:
+    the chart's history is the findings in their order, and a correction is
+    a new finding."""
+    for row in session.dirty:
+        if isinstance(row, ToothFinding) and _changed_attributes(row) - {"updated_at"}:
+            raise DomainError(FINDING_IMMUTABLE)
+    if any(isinstance(row, ToothFinding) for row in session.deleted):
+        raise DomainError(FINDING_IMMUTABLE)
+
+
+def _changed_attributes(row):
+    return {
+        attribute.key
+        for attribute in inspect(row).mapper.attrs
+        if attributes.get_history(row, attribute.key, passive=attributes.PASSIVE_NO_INITIALIZE).has_changes()
+    }

@@ -12,6 +12,7 @@ from ..admin.base import RoleGuard
 from ..admin.links import live_or_404, reachable_url
 from ..admin.permissions import Permissions
 from ..api.chart import chart_json
+from ..audit.access import record_access
 from ..db import utcnow
 from ..errors import DomainError
 from ..extensions import db
@@ -40,6 +41,8 @@ class ChartView(RoleGuard, BaseView):
     @expose("/<int:patient_id>")
     def patient_chart(self, patient_id):
         patient = self._patient(patient_id)
+        record_access(db.session, current_user, patient.id, "chart")
+        db.session.commit()
         entries = current_chart(db.session, patient.id)
         conditions = self._conditions()
         return self.render(
@@ -116,6 +119,8 @@ class ChartView(RoleGuard, BaseView):
             validate_tooth(tooth)
         except DomainError:
             abort(404)
+        record_access(db.session, current_user, patient.id, "chart")
+        db.session.commit()
         return patient, tooth_history(db.session, patient.id, tooth)
 
 

@@ -1,7 +1,9 @@
 """The outbox and message templates."""
 from flask_babel import lazy_gettext as _l
 
-from ..admin.base import StomproModelView
+from ..admin.base import READ_ONLY, StomproModelView
+from ..admin.filters import rows_filter
+from ..admin.labels import LABELS
 from ..admin.permissions import Permissions
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER, OWNER_ONLY
@@ -14,9 +16,11 @@ class MessageAdmin(StomproModelView):
     """The outbox is written by the reminder machinery; people read it."""
 
     permissions = Permissions.read_only({OWNER, ADMINISTRATOR, CALL_CENTER, COORDINATOR}, export={OWNER})
+    writes = READ_ONLY
     simple_list_pager = True
     column_list = ("send_at", "patient", "channel", "recipient", "template", "status", "attempts", "sent_at")
-    column_filters = ("status", "channel", "send_at", "template")
+    column_filters = ("status", "channel", "send_at",
+                      rows_filter(Message.template_id, LABELS["template"], MessageTemplate, MessageTemplate.code))
     column_searchable_list = ("recipient", "dedupe_key")
     column_sortable_list = ("send_at", "status")
     column_default_sort = ("send_at", True)

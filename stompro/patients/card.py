@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, select, type_coerce, union_all
 from sqlalchemy.orm import joinedload
 
 from ..billing.models import Invoice, InvoiceLine, Payment
+from ..bounds import bounded_id
 from ..chart.odontogram import ChartView, build_view, default_dentition
 from ..chart.services import ChartEntry, current_chart
 from ..db import MONEY, utcnow
@@ -225,6 +226,8 @@ def patient_card(session, patient_id, now=None, sections=SECTIONS):
 
 
 def _patient(session, patient_id):
+    if bounded_id(patient_id) is None:
+        return None
     return session.execute(
         select(Patient)
         .where(Patient.id == patient_id, Patient.deleted_at.is_(None))

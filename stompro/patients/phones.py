@@ -16,7 +16,7 @@ def normalize_phone(raw, region="RU"):
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         number = None
-    if number is None or not phonenumbers.is_possible_number(number):
+    if number is None or not phonenumbers.is_valid_number(number):
         raise DomainError(_l("“%(phone)s” is not a phone number.", phone=text), field="phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -4,9 +4,10 @@ from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from ..errors import DomainError
+from ..records import soft_delete
 from .models import SEXES, Patient
 from .phones import normalize_phone, phone_search_digits
 
@@ -96,12 +97,15 @@ class PatientRejected(DomainError):
         self.errors = errors
 
 
-def create_patient(session, data):
+def create_patient(session, data, confirm_duplicate=False):
     """Register a patient from ``data`` (last_name, first_name, middle_name,
     birth_date as an ISO date or a date, phone in any common format, email,
     sex "M"/"F"). Every field is checked before anything is written; faults
-    raise PatientRejected naming each field. Namesakes and shared family
-    phones are common, so similar patients are not refused as duplicates."""
+    raise PatientRejected naming each field. A patient with the same phone,
+    or the same surname, first name and birth date, may be the same person
+    registered twice: PossibleDuplicate names them, and the patient is only
+    registered with ``confirm_duplicate`` (namesakes and shared family
+    phones are common)."""
     errors = {}
     values = {}
     for field in data:
@@ -115,9 +119,79 @@ def create_patient(session, data):
     if errors:
         raise PatientRejected(errors)
     patient = Patient(status="active", **values)
+    if not confirm_duplicate:
+        _refuse_duplicates(session, patient)
     session.add(patient)
     session.flush()
     return patient
+
+
+class PossibleDuplicate(DomainError):
+    """Patients that may be the one being registered; ``patients`` lists them."""
+
+    def __init__(self, patients):
+        super().__init__(
+            _l("This may be a patient who is already registered. Open their card, or confirm that this is "
+               "another person."),
+            field="confirm_duplicate",
+        )
+        self.patients = patients
+
+
+def possible_duplicates(session, patient):
+    """Live patients other than ``patient`` with its phone, or its surname,
+    first name (in any letter case) and birth date."""
+    same_person = and_(
+        func.lower(Patient.last_name) == (patient.last_name or "").strip().lower(),
+        func.lower(Patient.first_name) == (patient.first_name or "").strip().lower(),
+        Patient.birth_date == patient.birth_date,
+    )
+    query = select(Patient).where(Patient.deleted_at.is_(None), or_(Patient.phone == patient.phone, same_person))
+    if patient.id is not None:
+        query = query.where(Patient.id != patient.id)
+    with session.no_autoflush:
+        return session.execute(query.order_by(Patient.last_name, Patient.id).limit(5)).scalars().all()
+
+
+def _refuse_duplicates(session, patient):
+    found = possible_duplicates(session, patient)
+    if found:
+        raise PossibleDuplicate(found)
+
+
+def check_patient(session, actor, patient, is_created, confirm_duplicate=False):
+    """What the patient form's save checks beyond each field: a new patient
+    who may be registered already is saved only on confirmation."""
+    if patient.deleted_at is not None:
+        raise DomainError(_l("This patient's card was deleted."))
+    if is_created and not confirm_duplicate:
+        _refuse_duplicates(session, patient)
+    session.flush()
+    return patient
+
+
+def discard_patient(session, actor, patient):
+    """Move a patient's card to the recycle bin; everything in it is kept."""
+    soft_delete(session, patient)
+
+
+def check_policy(session, actor, policy, is_created):
+    """An insurance policy is the patient's own, of the program's insurer."""
+    if policy.patient is None or policy.patient.deleted_at is not None:
+        raise DomainError(_l("Choose the patient."), field="patient")
+    if policy.program is None:
+        raise DomainError(_l("Choose the insurance program."), field="program")
+    if policy.company is not None and policy.company is not policy.program.company:
+        raise DomainError(_l("This program is of another insurance company."), field="program")
+    policy.company = policy.program.company
+    if policy.valid_to is not None and policy.valid_from is not None and policy.valid_to < policy.valid_from:
+        raise DomainError(_l("The end of validity cannot be before its start."), field="valid_to")
+    session.flush()
+    return policy
+
+
+def discard_policy(session, actor, policy):
+    soft_delete(session, policy)
 
 
 def _clean(field, value):

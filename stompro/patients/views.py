@@ -5,10 +5,12 @@ loaded) only for the roles that work with it."""
 from flask import abort
 from flask_admin import BaseView, expose
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from ..admin.base import RoleGuard, current_roles
 from ..admin.choices import VALUE_LABELS
 from ..admin.permissions import Permissions
+from ..audit.access import record_access
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, DOCTOR, EVERYONE, OWNER
 from ..admin.links import reachable_url
@@ -57,6 +59,8 @@ class PatientCardView(RoleGuard, BaseView):
         card = patient_card(db.session, patient_id, sections=visible_sections(roles))
         if card is None:
             abort(404)
+        record_access(db.session, current_user, card.patient_id, "patient_card")
+        db.session.commit()
         return self.render(
             "patients/card.html",
             card=card,

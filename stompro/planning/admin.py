@@ -1,81 +1,72 @@
 """Treatment plans as records: plan → variants → stages → items."""
 from flask_babel import lazy_gettext as _l
 
-from ..admin.base import StomproModelView
+from ..admin.base import READ_ONLY, StomproModelView
+from ..admin.filters import rows_filter, staff_filter
 from ..admin.labels import LABELS
 from ..admin.permissions import Permissions
-from ..catalog.admin import SERVICE_LOOKUP
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CASHIER, COORDINATOR, OWNER, OWNER_ONLY, PLANNING
 from ..admin.links import ReachableLinkRowAction
-from ..patients.admin import patient_lookup, staff_lookup
+from ..org.models import Specialty
 from .models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
 
 CATEGORY = _l("Treatment plans")
-PLAN_PERMISSIONS = Permissions.managed_by(
-    PLANNING, readers={ADMINISTRATOR, CASHIER}, export={OWNER, COORDINATOR}, delete={OWNER}
-)
-ITEM_COLUMNS = ("id", "tooth", "surfaces", "service", "quantity", "price", "target_condition", "mandatory", "self_paid")
+# Plans change only on the plan screen and through the API, by the rules of
+# planning.services: their generic screens list, show, filter and export.
+PLAN_PERMISSIONS = Permissions.read_only(PLANNING | {ADMINISTRATOR, CASHIER}, export={OWNER, COORDINATOR})
 
 
 class TreatmentPlanAdmin(StomproModelView):
     permissions = PLAN_PERMISSIONS
+    writes = READ_ONLY
+    patient_access = "plan"
     column_extra_row_actions = [
         ReachableLinkRowAction("fa fa-columns", "plan.show", title=_l("Plan screen"), id_arg="plan_id")
     ]
     simple_list_pager = True
     column_list = ("id", "patient", "title", "status", "payer_kind", "author", "coordinator", "presented_at", "created_at")
-    column_filters = ("status", "payer_kind", "author", "coordinator", "presented_at", "created_at")
+    column_filters = (
+        "status", "payer_kind",
+        staff_filter(TreatmentPlan.author_id, LABELS["author"], roles=PLANNING),
+        staff_filter(TreatmentPlan.coordinator_id, LABELS["coordinator"], roles={COORDINATOR}),
+        "presented_at", "created_at",
+    )
     column_searchable_list = ("title", "patient.last_name", "patient.phone")
     column_sortable_list = ("id", "status", "presented_at", "created_at")
     column_default_sort = ("id", True)
-    form_columns = (
-        "patient", "clinic", "title", "author", "coordinator", "payer_kind", "policy", "price_list",
-        "status", "decline_reason", "note", "variants",
-    )
-    form_ajax_refs = {"patient": patient_lookup(), "author": staff_lookup("author"), "coordinator": staff_lookup("coordinator")}
-    inline_models = [(PlanVariant, {"form_columns": ("id", "tier", "chosen", "note")})]
 
 
 class PlanVariantAdmin(StomproModelView):
     permissions = PLAN_PERMISSIONS
+    writes = READ_ONLY
     simple_list_pager = True
     column_list = ("id", "plan", "tier", "chosen")
     column_filters = ("tier", "chosen")
     column_default_sort = ("id", True)
-    form_columns = ("plan", "tier", "chosen", "note", "stages")
-    form_ajax_refs = {"plan": {"fields": ("id", "title")}}
     eager_loads = ("plan",)
-    inline_models = [
-        (PlanStage, {"form_columns": ("id", "position", "kind", "specialty", "parallel", "min_gap_days", "duration_min", "explanation", "planned_date")})
-    ]
 
 
 class PlanStageAdmin(StomproModelView):
     permissions = PLAN_PERMISSIONS
+    writes = READ_ONLY
     simple_list_pager = True
     column_list = ("id", "variant", "position", "kind", "specialty", "depends_on", "min_gap_days", "duration_min", "explanation")
-    column_filters = ("kind", "specialty", "parallel")
+    column_filters = ("kind", rows_filter(PlanStage.specialty_id, LABELS["specialty"], Specialty, Specialty.sort_order),
+                      "parallel")
     column_default_sort = ("id", True)
-    form_columns = (
-        "variant", "position", "kind", "specialty", "depends_on", "parallel", "min_gap_days",
-        "duration_min", "explanation", "planned_date", "items",
-    )
-    form_ajax_refs = {"variant": {"fields": ("id",)}, "depends_on": {"fields": ("id",)}}
     eager_loads = ("variant.plan", "depends_on.variant.plan")
-    inline_models = [(PlanItem, {"form_columns": ITEM_COLUMNS, "form_ajax_refs": {"service": SERVICE_LOOKUP}})]
 
 
 class PlanItemAdmin(StomproModelView):
     """Every item, removed ones included with who removed them and why."""
 
     permissions = PLAN_PERMISSIONS
+    writes = READ_ONLY
     simple_list_pager = True
     column_list = ("id", "stage", "tooth", "surfaces", "service", "quantity", "price", "mandatory", "removed", "removal_justification", "removed_by")
     column_filters = ("removed", "mandatory", "self_paid", "tooth", "removed_at")
     column_default_sort = ("id", True)
-    form_columns = ("stage", "tooth", "surfaces", "service", "quantity", "price", "target_condition", "mandatory", "self_paid")
-    form_ajax_refs = {"stage": {"fields": ("id",)}, "service": SERVICE_LOOKUP}
     eager_loads = ("stage.variant.plan",)
 
 
@@ -91,7 +82,8 @@ class RemovedItemsAdmin(StomproModelView):
         "removal_justification", "removed_by", "removed_at",
     )
     column_labels = {**LABELS, "stage.variant.plan": _l("Plan"), "stage.variant.plan.patient": _l("Patient")}
-    column_filters = ("mandatory", "removed_by", "removed_at")
+    writes = READ_ONLY
+    column_filters = ("mandatory", staff_filter(PlanItem.removed_by_id, LABELS["removed_by"], roles=PLANNING), "removed_at")
     column_searchable_list = ("removal_justification",)
     column_sortable_list = ("tooth", "mandatory", "removed_at")
     column_default_sort = ("removed_at", True)

@@ -1,14 +1,51 @@
-"""Appointments and shifts as records (the board comes with scheduling)."""
+"""Appointments and shifts as records (the board comes with scheduling).
+Both save through stompro.scheduling.services and show only the rows of
+the person's branches."""
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
-from ..admin.base import StomproModelView
+from ..admin.base import StomproModelView, Writes
+from ..admin.filters import clinic_filter, rows_filter, staff_filter
+from ..admin.labels import LABELS
+from ..admin.lookups import PatientLookup, RowLookup, StaffLookup
 from ..admin.permissions import Permissions
 from ..extensions import db
+from ..org.models import Room
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, DOCTOR, OWNER
-from ..patients.admin import patient_lookup, staff_lookup
+from ..patients.models import Patient
+from ..planning.models import PlanStage, PlanVariant, TreatmentPlan
 from .models import Appointment, Shift
+from .services import add_shift, book_visit, change_shift, change_visit, remove_shift
 
 CATEGORY = _l("Schedule")
+
+
+def _stage_label(stage):
+    plan = stage.variant.plan
+    return f"{plan.patient.full_name}: {plan} · {stage.position}"
+
+
+class PlanStageLookup(RowLookup):
+    """Stages of chosen variants of live plans, found by the patient's name or the plan's title."""
+
+    def __init__(self, name="plan_stage"):
+        super().__init__(
+            name, PlanStage, fields=(Patient.last_name, Patient.first_name, TreatmentPlan.title),
+            where=lambda: (
+                PlanStage.deleted_at.is_(None), PlanVariant.chosen.is_(True), TreatmentPlan.deleted_at.is_(None),
+                TreatmentPlan.status.in_(("accepted", "in_progress")), Patient.deleted_at.is_(None),
+            ),
+            order_by=(Patient.last_name, PlanStage.position), label=_stage_label,
+        )
+
+    def allowed(self):
+        return (
+            select(PlanStage)
+            .join(PlanVariant, PlanStage.variant_id == PlanVariant.id)
+            .join(TreatmentPlan, PlanVariant.plan_id == TreatmentPlan.id)
+            .join(Patient, TreatmentPlan.patient_id == Patient.id)
+            .where(*self.where())
+        )
 
 
 class AppointmentAdmin(StomproModelView):
@@ -16,29 +53,51 @@ class AppointmentAdmin(StomproModelView):
         {OWNER, ADMINISTRATOR, CALL_CENTER, DOCTOR},
         readers={COORDINATOR, CASHIER},
         export={OWNER, ADMINISTRATOR},
-        delete={OWNER, ADMINISTRATOR},
+        delete=set(),
     )
+    writes = Writes(create=book_visit, update=change_visit)
+    branch_column = "clinic_id"
     simple_list_pager = True
     column_list = ("starts_at", "ends_at", "patient", "doctor", "room", "clinic", "kind", "status")
-    column_filters = ("starts_at", "status", "kind", "doctor", "room", "clinic")
+    column_filters = (
+        "starts_at", "status", "kind",
+        staff_filter(Appointment.doctor_id, LABELS["doctor"], roles={DOCTOR}),
+        rows_filter(Appointment.room_id, LABELS["room"], Room, Room.name),
+        clinic_filter(Appointment.clinic_id, LABELS["clinic"]),
+    )
     column_sortable_list = ("starts_at", "status")
     column_default_sort = ("starts_at", True)
+    column_details_exclude_list = ("deleted_at",)
     form_columns = (
-        "clinic", "room", "doctor", "patient", "starts_at", "ends_at", "kind", "status", "plan_stage",
-        "arrived_at", "started_at", "finished_at", "cancel_reason", "note",
+        "clinic", "room", "doctor", "patient", "starts_at", "ends_at", "kind", "plan_stage", "note",
+        "status", "cancel_reason",
     )
-    form_ajax_refs = {"patient": patient_lookup(), "doctor": staff_lookup("doctor"), "plan_stage": {"fields": ("id",)}}
+    form_ajax_refs = {"patient": PatientLookup(), "doctor": StaffLookup("doctor", roles={DOCTOR}),
+                      "plan_stage": PlanStageLookup()}
     eager_loads = ("room.clinic",)
+
+    def get_create_form(self):
+        form_class = super().get_create_form()
+        del form_class.status  # a new visit is booked; its status moves afterwards
+        del form_class.cancel_reason
+        return form_class
 
 
 class ShiftAdmin(StomproModelView):
     permissions = Permissions.managed_by({OWNER, ADMINISTRATOR}, readers={DOCTOR, CALL_CENTER}, export={OWNER})
+    writes = Writes(create=add_shift, update=change_shift, delete=remove_shift)
+    branch_column = "clinic_id"
     simple_list_pager = True
     column_list = ("work_date", "staff", "clinic", "room", "starts_at", "ends_at")
-    column_filters = ("work_date", "staff", "clinic")
+    column_filters = (
+        "work_date",
+        staff_filter(Shift.staff_id, LABELS["staff"]),
+        clinic_filter(Shift.clinic_id, LABELS["clinic"]),
+    )
     column_sortable_list = ("work_date", "starts_at")
     column_default_sort = ("starts_at", True)
-    form_ajax_refs = {"staff": staff_lookup()}
+    form_columns = ("staff", "clinic", "room", "starts_at", "ends_at")
+    form_ajax_refs = {"staff": StaffLookup()}
     eager_loads = ("room.clinic",)
 
 

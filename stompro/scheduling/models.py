@@ -75,5 +75,7 @@ class Appointment(Entity, Versioned, SoftDeletable, db.Model):
     booked_by: Mapped[Staff | None] = relationship(foreign_keys=[booked_by_id])
 
     def __str__(self):
-        when = self.starts_at.strftime("%d.%m.%Y %H:%M") if self.starts_at else ""
+        from ..timefmt import format_moment
+
+        when = format_moment(self.starts_at)
         return f"{when} {self.patient}" if self.patient else when

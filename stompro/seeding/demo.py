@@ -74,6 +74,7 @@ PLAN_STATUS_QUOTAS = (
     ("draft", 10),
 )
 INSURED_PLANS = 8
+FOREIGN_PLANS = 3
 CHOSEN_TIER_WEIGHTS = {"premium": 2, "optimal": 6, "economy": 2}
 
 # The finding that leads an exam's complaints and diagnosis, most urgent first.
@@ -395,12 +396,16 @@ def seed_patients(demo):
     streets = demo.texts["streets"]
     coordinators = demo.with_role("coordinator")
     phones = set()
-    for _ in range(PATIENT_COUNT):
+    foreigners = iter(names["foreign_patients"])
+    for number in range(PATIENT_COUNT):
         sex = "F" if rng.random() < 0.56 else "M"
         first_name = rng.choice(names["female_first_names" if sex == "F" else "male_first_names"])
         surname = rng.choice(names["surnames"])
         last_name = feminine_surname(surname) if sex == "F" else surname
         middle_name = rng.choice(names["patronymics"])["female" if sex == "F" else "male"]
+        foreigner = next(foreigners, None) if number % 40 == 7 else None
+        if foreigner is not None:
+            last_name, first_name, sex, middle_name = foreigner["last_name"], foreigner["first_name"], foreigner["sex"], None
         birth_year = rng.randint(2010, 2018) if rng.random() < 0.12 else rng.randint(1950, 2009)
         birth_date = date(birth_year, 1, 1) + timedelta(days=rng.randrange(365))
         phone = f"+79{rng.randrange(10**9):09d}"
@@ -760,8 +765,10 @@ def seed_plans(demo):
     ]
     wanted = sum(quota for _, quota in PLAN_STATUS_QUOTAS)
     insured = [p for p in candidates if p in demo.policies][:INSURED_PLANS]
-    others = [p for p in candidates if p not in insured]
-    chosen_patients = insured + rng.sample(others, min(len(others), wanted - len(insured)))
+    # The foreign patients' plans show that names in Latin letters work everywhere.
+    foreign = [p for p in candidates if p not in insured and p.middle_name is None][:FOREIGN_PLANS]
+    others = [p for p in candidates if p not in insured and p not in foreign]
+    chosen_patients = insured + foreign + rng.sample(others, min(len(others), wanted - len(insured) - len(foreign)))
     chosen_patients.sort(key=lambda p: demo.exams[p][-1].examined_at)
     plans = [plan for plan in (build_plan(demo, p) for p in chosen_patients) if plan is not None]
 
@@ -1132,6 +1139,7 @@ def patient_document(demo, patient, key, plan=None):
     template = demo.ref.document_templates[key]
     return PatientDocument(
         patient=patient,
+        clinic=plan.clinic if plan is not None and plan.clinic is not None else patient.home_clinic,
         template=template,
         plan=plan,
         kind=template.kind,
@@ -1174,6 +1182,7 @@ def new_task(demo, tab, title, due_at, *, rule=None, patient=None, visit=None, p
         rule=rule_row,
         assignee=assignee,
         queue=TASK_QUEUES[tab],
+        clinic=visit.clinic if visit is not None else (patient.home_clinic if patient is not None else None),
         due_at=due_at,
         status="done" if done else "open",
         call_result=result,

@@ -1,32 +1,60 @@
-"""The task book as records, and the rules that generate tasks."""
+"""The task book as records, and the rules that generate tasks. Tasks save
+through stompro.tasks.services and show only the rows of the person's
+branches (and the network's queue)."""
 from flask_babel import lazy_gettext as _l
 
-from ..admin.base import StomproModelView
+from ..admin.base import StomproModelView, Writes
+from ..admin.filters import clinic_filter, staff_filter
+from ..admin.labels import LABELS
+from ..admin.lookups import PatientLookup, RowLookup, StaffLookup
 from ..admin.permissions import Permissions
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER, OWNER_ONLY
-from ..patients.admin import patient_lookup, staff_lookup
+from ..patients.models import Patient
+from ..planning.models import TreatmentPlan
+from ..scheduling.models import Appointment
 from .models import Task, TaskRule
+from .services import cancel_task, create_task, update_task
 
 CATEGORY = _l("Tasks")
 TASK_WORKERS = {OWNER, ADMINISTRATOR, CALL_CENTER, COORDINATOR}
 
 
+class PatientRowLookup(RowLookup):
+    """Live rows of a patient's (visits, plans), found by the patient's name."""
+
+    def __init__(self, name, model):
+        super().__init__(
+            name, model, fields=(Patient.last_name, Patient.first_name),
+            where=lambda: (model.deleted_at.is_(None), Patient.deleted_at.is_(None)),
+        )
+
+    def allowed(self):
+        return super().allowed().join(Patient, self.model.patient_id == Patient.id)
+
+
 class TaskAdmin(StomproModelView):
-    permissions = Permissions.managed_by(TASK_WORKERS, export={OWNER}, delete={OWNER})
+    permissions = Permissions.managed_by(TASK_WORKERS, export={OWNER})
+    writes = Writes(create=create_task, update=update_task, delete=cancel_task)
+    branch_column = "clinic_id"
     simple_list_pager = True
-    column_list = ("due_at", "tab", "priority", "title", "patient", "assignee", "queue", "status", "call_result")
-    column_filters = ("tab", "status", "priority", "due_at", "assignee", "call_result")
+    column_list = ("due_at", "tab", "priority", "title", "patient", "assignee", "queue", "clinic", "status", "call_result")
+    column_filters = (
+        "tab", "status", "priority", "due_at",
+        staff_filter(Task.assignee_id, LABELS["assignee"]),
+        clinic_filter(Task.clinic_id, LABELS["clinic"]),
+        "call_result",
+    )
     column_searchable_list = ("title",)
     column_sortable_list = ("due_at", "priority", "status")
     column_default_sort = ("due_at", False)
     form_columns = (
-        "tab", "priority", "title", "patient", "appointment", "plan", "assignee", "queue", "due_at",
+        "tab", "priority", "title", "patient", "appointment", "plan", "clinic", "assignee", "queue", "due_at",
         "status", "call_result", "call_back_at", "outcome_note",
     )
     form_ajax_refs = {
-        "patient": patient_lookup(), "assignee": staff_lookup("assignee"),
-        "appointment": {"fields": ("id",)}, "plan": {"fields": ("id", "title")},
+        "patient": PatientLookup(), "assignee": StaffLookup("assignee"),
+        "appointment": PatientRowLookup("appointment", Appointment), "plan": PatientRowLookup("plan", TreatmentPlan),
     }
 
 

@@ -26,4 +26,6 @@ class TimeClock(Entity, SoftDeletable, db.Model):
     clinic: Mapped[Clinic] = relationship()
 
     def __str__(self):
-        return f"{self.staff} {self.clock_in:%d.%m.%Y %H:%M}" if self.clock_in else str(self.staff)
+        from ..timefmt import format_moment
+
+        return f"{self.staff} {format_moment(self.clock_in)}".strip()

@@ -1,0 +1,112 @@
+"""The task book's rules for a single task: making one by hand, changing it,
+recording the call's result, closing and cancelling it.
+
+Who closed a task and when are the server's (the signed-in person, now); a
+closed task goes to the archive as it was. Tasks are never deleted: a task
+no longer needed is cancelled. A task of a branch is that branch's staff's
+(owners and the call center work for every branch); a task without a branch
+is the network's queue."""
+from flask_babel import lazy_gettext as _l
+
+from .. import bounds
+from ..db import utcnow
+from ..errors import DomainError
+from ..org.branches import require_branch
+from .models import CALL_RESULTS, TABS, TASK_STATUSES, Task
+
+TASK_FIELDS = ("tab", "priority", "title", "patient", "appointment", "plan", "assignee", "queue", "due_at", "clinic")
+OUTCOME_FIELDS = ("status", "call_result", "call_back_at", "outcome_note")
+
+
+def create_task(session, actor, **fields):
+    """A task made by hand; it starts open."""
+    task = Task(status="open")
+    _set_task_fields(actor, task, {name: fields.get(name) for name in TASK_FIELDS})
+    session.add(task)
+    session.flush()
+    if any(fields.get(name) for name in OUTCOME_FIELDS if name != "status") or fields.get("status") not in (None, "open"):
+        record_outcome(session, actor, task, **{name: fields.get(name) for name in OUTCOME_FIELDS})
+    return task
+
+
+def update_task(session, actor, task, **fields):
+    """Change what the task is about, then its outcome (see record_outcome)."""
+    require_branch(actor, task.clinic_id)
+    about = {name: fields[name] for name in TASK_FIELDS if name in fields}
+    if any(getattr(task, name) != value for name, value in about.items()):
+        if task.status != "open":
+            raise DomainError(_l("A closed task is kept as it was; make a new task instead."), field="title")
+        _set_task_fields(actor, task, {**{name: getattr(task, name) for name in TASK_FIELDS}, **about})
+    outcome = {name: fields[name] for name in OUTCOME_FIELDS if name in fields}
+    if any(getattr(task, name) != value for name, value in outcome.items()):
+        record_outcome(session, actor, task, **{**{name: getattr(task, name) for name in OUTCOME_FIELDS}, **outcome})
+    session.flush()
+    return task
+
+
+def record_outcome(session, actor, task, status="open", call_result=None, call_back_at=None, outcome_note=None,
+                   now=None):
+    """The call's result and the task's status. "Call back" needs the time;
+    closing (done or cancelled) records who and when."""
+    require_branch(actor, task.clinic_id)
+    if task.status != "open" and status != task.status:
+        raise DomainError(_l("This task is closed; make a new task instead."), field="status")
+    if status not in TASK_STATUSES:
+        raise DomainError(_l("Unknown status."), field="status")
+    if call_result is not None and call_result not in CALL_RESULTS:
+        raise DomainError(_l("Unknown call result."), field="call_result")
+    if call_result == "call_back" and call_back_at is None:
+        raise DomainError(_l("“Call back” needs the time to call back."), field="call_back_at")
+    bounds.require(bounds.moment_problem(call_back_at), "call_back_at")
+    bounds.require(bounds.text_problem(outcome_note), "outcome_note")
+    task.call_result = call_result
+    task.call_back_at = call_back_at if call_result == "call_back" else None
+    task.outcome_note = (outcome_note or "").strip() or None
+    if status != "open" and task.status == "open":
+        task.done_by = actor
+        task.done_at = now or utcnow()
+    task.status = status
+    session.flush()
+    return task
+
+
+def cancel_task(session, actor, task):
+    """What the list's delete does: the task is cancelled, never erased."""
+    if task.status == "cancelled":
+        return task
+    if task.status == "done":
+        raise DomainError(_l("A done task is kept in the archive as it was."))
+    return record_outcome(session, actor, task, status="cancelled", call_result=task.call_result,
+                          call_back_at=task.call_back_at, outcome_note=task.outcome_note)
+
+
+def _set_task_fields(actor, task, fields):
+    if fields["tab"] not in TABS:
+        raise DomainError(_l("Choose the tab of the task book."), field="tab")
+    priority = fields["priority"]
+    if priority is None or not 1 <= priority <= 5:
+        raise DomainError(_l("Priority is from 1 (highest) to 5."), field="priority")
+    title = (fields["title"] or "").strip()
+    if not title:
+        raise DomainError(_l("Write what is to be done."), field="title")
+    bounds.require(bounds.text_problem(title, 200, multiline=False), "title")
+    if fields["due_at"] is None:
+        raise DomainError(_l("Give the time the task is due."), field="due_at")
+    bounds.require(bounds.moment_problem(fields["due_at"]), "due_at")
+    patient, visit, plan = fields["patient"], fields["appointment"], fields["plan"]
+    if patient is not None and patient.deleted_at is not None:
+        raise DomainError(_l("This patient's card was deleted."), field="patient")
+    for name, row in (("appointment", visit), ("plan", plan)):
+        if row is not None and patient is not None and row.patient_id != patient.id:
+            raise DomainError(_l("This is another patient's."), field=name)
+    assignee = fields["assignee"]
+    if assignee is not None and not assignee.active:
+        raise DomainError(_l("This person no longer works at the clinic."), field="assignee")
+    clinic = fields["clinic"] or (visit.clinic if visit is not None else None)
+    require_branch(actor, clinic)
+    bounds.require(bounds.text_problem(fields["queue"], 40, multiline=False), "queue")
+    task.tab, task.priority, task.title = fields["tab"], priority, title
+    task.patient = patient if patient is not None else (visit.patient if visit is not None else None)
+    task.appointment, task.plan, task.assignee, task.clinic = visit, plan, assignee, clinic
+    task.queue = (fields["queue"] or "").strip() or None
+    task.due_at = fields["due_at"]
