@@ -29,14 +29,20 @@ def test_a_patient_is_created_with_the_phone_in_e164(api):
     assert (stored.last_name, stored.first_name, stored.phone, stored.sex) == ("Тестова", "Анна", "+79161234567", "F")
 
 
-def test_optional_fields_may_be_left_out_and_namesakes_are_allowed(api):
+def test_optional_fields_may_be_left_out_and_a_possible_duplicate_needs_a_confirmation(api):
     api.as_role("administrator")
     required_only = {k: NEW_PATIENT[k] for k in ("last_name", "first_name", "birth_date", "phone")}
     first = api.post("/api/v1/patients", json=required_only)
-    second = api.post("/api/v1/patients", json=required_only)
-    assert (first.status_code, second.status_code) == (201, 201)
-    assert first.get_json()["id"] != second.get_json()["id"]
-    assert second.get_json()["middle_name"] is None
+    assert first.status_code == 201
+    assert first.get_json()["middle_name"] is None
+    again = api.post("/api/v1/patients", json=required_only)
+    assert again.status_code == 409
+    assert [p["id"] for p in again.get_json()["duplicates"]] == [first.get_json()["id"]]
+    same_phone = api.post("/api/v1/patients", json={**required_only, "first_name": "Другое"})
+    assert same_phone.status_code == 409
+    confirmed = api.post("/api/v1/patients", json={**required_only, "confirm_duplicate": True})
+    assert confirmed.status_code == 201
+    assert confirmed.get_json()["id"] != first.get_json()["id"]
 
 
 @pytest.mark.parametrize(
