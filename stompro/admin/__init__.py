@@ -1,4 +1,6 @@
 """Builds the Admin inside the app factory, in the clinic's menu order."""
+from pathlib import Path
+
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
@@ -8,6 +10,7 @@ from ..security import csp_nonce
 from .base import RoleGuard
 from .permissions import Permissions
 from .theme import SWATCH
+from .browser_locale import bp as browser_locale_bp
 from .theme import bp as theme_bp
 
 
@@ -40,6 +43,8 @@ def build_admin(app):
         name="StomPRO",
         theme=Bootstrap4Theme(swatch=SWATCH, fluid=True),
         index_view=HomeView(name=_l("Home"), url="/admin"),
+        # Messages Flask-Admin's own Russian catalog lacks (translations/ru/LC_MESSAGES/admin.po).
+        translations_path=str(Path(__file__).resolve().parent.parent / "translations"),
         csp_nonce_generator=csp_nonce,
     )
     for register in (
@@ -58,5 +63,6 @@ def build_admin(app):
     ):
         register(admin)
     app.register_blueprint(theme_bp)
+    app.register_blueprint(browser_locale_bp)
     app.extensions["stompro_admin"] = admin
     return admin

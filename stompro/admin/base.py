@@ -9,7 +9,9 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
+from flask_admin.model.fields import AjaxSelectField
 from flask_admin.model.helpers import get_mdict_item_or_list
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import inspect as sa_inspect
@@ -169,15 +171,12 @@ class StomproModelView(RoleGuard, ModelView):
 
     @property
     def extra_js(self):
-        from flask_babel import gettext
-
+        """The scripts' words in the reader's language, then the clinic's dates."""
         from ..i18n import current_language
 
         return [
-            url_for(
-                "static", filename="admin/clinic_dates.js", lang=current_language(),
-                apply=gettext("Apply"), cancel=gettext("Cancel"), **{"from": gettext("From"), "to": gettext("To")},
-            )
+            url_for("browser_locale.script", language=current_language()),
+            url_for("static", filename="admin/clinic_dates.js"),
         ]
 
     # -- permissions -------------------------------------------------------
@@ -298,6 +297,12 @@ class StomproModelView(RoleGuard, ModelView):
                     item["options"] = [(value, str(label)) for value, label in flt.get_options(self)]
         return groups
 
+    def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
+        """An empty cell, not "None", for a coded column with no value (a task
+        without a call result); Flask-Admin's choices skip the type formatters."""
+        value = super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
+        return "" if value is None else value
+
     def get_export_value(self, model, name):
         return neutralized(super().get_export_value(model, name))
 
@@ -316,10 +321,18 @@ class StomproModelView(RoleGuard, ModelView):
     # -- forms: my branches only -------------------------------------------------------
 
     def create_form(self, obj=None):
-        return self._branch_choices(super().create_form(obj))
+        return self._prompt_pickers(self._branch_choices(super().create_form(obj)))
 
     def edit_form(self, obj=None):
-        return self._branch_choices(super().edit_form(obj))
+        return self._prompt_pickers(self._branch_choices(super().edit_form(obj)))
+
+    @staticmethod
+    def _prompt_pickers(form):
+        """A picker says what to do with it (Flask-Admin's "Please select model")."""
+        for field in form:
+            if isinstance(field, AjaxSelectField):
+                field.render_kw = {"data-placeholder": gettext("Start typing to search"), **(field.render_kw or {})}
+        return form
 
     def _branch_choices(self, form):
         """The branch and chair pickers offer the person's own branches."""

@@ -73,26 +73,39 @@ class ClinicInput(TextInput):
         return super().__call__(field, **kwargs)
 
 
-class ClinicDateField(DateField):
+class TypedFormat:
+    """A field read from typed text, whose complaint names the format
+    expected. (Flask-Admin's templates show only plain-string errors, so the
+    translated message is made a string when it is raised.)"""
+
+    formats = ()
+    expected = None
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", list(self.formats))
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(self.expected)) from None
+
+
+class ClinicDateField(TypedFormat, DateField):
     """dd.mm.yyyy (ISO accepted when pasted)."""
 
     widget = ClinicInput("clinic-date", "дд.мм.гггг")
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("format", DATE_FORMATS)
-        kwargs.setdefault("invalid_value_message", _l("Enter the date as dd.mm.yyyy."))
-        super().__init__(label, validators, **kwargs)
+    formats = DATE_FORMATS
+    expected = _l("Enter the date as dd.mm.yyyy.")
 
 
-class LocalDateTimeField(DateTimeField):
+class LocalDateTimeField(TypedFormat, DateTimeField):
     """dd.mm.yyyy HH:MM on the clinic's clock, stored as an aware UTC moment."""
 
     widget = ClinicInput("clinic-datetime", "дд.мм.гггг чч:мм")
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("format", DATETIME_FORMATS)
-        kwargs.setdefault("invalid_value_message", _l("Enter the date and time as dd.mm.yyyy HH:MM."))
-        super().__init__(label, validators, **kwargs)
+    formats = DATETIME_FORMATS
+    expected = _l("Enter the date and time as dd.mm.yyyy HH:MM.")
 
     def process_data(self, value):
         self.stored = value if isinstance(value, datetime) else None
@@ -111,14 +124,14 @@ class LocalDateTimeField(DateTimeField):
         return from_local(self.data)
 
 
-class ClinicTimeField(TimeField):
+class ClinicTimeField(TypedFormat, TimeField):
     """HH:MM, typed."""
 
     widget = TextInput()
+    formats = TIME_FORMATS
+    expected = _l("Enter the time as HH:MM.")
 
     def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("format", TIME_FORMATS)
-        kwargs.setdefault("invalid_value_message", _l("Enter the time as HH:MM."))
         kwargs.setdefault("render_kw", {"placeholder": "чч:мм", "autocomplete": "off"})
         super().__init__(label, validators, **kwargs)
 

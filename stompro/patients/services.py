@@ -6,6 +6,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
+from .. import bounds
 from ..errors import DomainError
 from ..records import soft_delete
 from .models import SEXES, Patient
@@ -211,10 +212,7 @@ def _clean(field, value):
         if value.upper() not in SEXES:
             raise DomainError(_l("Sex is M or F."), field=field)
         return value.upper()
-    if len(value) > NEW_PATIENT_TEXT_FIELDS[field]:
-        raise DomainError(
-            _l("At most %(count)s characters.", count=NEW_PATIENT_TEXT_FIELDS[field]), field=field
-        )
+    bounds.require(bounds.text_problem(value, NEW_PATIENT_TEXT_FIELDS[field], multiline=False), field)
     if field == "email":
         return _email(value)
     return value

@@ -5,7 +5,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from ..catalog.models import STAGE_KINDS, TIERS, PriceList, Service
+from ..catalog.models import STAGE_KINDS, TIER_LABELS, TIERS, PriceList, Service
 from ..chart.models import Condition
 from ..chart.teeth import normalize_surfaces, surfaces_check_sql, tooth_check_sql, validate_tooth
 from ..db import MONEY, Entity, SoftDeletable, UTCDateTime, Versioned, one_of
@@ -69,7 +69,7 @@ class PlanVariant(Entity, SoftDeletable, db.Model):
     stages: Mapped[list["PlanStage"]] = relationship(back_populates="variant", order_by="PlanStage.position")
 
     def __str__(self):
-        return f"{self.plan} · {self.tier}"
+        return f"{self.plan} · {TIER_LABELS.get(self.tier, self.tier)}"
 
 
 class PlanStage(Entity, SoftDeletable, db.Model):

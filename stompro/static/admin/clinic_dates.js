@@ -9,13 +9,13 @@
  * so a person types and pastes freely; the calendar follows the text once it
  * reads as a whole date, and writes into the field only when a day is picked.
  *
- * The language and the button labels come in this script's own URL
- * (?lang=ru&apply=…&cancel=…), so that they pass through the panel's
- * translations. */
+ * The language and the button labels come from window.STOMPRO_WORDS (the
+ * script /admin-locale/<language>.js, loaded before this one), so that they
+ * pass through the panel's translations. */
 (function ($) {
   "use strict";
-  var params = new URL(document.currentScript.src).searchParams;
-  var language = params.get("lang") || "en";
+  var words = window.STOMPRO_WORDS || {};
+  var language = words.language || "en";
   var SEPARATOR = " — ";
   var FORMATS = { date: "DD.MM.YYYY", datetime: "DD.MM.YYYY HH:mm" };
   var ACCEPTED = {
@@ -34,10 +34,10 @@
 
   function pickerLocale() {
     return {
-      applyLabel: params.get("apply") || "Apply",
-      cancelLabel: params.get("cancel") || "Cancel",
-      fromLabel: params.get("from") || "From",
-      toLabel: params.get("to") || "To",
+      applyLabel: words.apply || "Apply",
+      cancelLabel: words.cancel || "Cancel",
+      fromLabel: words.from || "From",
+      toLabel: words.to || "To",
       weekLabel: "#",
       // 2023-01-01 was a Sunday: day names from Sunday on, as the picker wants.
       daysOfWeek: names({ weekday: "short" }, 7, function (i) { return new Date(2023, 0, 1 + i); }),
