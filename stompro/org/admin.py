@@ -2,6 +2,8 @@
 from flask_babel import lazy_gettext as _l
 
 from ..admin.base import StomproModelView
+from ..admin.filters import clinic_filter
+from ..admin.labels import LABELS
 from ..admin.permissions import Permissions
 from ..extensions import db
 from .account import AccountView
@@ -23,7 +25,7 @@ class ClinicAdmin(StomproModelView):
 class RoomAdmin(StomproModelView):
     permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR}, export=OWNER_ONLY)
     column_list = ("clinic", "name", "kind", "active")
-    column_filters = ("clinic", "kind", "active")
+    column_filters = (clinic_filter(Room.clinic_id, LABELS["clinic"]), "kind", "active")
     column_sortable_list = (("clinic", "clinic.name"), "name", "kind")
     column_default_sort = "name"
     form_choices = {"kind": [("chair", _l("Chair")), ("cabinet", _l("Cabinet")), ("xray", _l("X-ray room"))]}

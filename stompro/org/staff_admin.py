@@ -20,6 +20,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectMultipleField
 
 from ..admin.base import StomproModelView, Writes
+from ..admin.filters import LiveOptions, rows_filter
 from ..admin.labels import LABELS
 from ..admin.permissions import Permissions
 from ..errors import DomainError
@@ -47,21 +48,7 @@ SHOWN_COLUMNS = (
 )
 
 
-class _Choices:
-    """Filter options read from the database when a list page shows them
-    (Flask-Admin reads a filter's options once, when the view is built)."""
-
-    def __init__(self, load):
-        self.load = load
-
-    def __bool__(self):
-        return True
-
-    def __iter__(self):
-        return iter(self.load())
-
-
-class _RelatedFilter(filters.BaseSQLAFilter):
+class _RelatedFilter(LiveOptions, filters.BaseSQLAFilter):
     """Staff holding a related row (a role, a branch), written as EXISTS so the
     list keeps one row per person."""
 
@@ -93,11 +80,6 @@ def _role_options():
 
 def _clinic_options():
     return [(str(c.id), c.name) for c in db.session.execute(select(Clinic).order_by(Clinic.name)).scalars()]
-
-
-def _specialty_options():
-    rows = db.session.execute(select(Specialty).order_by(Specialty.sort_order, Specialty.id)).scalars()
-    return [(str(s.id), str(s)) for s in rows]
 
 
 class _StaffRowAction(BaseListRowAction):
@@ -164,7 +146,8 @@ class StaffAdmin(StomproModelView):
     column_sortable_list = ("login", "last_name", "first_name", "language", "active", "last_login_at")
     column_searchable_list = ("login", "last_name", "first_name", "email")
     column_default_sort = "last_name"
-    column_labels = {**LABELS, "must_change_password": _l("Must change the password")}
+    # Not a secret, only whether the person still signs in with a temporary password.
+    column_labels = {**LABELS, "must_change_password": _l("Temporary credentials")}
     column_extra_row_actions = [
         _StaffRowAction("password", _l("Reset the password")),
         _StaffRowAction("deactivate", _l("Deactivate")),
@@ -186,11 +169,11 @@ class StaffAdmin(StomproModelView):
     def __init__(self, *args, **kwargs):
         self.column_filters = (
             filters.BooleanEqualFilter(Staff.active, _l("Active")),
-            _RelatedFilter(_l("Role"), _Choices(_role_options), lambda role: Staff.role_rows.any(StaffRole.role == role)),
-            _RelatedFilter(_l("Branch"), _Choices(_clinic_options), lambda id: Staff.clinics.any(Clinic.id == id), int),
-            filters.IntEqualFilter(Staff.specialty_id, _l("Specialty"), options=_Choices(_specialty_options)),
+            _RelatedFilter(_l("Role"), _role_options, lambda role: Staff.role_rows.any(StaffRole.role == role)),
+            _RelatedFilter(LABELS["clinic"], _clinic_options, lambda id: Staff.clinics.any(Clinic.id == id), int),
+            rows_filter(Staff.specialty_id, LABELS["specialty"], Specialty, Specialty.sort_order),
             filters.FilterEqual(Staff.language, _l("Language"), options=(("ru", "Русский"), ("en", "English"))),
-            filters.BooleanEqualFilter(Staff.must_change_password, _l("Must change the password")),
+            filters.BooleanEqualFilter(Staff.must_change_password, self.column_labels["must_change_password"]),
         )
         super().__init__(*args, **kwargs)
 
