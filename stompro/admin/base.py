@@ -308,14 +308,28 @@ class StomproModelView(RoleGuard, ModelView):
 
     # -- reading one record: the access log ------------------------------------------
 
+    def _row_or_404(self):
+        """The row of the URL, or a 404 — for a deleted row, an impossible id
+        or another branch's row alike, so that a page never tells it exists."""
+        row_id = get_mdict_item_or_list(request.args, "id")
+        if row_id is None:
+            return None
+        row = self.get_one(row_id)
+        if row is None:
+            abort(404)
+        return row
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        self._row_or_404()
+        return super().edit_view()
+
     @expose("/details/")
     def details_view(self):
-        if self.patient_access:
-            row = self.get_one(get_mdict_item_or_list(request.args, "id"))
-            if row is not None:
-                patient_id = row.id if isinstance(row, Patient) else row.patient_id
-                record_access(db.session, current_user, patient_id, self.patient_access)
-                db.session.commit()
+        row = self._row_or_404()
+        if self.patient_access and row is not None:
+            patient_id = row.id if isinstance(row, Patient) else row.patient_id
+            record_access(db.session, current_user, patient_id, self.patient_access)
         return super().details_view()
 
     # -- forms: my branches only -------------------------------------------------------
@@ -342,8 +356,8 @@ class StomproModelView(RoleGuard, ModelView):
         clinic, room = getattr(form, "clinic", None), getattr(form, "room", None)
         if clinic is not None and hasattr(clinic, "query_factory"):
             clinic.query_factory = lambda: mine
-            if clinic.data is None and len(mine) == 1:
-                clinic.data = mine[0]
+            if clinic.data is None and not clinic.raw_data and len(mine) == 1:
+                clinic.data = mine[0]  # a new form's default, never a replacement for what was sent
         if room is not None and hasattr(room, "query_factory"):
             room.query_factory = lambda: [r for c in mine for r in c.rooms if r.active]
         return form

@@ -191,6 +191,8 @@ class ModelConverter(AdminModelConverter):
 
     def convert(self, model, mapper, name, prop, field_args, hidden_pk):
         field = super().convert(model, mapper, name, prop, field_args, hidden_pk)
+        if field is not None and hasattr(prop, "direction") and hasattr(field, "kwargs") and not prop.uselist:
+            field.kwargs["validators"] = [*field.kwargs.get("validators", ()), offered]
         columns = getattr(prop, "columns", None)
         if field is not None and columns and hasattr(field, "kwargs"):
             column = columns[0]
@@ -200,6 +202,17 @@ class ModelConverter(AdminModelConverter):
             if column.nullable and isinstance(column.type, String):
                 field.kwargs["filters"] = [*field.kwargs.get("filters", ()), blank_to_none]
         return field
+
+
+def offered(form, field):
+    """The row a picker or a list was sent is the one it holds: an id it would
+    not offer (another branch's, a deleted row, 10**20) is refused, never
+    dropped to blank or replaced by a default."""
+    raw = (field.raw_data or [""])[0]
+    if raw in ("", "__None"):
+        return
+    if field.data is None or str(getattr(field.data, "id", "")) != str(raw).strip():
+        raise ValidationError(field.gettext("Not a valid choice."))
 
 
 def blank_to_none(value):

@@ -176,7 +176,7 @@ LABELS = {
     "staff_login": _l("Login"),
     "what": _l("What was opened"),
     "path": _l("Page"),
-    "must_change_password": _l("Must change the password"),
+    "must_change_password": _l("Temporary credentials"),
     "confirm_duplicate": _l("This is another person: register anyway"),
     "table_name": _l("Table"),
     "row_id": _l("Row"),

@@ -47,7 +47,6 @@ def patient_or_404(patient_id):
 def show_chart(patient_id):
     patient = patient_or_404(patient_id)
     record_access(db.session, current_staff(), patient.id, "chart", channel="api")
-    db.session.commit()
     return chart_json(patient.id)
 
 

@@ -7,6 +7,7 @@ from flask import Response, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..audit.access import record_access
 from ..catalog.models import Service
 from ..errors import DomainError
 from ..extensions import db
@@ -18,6 +19,7 @@ from ..planning.printout import printout_pdf
 from ..planning.services import (
     NotAllowed, add_item, choose_variant, load_plan, plan_json, present_plan, remove_item,
 )
+from ..records import live_row
 from . import bp
 from .auth import current_staff, requires_roles
 from .chart import patient_or_404
@@ -70,7 +72,7 @@ def _payer(payer):
         return None
     if isinstance(payer, bool) or not isinstance(payer, int):
         raise ApiError(422, fields={"payer": _l("The payer is “self” or the id of the patient's insurance policy.")})
-    policy = db.session.get(InsurancePolicy, payer)
+    policy = live_row(db.session, InsurancePolicy, payer)
     if policy is None:
         raise ApiError(422, fields={"payer": _l("There is no insurance policy #%(id)s.", id=payer)})
     return policy  # build_plan checks that it is the patient's and valid today
@@ -79,7 +81,9 @@ def _payer(payer):
 @bp.get(PLAN_URL)
 @requires_roles(PLAN_READERS)
 def show_plan(plan_id):
-    return plan_json(_plan_or_404(plan_id))
+    plan = _plan_or_404(plan_id)
+    record_access(db.session, current_staff(), plan.patient_id, "plan", channel="api")
+    return plan_json(plan)
 
 
 @bp.post(f"{PLAN_URL}/items")
@@ -100,8 +104,8 @@ def add_plan_item(plan_id):
 
 
 def _stage_of(plan, stage_id):
-    stage = db.session.get(PlanStage, stage_id) if isinstance(stage_id, int) and not isinstance(stage_id, bool) else None
-    if stage is None or stage.deleted_at is not None or stage.variant.plan_id != plan.id:
+    stage = live_row(db.session, PlanStage, stage_id) if isinstance(stage_id, int) and not isinstance(stage_id, bool) else None
+    if stage is None or stage.variant.plan_id != plan.id:
         raise ApiError(422, fields={"stage_id": _l("Give the id of a stage of this plan.")})
     return stage
 
@@ -158,6 +162,7 @@ def choose(plan_id):
 @requires_roles(PLAN_READERS)
 def printout(plan_id):
     plan = _plan_or_404(plan_id)
+    record_access(db.session, current_staff(), plan.patient_id, "plan", channel="api")
     which = request.args.get("which", "all")
     try:
         pdf = printout_pdf(db.session, plan, which)

@@ -7,8 +7,10 @@ from .models import PatientAccess
 
 
 def record_access(session, staff, patient_id, what, channel="panel"):
-    """Write that ``staff`` opened ``what`` of the patient ``patient_id``.
-    The caller commits (a read commits only this row)."""
+    """Write, and commit at once, that ``staff`` opened ``what`` of the
+    patient ``patient_id`` — before the page is shown, whatever happens
+    next. Called on a read, so the commit carries only this row; what the
+    page has loaded stays loaded (no expiry on this commit)."""
     path = request.full_path[:300] if has_request_context() else None
     session.add(
         PatientAccess(
@@ -16,4 +18,9 @@ def record_access(session, staff, patient_id, what, channel="panel"):
             what=what, channel=channel, path=path,
         )
     )
-    session.flush()
+    real = session.registry() if hasattr(session, "registry") else session
+    expiring, real.expire_on_commit = real.expire_on_commit, False
+    try:
+        real.commit()
+    finally:
+        real.expire_on_commit = expiring

@@ -2,14 +2,11 @@
 schedules. Invoices, lines and payments save through stompro.billing.services
 and show only the rows of the person's branches; a payment schedule is
 computed from its plan and only read here."""
-from flask import abort, request
-from flask_admin import expose
-from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
-from wtforms.validators import Optional, ValidationError
+from wtforms.validators import Optional
 
 from ..admin.base import READ_ONLY, StomproModelView, Writes
 from ..admin.choices import VALUE_LABELS
@@ -17,6 +14,7 @@ from ..admin.filters import clinic_filter, rows_filter, staff_filter
 from ..admin.labels import LABELS
 from ..admin.lookups import PatientLookup, RowLookup
 from ..admin.permissions import Permissions
+from ..catalog.admin import service_lookup
 from ..catalog.models import Service
 from ..db import utcnow
 from ..extensions import db
@@ -32,37 +30,6 @@ from .services import (
 
 CATEGORY = _l("Billing")
 CASH_DESK = frozenset({OWNER, CASHIER, ADMINISTRATOR})
-
-
-class HiddenRowsAreNotFound:
-    """A row of another branch (or a deleted or unknown one) is a 404 on its
-    details and edit pages, not a redirect that tells it exists."""
-
-    @expose("/details/")
-    def details_view(self):
-        self._row_or_404()
-        return super().details_view()
-
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
-        self._row_or_404()
-        return super().edit_view()
-
-    def _row_or_404(self):
-        row_id = get_mdict_item_or_list(request.args, "id")
-        if row_id is not None and self.get_one(row_id) is None:
-            abort(404)
-
-
-def offered(form, field):
-    """The row a picker was sent is the one it holds: an id the picker would
-    not offer (another branch's, a deleted row) is refused, never dropped
-    to blank or replaced by a default."""
-    raw = (field.raw_data or [""])[0]
-    if raw in ("", "__None"):
-        return
-    if field.data is None or str(getattr(field.data, "id", "")) != str(raw).strip():
-        raise ValidationError(field.gettext("Not a valid choice"))
 
 
 # -- pickers ----------------------------------------------------------------------------
@@ -90,16 +57,6 @@ class InvoiceLookup(RowLookup):
 
     def allowed(self):
         return select(Invoice).join(Patient, Invoice.patient_id == Patient.id).where(*self.where())
-
-
-class ServiceLookup(RowLookup):
-    """Services offered now, by code or name in either language."""
-
-    def __init__(self, name="service"):
-        super().__init__(
-            name, Service, fields=(Service.code, Service.name_ru, Service.name_en),
-            where=lambda: (Service.active.is_(True),), order_by=(Service.code,), page_size=20,
-        )
 
 
 # -- formatters -----------------------------------------------------------------------------
@@ -139,7 +96,7 @@ def _lines_and_totals(view, context, invoice, name):
 # -- views ------------------------------------------------------------------------------------
 
 
-class InvoiceAdmin(HiddenRowsAreNotFound, StomproModelView):
+class InvoiceAdmin(StomproModelView):
     """Invoices of the person's branches; written by billing.services: a
     draft gets its lines on the "Invoice lines" screen, then it is issued,
     paid or cancelled by its status. Invoices are cancelled, never deleted."""
@@ -167,7 +124,6 @@ class InvoiceAdmin(HiddenRowsAreNotFound, StomproModelView):
     form_columns = ("number", "patient", "clinic", "payer_kind", "insurance_company", "issued_at", "status", "note")
     form_args = {
         "number": {"validators": [Optional()]}, "issued_at": {"default": utcnow},
-        **{name: {"validators": [offered]} for name in ("patient", "clinic", "insurance_company")},
     }
     form_widget_args = {"number": {"required": False}}
     form_ajax_refs = {"patient": PatientLookup()}
@@ -178,7 +134,7 @@ class InvoiceAdmin(HiddenRowsAreNotFound, StomproModelView):
         return form_class
 
 
-class InvoiceLineAdmin(HiddenRowsAreNotFound, StomproModelView):
+class InvoiceLineAdmin(StomproModelView):
     """The lines of invoices of the person's branches. Lines are added,
     changed and removed only while their invoice is a draft
     (billing.services); the price left blank is the price list's today."""
@@ -198,11 +154,10 @@ class InvoiceLineAdmin(HiddenRowsAreNotFound, StomproModelView):
     column_formatters_detail = {"amount": _money_column}
     column_descriptions = {"price": _l("Leave it blank for the price list's price today.")}
     form_columns = ("invoice", "service", "tooth", "quantity", "price", "discount")
-    form_args = {"price": {"validators": [Optional()]}, "invoice": {"validators": [offered]},
-                 "service": {"validators": [offered]}}
+    form_args = {"price": {"validators": [Optional()]}}
     form_widget_args = {"price": {"required": False}}
     # Drafts take lines; issued ones are offered too, so that the service says why they do not.
-    form_ajax_refs = {"invoice": InvoiceLookup(statuses=("draft", "issued")), "service": ServiceLookup()}
+    form_ajax_refs = {"invoice": InvoiceLookup(statuses=("draft", "issued")), "service": service_lookup()}
 
     def _visible(self, query):
         """Live lines of live invoices of the person's branches."""
@@ -218,7 +173,7 @@ class InvoiceLineAdmin(HiddenRowsAreNotFound, StomproModelView):
         return form_class
 
 
-class PaymentAdmin(HiddenRowsAreNotFound, StomproModelView):
+class PaymentAdmin(StomproModelView):
     """Payments taken at the desks of the person's branches, received by the
     signed-in person (billing.services). A recorded payment changes only its
     note and receipt number; the owner moves a wrong one to the recycle bin."""
@@ -237,8 +192,7 @@ class PaymentAdmin(HiddenRowsAreNotFound, StomproModelView):
     column_sortable_list = ("paid_at", "amount")
     column_default_sort = ("paid_at", True)
     form_columns = ("patient", "invoice", "clinic", "method", "amount", "paid_at", "receipt_number", "note")
-    form_args = {"paid_at": {"default": utcnow},
-                 **{name: {"validators": [offered]} for name in ("patient", "invoice", "clinic")}}
+    form_args = {"paid_at": {"default": utcnow}}
     form_ajax_refs = {"patient": PatientLookup(), "invoice": InvoiceLookup(statuses=("issued",))}
 
     def get_edit_form(self):

@@ -1,6 +1,4 @@
 """The chart's records: findings, exams (the medical card), attachments, references."""
-import json
-
 from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
@@ -212,7 +210,6 @@ class ExamAdmin(StomproModelView):
         """All exams of one patient, newest first, addenda under their originals."""
         patient = self._patient_or_404(patient_id)
         record_access(db.session, current_user, patient.id, "exams")
-        db.session.commit()
         entries = exams_for_patient(db.session, patient_id)
         draft = next((e.exam for e in entries if edit_refusal(e.exam, current_user) is None), None)
         return self.render("exams/card.html", patient=patient, entries=entries, draft=draft,

@@ -91,7 +91,6 @@ class AttachmentAdmin(StomproModelView):
     def gallery_view(self, patient_id):
         patient = self._patient(patient_id)
         record_access(db.session, current_user, patient.id, "images")
-        db.session.commit()
         return self.render(
             "attachments/gallery.html",
             patient=patient,
@@ -156,7 +155,6 @@ class AttachmentAdmin(StomproModelView):
             abort(404)
         if logged:
             record_access(db.session, current_user, attachment.patient_id, "images")
-            db.session.commit()
         return attachment
 
     @staticmethod

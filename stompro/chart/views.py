@@ -42,7 +42,6 @@ class ChartView(RoleGuard, BaseView):
     def patient_chart(self, patient_id):
         patient = self._patient(patient_id)
         record_access(db.session, current_user, patient.id, "chart")
-        db.session.commit()
         entries = current_chart(db.session, patient.id)
         conditions = self._conditions()
         return self.render(
@@ -120,7 +119,6 @@ class ChartView(RoleGuard, BaseView):
         except DomainError:
             abort(404)
         record_access(db.session, current_user, patient.id, "chart")
-        db.session.commit()
         return patient, tooth_history(db.session, patient.id, tooth)
 
 

@@ -1,10 +1,7 @@
 """Document templates and the patients' documents."""
-from flask import abort, request
-from flask_admin import expose
-from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms.validators import Optional, ValidationError
+from wtforms.validators import Optional
 
 from ..admin.base import StomproModelView, Writes
 from ..admin.filters import clinic_filter, rows_filter, staff_filter
@@ -21,37 +18,6 @@ from .services import create_document, delete_document, update_document
 
 CATEGORY = _l("Documents")
 DOCUMENT_WRITERS = frozenset({OWNER, ADMINISTRATOR, COORDINATOR})
-
-
-class HiddenRowsAreNotFound:
-    """A row of another branch (or a deleted or unknown one) is a 404 on its
-    details and edit pages, not a redirect that tells it exists."""
-
-    @expose("/details/")
-    def details_view(self):
-        self._row_or_404()
-        return super().details_view()
-
-    @expose("/edit/", methods=("GET", "POST"))
-    def edit_view(self):
-        self._row_or_404()
-        return super().edit_view()
-
-    def _row_or_404(self):
-        row_id = get_mdict_item_or_list(request.args, "id")
-        if row_id is not None and self.get_one(row_id) is None:
-            abort(404)
-
-
-def offered(form, field):
-    """The row a picker was sent is the one it holds: an id the picker would
-    not offer (another branch's, a deleted row) is refused, never dropped
-    to blank or replaced by a default."""
-    raw = (field.raw_data or [""])[0]
-    if raw in ("", "__None"):
-        return
-    if field.data is None or str(getattr(field.data, "id", "")) != str(raw).strip():
-        raise ValidationError(field.gettext("Not a valid choice"))
 
 
 def _plan_label(plan):
@@ -89,7 +55,7 @@ class DocumentTemplateAdmin(StomproModelView):
     column_default_sort = "code"
 
 
-class PatientDocumentAdmin(HiddenRowsAreNotFound, StomproModelView):
+class PatientDocumentAdmin(StomproModelView):
     """The documents of patients, per branch; written by documents.services:
     made as drafts, signed by choosing the status "Signed" (the time is the
     server's, the witness the signed-in person unless named), and never
@@ -121,9 +87,8 @@ class PatientDocumentAdmin(HiddenRowsAreNotFound, StomproModelView):
     }
     form_columns = ("patient", "clinic", "template", "plan", "kind", "specialty", "title", "status", "witnessed_by")
     form_args = {
-        **{name: {"validators": [offered]} for name in ("patient", "clinic", "plan", "specialty", "witnessed_by")},
         "title": {"validators": [Optional()]},
-        "template": {"query_factory": _templates, "validators": [offered]},
+        "template": {"query_factory": _templates},
     }
     form_widget_args = {"title": {"required": False}}
     form_ajax_refs = {"patient": PatientLookup(), "plan": PlanLookup(), "witnessed_by": StaffLookup("witnessed_by")}

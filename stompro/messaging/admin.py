@@ -27,7 +27,8 @@ class MessageAdmin(StomproModelView):
 
 
 class MessageTemplateAdmin(StomproModelView):
-    permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR, CALL_CENTER}, export=OWNER_ONLY)
+    permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR, CALL_CENTER}, export=OWNER_ONLY,
+                                         delete=set())
     column_list = ("code", "channel", "language", "subject", "active")
     column_filters = ("channel", "language", "active")
     column_default_sort = "code"

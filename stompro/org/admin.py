@@ -15,7 +15,9 @@ CATEGORY = _l("Organization")
 
 
 class ClinicAdmin(StomproModelView):
-    permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR}, export=OWNER_ONLY)
+    """A branch closed for good is deactivated: its history stays."""
+
+    permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR}, export=OWNER_ONLY, delete=set())
     column_list = ("name", "address", "phone", "time_zone", "opens_at", "closes_at", "active")
     column_searchable_list = ("name", "address")
     column_default_sort = "name"
@@ -23,7 +25,9 @@ class ClinicAdmin(StomproModelView):
 
 
 class RoomAdmin(StomproModelView):
-    permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR}, export=OWNER_ONLY)
+    """A chair taken out of use is deactivated: its visits stay."""
+
+    permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR}, export=OWNER_ONLY, delete=set())
     column_list = ("clinic", "name", "kind", "active")
     column_filters = (clinic_filter(Room.clinic_id, LABELS["clinic"]), "kind", "active")
     column_sortable_list = (("clinic", "clinic.name"), "name", "kind")
@@ -32,7 +36,7 @@ class RoomAdmin(StomproModelView):
 
 
 class SpecialtyAdmin(StomproModelView):
-    permissions = Permissions.managed_by(OWNER_ONLY, readers=EVERYONE, export=OWNER_ONLY)
+    permissions = Permissions.managed_by(OWNER_ONLY, readers=EVERYONE, export=OWNER_ONLY, delete=set())
     column_list = ("code", "name_ru", "name_en", "sort_order")
     column_default_sort = "sort_order"
 

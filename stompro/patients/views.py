@@ -60,7 +60,6 @@ class PatientCardView(RoleGuard, BaseView):
         if card is None:
             abort(404)
         record_access(db.session, current_user, card.patient_id, "patient_card")
-        db.session.commit()
         return self.render(
             "patients/card.html",
             card=card,

@@ -10,6 +10,7 @@ from ..org.roles import ADMINISTRATOR, CASHIER, COORDINATOR, OWNER, OWNER_ONLY, 
 from ..admin.links import ReachableLinkRowAction
 from ..org.models import Specialty
 from .models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
+from .services import stage_explanation
 
 CATEGORY = _l("Treatment plans")
 # Plans change only on the plan screen and through the API, by the rules of
@@ -55,6 +56,9 @@ class PlanStageAdmin(StomproModelView):
     column_filters = ("kind", rows_filter(PlanStage.specialty_id, LABELS["specialty"], Specialty, Specialty.sort_order),
                       "parallel")
     column_default_sort = ("id", True)
+    column_formatters = {"explanation": lambda view, context, stage, name: stage_explanation(stage)}
+    column_formatters_detail = column_formatters
+    column_formatters_export = column_formatters
     eager_loads = ("variant.plan", "depends_on.variant.plan")
 
 

@@ -5,10 +5,12 @@ from urllib.parse import quote
 from flask import Response, abort, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from ..admin.base import RoleGuard
 from ..admin.links import reachable_url
 from ..admin.permissions import Permissions
+from ..audit.access import record_access
 from ..errors import DomainError
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CASHIER, PLANNING
@@ -29,6 +31,7 @@ class PlanPrintoutView(RoleGuard, BaseView):
         plan = load_plan(db.session, plan_id)
         if plan is None:
             abort(404)
+        record_access(db.session, current_user, plan.patient_id, "plan")
         return plan
 
     @staticmethod

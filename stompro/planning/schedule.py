@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete
+from sqlalchemy import select
 
 from ..billing.models import PaymentSchedule
 from ..errors import DomainError
@@ -65,11 +65,6 @@ class PaymentSchedulePlan:
     @property
     def total(self):
         return sum((s.amount for s in self.stages), ZERO)
-
-    @property
-    def visits(self):
-        """Distinct visit days (parallel stages share one)."""
-        return len({s.date for s in self.stages})
 
     @property
     def span_months(self):
@@ -162,7 +157,9 @@ def save_payment_schedule(session, plan, today=None):
     if not chosen:
         raise DomainError(_l("Choose a variant first: the payment schedule follows the chosen variant."))
     schedule = payment_schedule(session, plan, chosen[0], today=today)
-    session.execute(delete(PaymentSchedule).where(PaymentSchedule.plan_id == plan.id))
+    for old in session.execute(select(PaymentSchedule).where(PaymentSchedule.plan_id == plan.id)).scalars():
+        session.delete(old)  # through the ORM, so each removal is in the audit log
+    session.flush()
     rows = [
         PaymentSchedule(
             plan_id=plan.id,

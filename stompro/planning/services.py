@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
+from ..bounds import MAX_INT, bounded_id
 from ..catalog.models import STAGE_KINDS, TIER_LABELS, TIERS
 from ..catalog.prices import current_price_list, prices_by_service
 from ..chart.teeth import normalize_surfaces, validate_tooth
@@ -66,6 +67,8 @@ def load_plan(session, plan_id):
     its patient was deleted (the plan goes with the patient's record: the
     panel and the API both answer 404). What the session already holds of it
     is refreshed."""
+    if bounded_id(plan_id) is None:
+        return None
     return session.execute(
         select(TreatmentPlan)
         .join(TreatmentPlan.patient)
@@ -298,9 +301,12 @@ def _placement(service, tooth, surfaces):
     return tooth, surfaces
 
 
+MAX_QUANTITY = 999
+
+
 def _quantity(quantity):
-    if not _whole(quantity, 1):
-        raise DomainError(_l("The quantity is a whole number, 1 or more."), field="quantity")
+    if not _whole(quantity, 1) or quantity > MAX_QUANTITY:
+        raise DomainError(_l("The quantity is a whole number from 1 to %(max)s.", max=MAX_QUANTITY), field="quantity")
     return quantity
 
 
@@ -418,7 +424,8 @@ def _persons_explanation(stage, text):
 
 
 def _whole(value, minimum):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    """A whole number from ``minimum`` up to what a column holds."""
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= MAX_INT
 
 
 def _position(position, last):

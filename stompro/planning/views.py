@@ -14,10 +14,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from .. import bounds
 from ..admin.base import RoleGuard, current_roles
 from ..admin.links import live_or_404, reachable_url
 from ..admin.choices import VALUE_LABELS
 from ..admin.permissions import Permissions
+from ..audit.access import record_access
 from ..catalog.models import TIERS, Service
 from ..chart.odontogram import build_view, default_dentition
 from ..chart.services import variant_charts
@@ -50,6 +52,7 @@ class PlanView(RoleGuard, BaseView):
     @expose("/<int:plan_id>")
     def show(self, plan_id):
         plan = self._plan(plan_id)
+        record_access(db.session, current_user, plan.patient_id, "plan")
         totals = services.plan_totals(plan)
         return self.render(
             "planning/plan.html",
@@ -327,9 +330,11 @@ def _integer(value, field, optional=False):
     if optional and value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise DomainError(_("Enter a whole number."), field) from None
+    bounds.require(bounds.int_problem(number), field)
+    return number
 
 
 def _payer(patient, value):

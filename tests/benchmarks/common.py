@@ -46,10 +46,13 @@ def _sqlite(tmp_path):
 
 def signed_in_client(app, login):
     with app.app_context():
-        staff_id = db.session.execute(db.select(Staff.id).filter_by(login=login)).scalar_one()
+        staff_id, epoch = db.session.execute(
+            db.select(Staff.id, Staff.session_epoch).filter_by(login=login)
+        ).one()
     client = app.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = str(staff_id)
+        session["epoch"] = epoch
         session["seen"] = time.time()
     return client
 

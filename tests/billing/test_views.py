@@ -194,7 +194,7 @@ def test_an_issued_invoice_takes_no_new_line(client, auth, cashier, patient, cen
     paid = make_invoice(cashier, patient, center, status="paid")
     service, _price = priced_service
     auth.as_role("cashier")
-    for closed, message in ((invoice, "only while it is a draft"), (paid, "Not a valid choice")):
+    for closed, message in ((invoice, "only while it is a draft"), (paid, "Not a valid choice.")):
         response = post(client, auth, "/admin/invoice_line/new/",
                         {"invoice": closed.id, "service": service.id, "quantity": "1", "price": "", "discount": "0"})
         assert response.status_code == 200
@@ -323,12 +323,12 @@ def test_a_cashier_sees_and_writes_only_the_own_branchs_cash_desk(client, auth, 
     assert south.name not in page  # the branch picker offers the own branch only
     invoices, payments = count(Invoice), count(Payment)
     response = post(client, auth, "/admin/invoice/new/", invoice_form(patient, south))
-    assert "Not a valid choice" in field_errors(response.get_data(as_text=True), "clinic")
+    assert "Not a valid choice." in field_errors(response.get_data(as_text=True), "clinic")
     response = post(client, auth, "/admin/payment/new/", payment_form(patient, south, theirs, amount="1.00"))
-    assert "Not a valid choice" in field_errors(response.get_data(as_text=True), "clinic")
-    assert "Not a valid choice" in field_errors(response.get_data(as_text=True), "invoice")  # not offered: south's
+    assert "Not a valid choice." in field_errors(response.get_data(as_text=True), "clinic")
+    assert "Not a valid choice." in field_errors(response.get_data(as_text=True), "invoice")  # not offered: south's
     response = post(client, auth, "/admin/payment/new/", payment_form(patient, center, theirs, amount="1.00"))
-    assert "Not a valid choice" in field_errors(response.get_data(as_text=True), "invoice")  # never dropped to blank
+    assert "Not a valid choice." in field_errors(response.get_data(as_text=True), "invoice")  # never dropped to blank
     assert (count(Invoice), count(Payment)) == (invoices, payments)
     assert [row for row in lookup(client, "payment", "invoice", theirs.number) if row[0] == theirs.id] == []
 

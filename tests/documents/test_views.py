@@ -130,7 +130,7 @@ def test_an_administrator_sees_only_the_own_branchs_documents(client, auth, owne
         assert client.get(url).status_code == 404, url
     assert post(client, auth, f"/admin/patient_document/edit/?id={theirs.id}", {"title": "x"}).status_code == 404
     response = post(client, auth, "/admin/patient_document/new/", document_form(patient, south, contract))
-    assert "Not a valid choice" in field_errors(response.get_data(as_text=True), "clinic")
+    assert "Not a valid choice." in field_errors(response.get_data(as_text=True), "clinic")
     assert count(PatientDocument, PatientDocument.clinic_id == south.id, PatientDocument.patient_id == patient.id) == 1
     assert mine.id
 

@@ -87,7 +87,7 @@ def test_dates_follow_the_order_the_healing_gaps_and_parallel_visits(implant_pla
         date(2027, 6, 16),  # 90 days after the implant
     ]
     assert not any(s.planned for s in schedule.stages)
-    assert visit_count(schedule.variant, TODAY) == schedule.visits == 4  # the hygienist beside the surgeon: one day
+    assert visit_count(schedule.variant, TODAY) == len({s.date for s in schedule.stages}) == 4  # the hygienist beside the surgeon: one day
     assert schedule.span_months == 6
 
 

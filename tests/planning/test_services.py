@@ -150,7 +150,7 @@ def test_only_the_owner_opens_the_removals_list(client, auth, role):
 def test_the_removals_list_shows_only_removed_items(app, client, auth):
     _, kept = demo_plan_with_mandatory_item()
     auth.as_role("owner")
-    assert client.get(f"/admin/plan_removals/details/?id={kept.id}").status_code == 302  # "no such record"
+    assert client.get(f"/admin/plan_removals/details/?id={kept.id}").status_code == 404  # not a removal: no such record here
     text = client.get("/admin/plan_removals/").get_data(as_text=True)
     for item in removed_items(db.session):
         assert item.removal_justification[:40] in text

@@ -104,7 +104,7 @@ def test_an_administrator_sees_only_the_own_branchs_clock(client, auth, center, 
     assert post(client, auth, f"/admin/time_clock/edit/?id={theirs.id}", {"note": "x"}).status_code == 404
     before = count(TimeClock)
     response = post(client, auth, "/admin/time_clock/new/", entry_form(frolova, south, hours_ago(3), hours_ago(2)))
-    assert "Not a valid choice" in field_errors(response.get_data(as_text=True), "clinic")
+    assert "Not a valid choice." in field_errors(response.get_data(as_text=True), "clinic")
     assert count(TimeClock) == before
 
 
