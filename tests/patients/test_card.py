@@ -27,9 +27,8 @@ from stompro.timefmt import format_moment, format_money
 
 from ..admin.test_queries import QueryCounter
 
-# 15 for the card itself; 4 more for the access log: its row, and the signed-in
-# person (with roles) read again after the commit that keeps it.
-MAX_QUERIES = 19
+# 15 for the card itself, and the access log's row.
+MAX_QUERIES = 16
 
 
 def first(model, *where):
