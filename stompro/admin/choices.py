@@ -30,6 +30,7 @@ VALUE_LABELS = {
     "archive": _l("Archive"), "documents": _l("Documents"), "regular_calls": _l("Regular calls"),
     "care_calls": _l("Care calls"), "scheduled_calls": _l("Scheduled calls"), "birthdays": _l("Birthdays"),
     "overdue_visits": _l("Overdue visits"), "open": _l("Open"),
+    "reception": _l("Reception"), "coordinators": _l("Coordinators"),
     "reached": _l("Reached"), "no_answer": _l("No answer"), "refused": _l("Refused"), "call_back": _l("Call back"),
     # messaging
     "sms": "SMS", "email": _l("E-mail"), "scheduled": _l("Scheduled"), "sent": _l("Sent"), "failed": _l("Failed"),

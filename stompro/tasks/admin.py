@@ -4,6 +4,7 @@ branches (and the network's queue)."""
 from flask_babel import lazy_gettext as _l
 
 from ..admin.base import StomproModelView, Writes
+from ..admin.choices import labelled
 from ..admin.filters import clinic_filter, staff_filter
 from ..admin.labels import LABELS
 from ..admin.lookups import PatientLookup, RowLookup, StaffLookup
@@ -13,7 +14,7 @@ from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER, OWNER_ON
 from ..patients.models import Patient
 from ..planning.models import TreatmentPlan
 from ..scheduling.models import Appointment
-from .models import Task, TaskRule
+from .models import QUEUES, Task, TaskRule
 from .services import cancel_task, create_task, update_task
 
 CATEGORY = _l("Tasks")
@@ -46,6 +47,8 @@ class TaskAdmin(StomproModelView):
         "call_result",
     )
     column_searchable_list = ("title",)
+    column_choices = {"queue": labelled(QUEUES)}
+    form_choices = {"queue": labelled(QUEUES)}
     column_sortable_list = ("due_at", "priority", "status")
     column_default_sort = ("due_at", False)
     form_columns = (

@@ -14,6 +14,8 @@ from ..scheduling.models import Appointment
 TABS = ("archive", "documents", "regular_calls", "care_calls", "scheduled_calls", "birthdays", "overdue_visits")
 TASK_STATUSES = ("open", "done", "cancelled")
 CALL_RESULTS = ("reached", "no_answer", "booked", "refused", "call_back")
+# Who works a task that no one person is assigned.
+QUEUES = ("reception", "call_center", "coordinators")
 
 
 class TaskRule(Entity, db.Model):

@@ -12,7 +12,7 @@ from .. import bounds
 from ..db import utcnow
 from ..errors import DomainError
 from ..org.branches import require_branch
-from .models import CALL_RESULTS, TABS, TASK_STATUSES, Task
+from .models import CALL_RESULTS, QUEUES, TABS, TASK_STATUSES, Task
 
 TASK_FIELDS = ("tab", "priority", "title", "patient", "appointment", "plan", "assignee", "queue", "due_at", "clinic")
 OUTCOME_FIELDS = ("status", "call_result", "call_back_at", "outcome_note")
@@ -104,7 +104,8 @@ def _set_task_fields(actor, task, fields):
         raise DomainError(_l("This person no longer works at the clinic."), field="assignee")
     clinic = fields["clinic"] or (visit.clinic if visit is not None else None)
     require_branch(actor, clinic)
-    bounds.require(bounds.text_problem(fields["queue"], 40, multiline=False), "queue")
+    if fields["queue"] not in (None, "", *QUEUES):
+        raise DomainError(_l("Choose the queue."), field="queue")
     task.tab, task.priority, task.title = fields["tab"], priority, title
     task.patient = patient if patient is not None else (visit.patient if visit is not None else None)
     task.appointment, task.plan, task.assignee, task.clinic = visit, plan, assignee, clinic
