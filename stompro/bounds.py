@@ -97,6 +97,17 @@ def birth_date_problem(value, oldest_years=130):
     return date_problem(value, today.replace(year=today.year - oldest_years), today)
 
 
+def require_span(starts_at, ends_at, longest, too_long, start_field="starts_at", end_field="ends_at"):
+    """A time span of the clinic's work: both ends within YEARS_AHEAD years,
+    the end after the start, and no longer than ``longest`` (else ``too_long``)."""
+    require(moment_problem(starts_at), start_field)
+    require(moment_problem(ends_at), end_field)
+    if ends_at <= starts_at:
+        raise DomainError(_l("The end must be after the start."), field=end_field)
+    if ends_at - starts_at > longest:
+        raise DomainError(too_long, field=end_field)
+
+
 def require(problem, field):
     """Raise DomainError(problem, field) when there is a problem."""
     if problem is not None:

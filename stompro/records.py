@@ -1,7 +1,9 @@
 """Soft deletion: clinical and financial rows are hidden, never erased."""
+from decimal import Decimal, InvalidOperation
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, attributes
 
 from .bounds import bounded_id
 from .db import SoftDeletable, utcnow
@@ -68,3 +70,54 @@ def _turn_deletes_into_soft_deletes(session, flush_context, instances):
                 _l("“%(row)s” is kept for the clinic's history and cannot be deleted; deactivate or cancel it instead.",
                    row=row)
             )
+
+
+def changed_attributes(row):
+    """The names of ``row``'s attributes — columns and relationships (a new
+    related object reaches its foreign key only in the flush) — changed in
+    this session."""
+    return {
+        attribute.key
+        for attribute in inspect(row).mapper.attrs
+        if attributes.get_history(row, attribute.key, passive=attributes.PASSIVE_NO_INITIALIZE).has_changes()
+    }
+
+
+def lock_rows(model, locked, error, unlocked=frozenset({"updated_at"})):
+    """Whatever the code path, a stored row of ``model`` for which the SQL
+    condition ``locked`` holds is neither changed (beyond ``unlocked``
+    attributes) nor deleted: ``error()`` is raised in the flush. Whether a
+    row *was* locked is read from the database, not from the object, whose
+    old values may not be loaded."""
+
+    @event.listens_for(Session, "before_flush")
+    def refuse_changes_to_locked_rows(session, flush_context, instances):
+        touched = [row for row in session.deleted if isinstance(row, model)]
+        touched += [row for row in session.dirty if isinstance(row, model) and changed_attributes(row) - unlocked]
+        ids = [inspect(row).identity[0] for row in touched if inspect(row).has_identity]
+        if not ids:
+            return
+        with session.no_autoflush:
+            found = session.execute(select(model.id).where(model.id.in_(ids), locked).limit(1)).first()
+        if found is not None:
+            raise error()
+
+    return refuse_changes_to_locked_rows
+
+
+def same_value(stored, given):
+    """Whether what a form gives is what the row holds — so a row saved
+    unchanged changes nothing and is never refused: rows by id, moments to
+    the minute (forms show no seconds), money to the cent, text stripped."""
+    if hasattr(stored, "id") or hasattr(given, "id"):
+        return getattr(stored, "id", None) == getattr(given, "id", None)
+    if hasattr(stored, "astimezone") and hasattr(given, "astimezone"):
+        return stored.replace(second=0, microsecond=0) == given.replace(second=0, microsecond=0)
+    if isinstance(stored, str) or isinstance(given, str):
+        return ((stored or "").strip() or None) == ((given or "").strip() or None)
+    if isinstance(stored, Decimal) or isinstance(given, Decimal):
+        try:
+            return stored is not None and given is not None and Decimal(str(stored)) == Decimal(str(given))
+        except InvalidOperation:
+            return False
+    return stored == given

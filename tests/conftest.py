@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from stompro import create_app
 from stompro.extensions import db
-from stompro.org.models import Staff
+from stompro.org.models import Clinic, Staff
 from stompro.patients.models import Patient
 from stompro.org.roles import ROLES
 from stompro.seeding.loader import seed
@@ -119,6 +119,48 @@ def staff_by_login(login):
 def doctor(app):
     """The demo doctor."""
     return staff_by_login("doctor")
+
+
+@pytest.fixture
+def owner(app):
+    return staff_by_login("owner")
+
+
+@pytest.fixture
+def admin(app):
+    """The demo administrator: the center branch only."""
+    return staff_by_login("admin")
+
+
+@pytest.fixture
+def cashier(app):
+    """The demo cashier: the center branch only."""
+    return staff_by_login("cashier")
+
+
+@pytest.fixture
+def south_cashier(app):
+    """An administrator and cashier of the south branch only."""
+    return staff_by_login("frolova.ys")
+
+
+CENTER = "StomPRO Центр"
+SOUTH = "StomPRO Юг"
+
+
+def clinic(name):
+    """A demo branch by its name."""
+    return db.session.execute(db.select(Clinic).where(Clinic.name == name)).scalar_one()
+
+
+@pytest.fixture
+def center(app):
+    return clinic(CENTER)
+
+
+@pytest.fixture
+def south(app):
+    return clinic(SOUTH)
 
 
 @pytest.fixture

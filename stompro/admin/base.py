@@ -14,6 +14,7 @@ from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -476,6 +477,6 @@ class StomproModelView(RoleGuard, ModelView):
         if target is not None and hasattr(target, "errors"):
             if not isinstance(target.errors, list):
                 target.errors = list(target.errors)
-            target.errors.append(str(message))
+            target.errors.append(message if isinstance(message, Markup) else str(message))
         flash(message, "error")
 

@@ -1,9 +1,11 @@
 """Form plumbing shared by every admin screen: the base form, the clinic's
 date and time fields, the filters that read them, and the bounds every
 column's field is held to."""
+import re
 from datetime import datetime
 
 from flask_admin.contrib.sqla import filters as sqla_filters
+from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.model import filters as base_filters
 from flask_admin.model.filters import convert
@@ -11,7 +13,7 @@ from flask_admin.model.form import converts
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import Date, Integer, Numeric, String, Text
-from wtforms import BooleanField, DateField, DateTimeField, PasswordField, SelectMultipleField, TimeField
+from wtforms import BooleanField, DateField, DateTimeField, DecimalField, PasswordField, SelectMultipleField, TimeField
 from wtforms.validators import ValidationError
 from wtforms.widgets import TextInput
 
@@ -136,6 +138,32 @@ class ClinicTimeField(TypedFormat, TimeField):
         super().__init__(label, validators, **kwargs)
 
 
+class MoneyField(DecimalField):
+    """An amount as a clinic writes it: "1 500,50" or "1500.50"; shown with
+    a decimal comma. (A text box: a number box would refuse the comma and
+    the space a person types.)"""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("places", 2)
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return f"{self.data:.2f}".replace(".", ",") if self.data is not None else ""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            valuelist = [re.sub(r"[\s\u00a0\u202f]", "", valuelist[0]).replace(",", ".")]
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(_l("Enter an amount such as 1 500,00."))) from None
+
+
 # -- bounds ---------------------------------------------------------------------------
 
 
@@ -189,10 +217,16 @@ class ModelConverter(AdminModelConverter):
     def convert_time(self, field_args, **extra):
         return ClinicTimeField(**field_args)
 
+    @converts("Numeric")
+    def handle_decimal_types(self, column, field_args, **extra):
+        return MoneyField(**field_args)
+
     def convert(self, model, mapper, name, prop, field_args, hidden_pk):
         field = super().convert(model, mapper, name, prop, field_args, hidden_pk)
         if field is not None and hasattr(prop, "direction") and hasattr(field, "kwargs") and not prop.uselist:
             field.kwargs["validators"] = [*field.kwargs.get("validators", ()), offered]
+            if issubclass(field.field_class, QuerySelectField):
+                field.kwargs.setdefault("blank_text", " ")  # an empty choice, not WTForms' "__None"
         columns = getattr(prop, "columns", None)
         if field is not None and columns and hasattr(field, "kwargs"):
             column = columns[0]

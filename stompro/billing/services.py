@@ -47,7 +47,7 @@ Payments
     an advance already spent cannot go.
 """
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, true
@@ -63,7 +63,8 @@ from ..org.branches import require_branch
 from ..org.roles import OWNER
 from ..patients.models import InsurancePolicy
 from ..planning.models import PAYER_KINDS, PlanStage, PlanVariant, TreatmentPlan
-from ..records import soft_delete
+from ..patients.services import require_live_patient
+from ..records import same_value, soft_delete
 from ..timefmt import format_money, to_local
 from .models import INVOICE_STATUSES, PAYMENT_METHODS, Invoice, InvoiceLine, Payment
 
@@ -137,7 +138,7 @@ def update_invoice(session, actor, invoice, status=None, now=None, **changes):
     wanted = {name: _clean(value) if name in ("number", "note") else value for name, value in changes.items()}
     if wanted.get("payer_kind", invoice.payer_kind) == "self":
         wanted["insurance_company"] = None  # a self-paid invoice has no insurer
-    changed = [name for name in INVOICE_FIELDS if name in wanted and not _same(getattr(invoice, name), wanted[name])]
+    changed = [name for name in INVOICE_FIELDS if name in wanted and not same_value(getattr(invoice, name), wanted[name])]
     if invoice.status in CLOSED_INVOICE_STATUSES and set(changed) - {"note"}:
         raise DomainError(
             _l("The invoice is “%(status)s” and closed: only its note can change.", status=_label(invoice.status)),
@@ -224,10 +225,7 @@ def invoice_summary(session, invoice):
 
 def _check_invoice(session, actor, invoice, values, now):
     patient, clinic = values["patient"], values["clinic"]
-    if patient is None:
-        raise DomainError(_l("Choose the patient."), field="patient")
-    if patient.deleted_at is not None:
-        raise DomainError(_l("This patient's card was deleted."), field="patient")
+    require_live_patient(patient)
     if clinic is None:
         raise DomainError(_l("Choose the branch."), field="clinic")
     require_branch(actor, clinic)
@@ -312,18 +310,18 @@ def update_line(session, actor, line, today=None, **changes):
     again. A line saved as it is changes nothing and is never refused."""
     _known(changes, LINE_FIELDS)
     invoice = line.invoice
-    if "invoice" in changes and not _same(invoice, changes["invoice"]):
+    if "invoice" in changes and not same_value(invoice, changes["invoice"]):
         raise DomainError(_l("A line stays on its invoice; remove it and add it to the other one."), field="invoice")
     _refuse_deleted(line, _l("This line was removed."))
     edits = {name: value for name, value in changes.items() if name != "invoice"}
-    if all(_same(getattr(line, name), value) for name, value in edits.items()):
+    if all(same_value(getattr(line, name), value) for name, value in edits.items()):
         require_branch(actor, invoice.clinic_id, field="invoice")
         return line  # saved as it is: nothing changes, whatever the invoice's status
     _editable_invoice(actor, invoice)
     values = {**{name: getattr(line, name) for name in LINE_FIELDS if name != "invoice"}, **edits}
     _set_line(session, line, invoice, values["service"], values["tooth"], values["quantity"], values["price"],
               values["discount"], values["plan_item"], today,
-              new=not _same(line.service, values["service"]))
+              new=not same_value(line.service, values["service"]))
     session.flush()
     return line
 
@@ -429,10 +427,7 @@ def record_payment(session, actor, patient=None, invoice=None, clinic=None, meth
     if invoice is not None:  # the API may name just the invoice
         patient = patient or invoice.patient
         clinic = clinic or invoice.clinic
-    if patient is None:
-        raise DomainError(_l("Choose the patient."), field="patient")
-    if patient.deleted_at is not None:
-        raise DomainError(_l("This patient's card was deleted."), field="patient")
+    require_live_patient(patient)
     if clinic is None:
         raise DomainError(_l("Choose the branch."), field="clinic")
     require_branch(actor, clinic)
@@ -489,7 +484,7 @@ def update_payment(session, actor, payment, now=None, **changes):
     for name in PAYMENT_FIELDS:
         if name in PAYMENT_NOTES or name not in changes:
             continue
-        if not _same(getattr(payment, name), changes[name]):
+        if not same_value(getattr(payment, name), changes[name]):
             raise DomainError(
                 _l("A recorded payment does not change; the owner moves a wrong one to the recycle bin and it is "
                    "recorded again."),
@@ -605,23 +600,6 @@ def _refuse_deleted(row, message, field=None):
 def _clean(text):
     text = (text or "").strip() if isinstance(text, str) or text is None else text
     return text or None
-
-
-def _same(stored, given):
-    """Whether a form's value is what the row holds: rows by id, moments to
-    the minute (the forms show no seconds), money to the cent."""
-    if hasattr(stored, "id") or hasattr(given, "id"):
-        return getattr(stored, "id", None) == getattr(given, "id", None)
-    if hasattr(stored, "astimezone") and hasattr(given, "astimezone"):
-        return stored.replace(second=0, microsecond=0) == given.replace(second=0, microsecond=0)
-    if isinstance(stored, str) or isinstance(given, str):
-        return _clean(stored) == _clean(given)
-    if isinstance(stored, Decimal) or isinstance(given, Decimal):
-        try:
-            return stored is not None and given is not None and Decimal(str(stored)) == Decimal(str(given))
-        except InvalidOperation:
-            return False
-    return stored == given
 
 
 def _money(value, field):

@@ -11,12 +11,13 @@ delete a signed exam behind the services' back."""
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session, attributes, joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
 from ..errors import DomainError
 from ..org.roles import DOCTOR
+from ..records import lock_rows
 from .models import Exam
 from .services import open_exam
 
@@ -227,31 +228,6 @@ def _to_the_second(moment):
 # -- the database-level lock -------------------------------------------------------
 
 
-@event.listens_for(Session, "before_flush")
-def _refuse_changes_to_signed_exams(session, flush_context, instances):
-    """Whatever the code path, a signed exam is neither changed nor deleted.
-
-    Whether an exam *was* signed is read from the database, not from the
-    object, whose old values may not be loaded."""
-    touched = [row for row in session.deleted if isinstance(row, Exam)]
-    touched += [row for row in session.dirty if isinstance(row, Exam) and _changes_locked_attributes(row)]
-    ids = [inspect(row).identity[0] for row in touched if inspect(row).has_identity]
-    if not ids:
-        return
-    with session.no_autoflush:
-        signed = session.execute(
-            select(Exam.id).where(Exam.id.in_(ids), Exam.signed_at.is_not(None)).limit(1)
-        ).first()
-    if signed is not None:
-        raise ExamLocked()
-
-
-def _changes_locked_attributes(exam):
-    # Relationships too: a new diagnosis object reaches diagnosis_id only later, in the flush.
-    for attribute in inspect(exam).mapper.attrs:
-        if attribute.key in UNLOCKED_ATTRIBUTES:
-            continue
-        history = attributes.get_history(exam, attribute.key, passive=attributes.PASSIVE_NO_INITIALIZE)
-        if history.has_changes():
-            return True
-    return False
+# Whatever the code path — a generic admin form, a script, a future API — a
+# signed exam is neither changed nor deleted.
+lock_rows(Exam, Exam.signed_at.is_not(None), ExamLocked, unlocked=UNLOCKED_ATTRIBUTES)

@@ -9,13 +9,14 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session, attributes, joinedload
+from sqlalchemy import select, true
+from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
 from ..errors import DomainError, NotAllowed
 from ..org.roles import DOCTOR
 from ..planning.models import PlanItem, PlanStage
+from ..records import lock_rows
 from .models import Condition, Exam, ToothFinding
 from .teeth import normalize_surfaces, validate_tooth
 
@@ -255,24 +256,13 @@ def variant_charts(session, variant):
 
 # -- the database-level rule ---------------------------------------------------------
 
-FINDING_IMMUTABLE = _l("A chart finding is never changed or deleted; record a new finding to correct it.")
+
+class FindingImmutable(DomainError):
+    """The chart's history is the findings in their order; a correction is a
+    new finding, so a recorded one is never changed or deleted."""
+
+    def __init__(self):
+        super().__init__(_l("A chart finding is never changed or deleted; record a new finding to correct it."))
 
 
-@event.listens_for(Session, "before_flush")
-def _refuse_changes_to_findings(session, flush_context, instances):
-    """Whatever the code path, a recorded finding stays as it was written:
-    the chart's history is the findings in their order, and a correction is
-    a new finding."""
-    for row in session.dirty:
-        if isinstance(row, ToothFinding) and _changed_attributes(row) - {"updated_at"}:
-            raise DomainError(FINDING_IMMUTABLE)
-    if any(isinstance(row, ToothFinding) for row in session.deleted):
-        raise DomainError(FINDING_IMMUTABLE)
-
-
-def _changed_attributes(row):
-    return {
-        attribute.key
-        for attribute in inspect(row).mapper.attrs
-        if attributes.get_history(row, attribute.key, passive=attributes.PASSIVE_NO_INITIALIZE).has_changes()
-    }
+lock_rows(ToothFinding, true(), FindingImmutable)

@@ -19,14 +19,12 @@ center: every branch).
   on every flush refuses it. A draft is deleted to the recycle bin.
 """
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session, attributes
 
 from .. import bounds
 from ..db import utcnow
 from ..errors import DomainError
 from ..org.branches import require_branch
-from ..records import soft_delete
+from ..records import lock_rows, same_value, soft_delete
 from .models import DOCUMENT_KINDS, DOCUMENT_STATUSES, PatientDocument
 
 DOCUMENT_FIELDS = ("patient", "clinic", "template", "plan", "kind", "specialty", "title")
@@ -65,7 +63,7 @@ def update_document(session, actor, document, status=None, witnessed_by=None, **
     require_branch(actor, document.clinic_id)
     if status is not None and status not in DOCUMENT_STATUSES:
         raise DomainError(_l("Unknown status."), field="status")
-    changed = [name for name in DOCUMENT_FIELDS if name in changes and not _same(getattr(document, name), changes[name])]
+    changed = [name for name in DOCUMENT_FIELDS if name in changes and not same_value(getattr(document, name), changes[name])]
     signing = status is not None and status != document.status
     new_witness = witnessed_by is not None and witnessed_by.id != document.witnessed_by_id
     if not (changed or signing or new_witness):
@@ -104,15 +102,6 @@ def delete_document(session, actor, document):
     require_branch(actor, document.clinic_id)
     _refuse_locked(document)
     soft_delete(session, document)
-
-
-def _same(stored, given):
-    """Whether a form's value is what the document holds: rows by id, text stripped."""
-    if hasattr(stored, "id") or hasattr(given, "id"):
-        return getattr(stored, "id", None) == getattr(given, "id", None)
-    if isinstance(stored, str) or isinstance(given, str):
-        return (stored or "").strip() == (given or "").strip()
-    return stored == given
 
 
 def _refuse_locked(document):
@@ -160,29 +149,5 @@ def _set_document(session, actor, document, values, new):
 # -- the database-level lock -------------------------------------------------------
 
 
-@event.listens_for(Session, "before_flush")
-def _refuse_changes_to_signed_documents(session, flush_context, instances):
-    """Whatever the code path, a signed document is neither changed nor
-    deleted. Whether it *was* signed is read from the database, not from the
-    object, whose old values may not be loaded."""
-    touched = [row for row in session.deleted if isinstance(row, PatientDocument)]
-    touched += [row for row in session.dirty if isinstance(row, PatientDocument) and _changes_locked(row)]
-    ids = [inspect(row).identity[0] for row in touched if inspect(row).has_identity]
-    if not ids:
-        return
-    with session.no_autoflush:
-        signed = session.execute(
-            select(PatientDocument.id).where(PatientDocument.id.in_(ids), PatientDocument.status == "signed").limit(1)
-        ).first()
-    if signed is not None:
-        raise DocumentSigned()
-
-
-def _changes_locked(document):
-    for attribute in inspect(document).mapper.attrs:
-        if attribute.key in UNLOCKED_ATTRIBUTES:
-            continue
-        history = attributes.get_history(document, attribute.key, passive=attributes.PASSIVE_NO_INITIALIZE)
-        if history.has_changes():
-            return True
-    return False
+# Whatever the code path, a signed document is neither changed nor deleted.
+lock_rows(PatientDocument, PatientDocument.status == "signed", DocumentSigned, unlocked=UNLOCKED_ATTRIBUTES)

@@ -171,6 +171,14 @@ def check_patient(session, actor, patient, is_created, confirm_duplicate=False):
     return patient
 
 
+def require_live_patient(patient, field="patient"):
+    """Refuse a write about no patient, or about one whose card was deleted."""
+    if patient is None:
+        raise DomainError(_l("Choose the patient."), field=field)
+    if patient.deleted_at is not None:
+        raise DomainError(_l("This patient's card was deleted."), field=field)
+
+
 def discard_patient(session, actor, patient):
     """Move a patient's card to the recycle bin; everything in it is kept."""
     soft_delete(session, patient)

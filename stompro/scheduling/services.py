@@ -16,6 +16,7 @@ from ..db import utcnow
 from ..errors import DomainError
 from ..org.branches import require_branch
 from ..org.roles import DOCTOR
+from ..patients.services import require_live_patient
 from ..records import soft_delete
 from ..timefmt import to_local
 from .models import APPOINTMENT_KINDS, Appointment, Shift
@@ -112,16 +113,10 @@ def _place(session, actor, visit, clinic, room, doctor, patient, starts_at, ends
         raise DomainError(_l("This chair is not in use."), field="room")
     if not doctor.active or DOCTOR not in doctor.roles:
         raise DomainError(_l("Choose a doctor who works at the clinic."), field="doctor")
-    if patient.deleted_at is not None:
-        raise DomainError(_l("This patient's card was deleted."), field="patient")
+    require_live_patient(patient)
     if kind not in APPOINTMENT_KINDS:
         raise DomainError(_l("Unknown kind of visit."), field="kind")
-    bounds.require(bounds.moment_problem(starts_at), "starts_at")
-    bounds.require(bounds.moment_problem(ends_at), "ends_at")
-    if ends_at <= starts_at:
-        raise DomainError(_l("The end must be after the start."), field="ends_at")
-    if ends_at - starts_at > LONGEST_VISIT:
-        raise DomainError(_l("A visit lasts at most 12 hours."), field="ends_at")
+    bounds.require_span(starts_at, ends_at, LONGEST_VISIT, _l("A visit lasts at most 12 hours."))
     if plan_stage is not None and plan_stage.variant.plan.patient_id != patient.id:
         raise DomainError(_l("This stage is of another patient's plan."), field="plan_stage")
     bounds.require(bounds.text_problem(note), "note")
@@ -193,12 +188,7 @@ def _set_shift(session, actor, shift, staff, clinic, room, starts_at, ends_at):
         raise DomainError(_l("This person no longer works at the clinic."), field="staff")
     if room is not None and room.clinic_id != clinic.id:
         raise DomainError(_l("This chair is in another branch."), field="room")
-    bounds.require(bounds.moment_problem(starts_at), "starts_at")
-    bounds.require(bounds.moment_problem(ends_at), "ends_at")
-    if ends_at <= starts_at:
-        raise DomainError(_l("The end must be after the start."), field="ends_at")
-    if ends_at - starts_at > LONGEST_SHIFT:
-        raise DomainError(_l("A shift lasts at most 16 hours."), field="ends_at")
+    bounds.require_span(starts_at, ends_at, LONGEST_SHIFT, _l("A shift lasts at most 16 hours."))
     with session.no_autoflush:
         overlapping = session.execute(
             select(Shift.id).where(

@@ -25,7 +25,7 @@ from ..db import utcnow
 from ..errors import DomainError, NotAllowed
 from ..org.branches import require_branch
 from ..org.roles import OWNER
-from ..records import soft_delete
+from ..records import same_value, soft_delete
 from ..timefmt import format_moment
 from .models import TimeClock
 
@@ -54,9 +54,9 @@ def update_entry(session, actor, entry, now=None, **changes):
     values = {name: changes.get(name, getattr(entry, name)) for name in ENTRY_FIELDS}
     for name in ("clock_in", "clock_out"):  # the forms show minutes: an unchanged minute keeps the seconds
         stored = getattr(entry, name)
-        if stored is not None and values[name] is not None and _same_minute(stored, values[name]):
+        if stored is not None and values[name] is not None and same_value(stored, values[name]):
             values[name] = stored
-    if all(_same(getattr(entry, name), value) for name, value in values.items()):
+    if all(same_value(getattr(entry, name), value) for name, value in values.items()):
         return entry  # saved as it is: nothing to check (the person may have left the branch since)
     _set_entry(session, actor, entry, now=now or utcnow(), **values)
     session.flush()
@@ -160,15 +160,3 @@ def _refuse_overlap(session, entry, staff, clock_in, clock_out):
                start=format_moment(clash.clock_in), end=until),
             field="clock_in",
         )
-
-
-def _same(stored, given):
-    if hasattr(stored, "id") or hasattr(given, "id"):
-        return getattr(stored, "id", None) == getattr(given, "id", None)
-    if isinstance(stored, str) or isinstance(given, str):
-        return (stored or "").strip() == (given or "").strip()
-    return stored == given
-
-
-def _same_minute(a, b):
-    return a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from stompro.audit.models import PatientAccess
 from stompro.errors import NotAllowed
 from stompro.extensions import db
-from stompro.org.models import Clinic
 from stompro.patients.models import Patient
 from stompro.planning.models import TreatmentPlan
 from stompro.scheduling.models import Appointment, Shift
@@ -18,17 +17,13 @@ from stompro.scheduling.services import set_visit_status
 from stompro.tasks.models import Task
 
 from ..api.conftest import Api
-from ..conftest import staff_by_login
+from ..conftest import SOUTH, clinic, staff_by_login
 from .pages import form_data, form_errors, main_form, pick
-
-
-def clinic(name_part):
-    return db.session.execute(select(Clinic).where(Clinic.name.contains(name_part))).scalar_one()
 
 
 def south_row(model):
     return db.session.execute(
-        select(model).where(model.clinic_id == clinic("Юг").id, model.deleted_at.is_(None) if hasattr(model, "deleted_at") else True)
+        select(model).where(model.clinic_id == clinic(SOUTH).id, model.deleted_at.is_(None) if hasattr(model, "deleted_at") else True)
         .limit(1)
     ).scalar_one()
 
@@ -58,7 +53,7 @@ def test_a_visit_cannot_be_booked_in_another_branch(client, auth):
     form = main_form(client.get("/admin/appointment/new/").get_data(as_text=True))
     offered = {text for _, text in form["options"]["clinic"] if text}
     assert offered == {"StomPRO Центр"}
-    south = clinic("Юг")
+    south = clinic(SOUTH)
     room = south.rooms[0]
     patient = db.session.execute(select(Patient).where(Patient.deleted_at.is_(None)).limit(1)).scalar_one()
     before = db.session.scalar(select(func.count()).select_from(Appointment))
@@ -72,7 +67,7 @@ def test_a_visit_cannot_be_booked_in_another_branch(client, auth):
 
 def test_the_services_refuse_another_branch_whatever_the_path(app):
     visit = db.session.execute(
-        select(Appointment).where(Appointment.clinic_id == clinic("Юг").id, Appointment.status == "booked").limit(1)
+        select(Appointment).where(Appointment.clinic_id == clinic(SOUTH).id, Appointment.status == "booked").limit(1)
     ).scalar_one()
     with pytest.raises(NotAllowed):
         set_visit_status(db.session, staff_by_login("admin"), visit, "cancelled", "Проверка")

@@ -77,7 +77,7 @@ def test_delete_hides_the_patient_and_the_owner_restores_it(client, auth):
     db.session.expire_all()
     assert db.session.get(Patient, patient.id).deleted_at is not None  # still there, only hidden
     assert audit_rows("patient", patient.id)[-1].action == "soft_delete"
-    assert client.get(f"/admin/patient/details/?id={patient.id}").status_code == 302  # gone from the screens
+    assert client.get(f"/admin/patient/details/?id={patient.id}").status_code == 404  # gone from the screens
     listing = client.get(f"/admin/patient/?search={patient.phone}").get_data(as_text=True)
     assert patient.last_name not in listing
 

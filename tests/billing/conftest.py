@@ -12,35 +12,6 @@ from stompro.catalog.prices import current_price_list
 from stompro.extensions import db
 from stompro.patients.models import Patient
 
-from ..conftest import staff_by_login
-from .forms import CENTER, SOUTH, clinic
-
-
-@pytest.fixture
-def center(app):
-    return clinic(CENTER)
-
-
-@pytest.fixture
-def south(app):
-    return clinic(SOUTH)
-
-
-@pytest.fixture
-def cashier(app):
-    """The demo cashier: works in the center branch only."""
-    return staff_by_login("cashier")
-
-
-@pytest.fixture
-def south_cashier(app):
-    """An administrator and cashier of the south branch only."""
-    return staff_by_login("frolova.ys")
-
-
-@pytest.fixture
-def owner(app):
-    return staff_by_login("owner")
 
 
 @pytest.fixture

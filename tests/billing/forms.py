@@ -9,16 +9,7 @@ from sqlalchemy import func, select
 
 from stompro.audit.models import AuditLog
 from stompro.extensions import db
-from stompro.org.models import Clinic
 from stompro.timefmt import to_local
-
-CENTER = "StomPRO Центр"
-SOUTH = "StomPRO Юг"
-
-
-def clinic(name):
-    return db.session.execute(select(Clinic).where(Clinic.name == name)).scalar_one()
-
 
 def post(client, auth, url, data, **kwargs):
     return client.post(url, data={**data, "csrf_token": auth.csrf_token()}, **kwargs)

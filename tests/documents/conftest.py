@@ -10,29 +10,6 @@ from stompro.extensions import db
 from stompro.patients.models import Patient
 from stompro.planning.models import TreatmentPlan
 
-from ..billing.forms import CENTER, SOUTH, clinic
-from ..conftest import staff_by_login
-
-
-@pytest.fixture
-def center(app):
-    return clinic(CENTER)
-
-
-@pytest.fixture
-def south(app):
-    return clinic(SOUTH)
-
-
-@pytest.fixture
-def admin(app):
-    """The demo administrator: the center branch only."""
-    return staff_by_login("admin")
-
-
-@pytest.fixture
-def owner(app):
-    return staff_by_login("owner")
 
 
 def template(code, language="ru"):

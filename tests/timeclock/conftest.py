@@ -7,29 +7,6 @@ import pytest
 from stompro.extensions import db
 from stompro.org.models import Staff
 
-from ..billing.forms import CENTER, SOUTH, clinic
-from ..conftest import staff_by_login
-
-
-@pytest.fixture
-def center(app):
-    return clinic(CENTER)
-
-
-@pytest.fixture
-def south(app):
-    return clinic(SOUTH)
-
-
-@pytest.fixture
-def admin(app):
-    """The demo administrator: the center branch only."""
-    return staff_by_login("admin")
-
-
-@pytest.fixture
-def owner(app):
-    return staff_by_login("owner")
 
 
 @pytest.fixture

@@ -94,6 +94,11 @@
     });
     $el.off("keyup.daterangepicker");
     $el.on("input change", function () { follow($el, kind, range); });
+    $el.on("keydown", function (event) {
+      if (event.key === "Escape" && $el.data("daterangepicker")) {
+        $el.data("daterangepicker").hide();
+      }
+    });
     $el.on("show.daterangepicker", function () {
       var picker = $el.data("daterangepicker");
       if ($el.val() === "" && picker) {
