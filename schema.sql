@@ -825,6 +825,8 @@ CREATE INDEX ix_appointment_plan_stage_id ON appointment (plan_stage_id);
 
 CREATE INDEX ix_appointment_room_id_starts_at ON appointment (room_id, starts_at);
 
+CREATE INDEX ix_appointment_starts_at ON appointment (starts_at);
+
 CREATE TABLE payment_schedule (
 	id SERIAL NOT NULL, 
 	plan_id INTEGER NOT NULL, 

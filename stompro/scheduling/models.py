@@ -49,6 +49,7 @@ class Appointment(Entity, Versioned, SoftDeletable, db.Model):
         Index(None, "room_id", "starts_at"),
         Index(None, "patient_id", "starts_at"),
         Index(None, "clinic_id", "starts_at"),
+        Index(None, "starts_at"),  # the network's visits, newest first
     )
 
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
