@@ -281,7 +281,10 @@ def _clinic_filter(base):
     with_time = issubclass(base, (base_filters.BaseDateTimeFilter, base_filters.BaseDateTimeBetweenFilter))
 
     class ClinicFilter(base):
-        data_type = f"clinic-{'datetime' if with_time else 'date'}{'-range' if ranged else ''}"
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            # The role clinic_dates.js gives its calendar (the base sets Flask-Admin's own).
+            self.data_type = f"clinic-{'datetime' if with_time else 'date'}{'-range' if ranged else ''}"
 
         def clean(self, value):
             if ranged:

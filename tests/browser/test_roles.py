@@ -198,3 +198,26 @@ def test_the_call_center_makes_a_call_back_task_and_records_the_result(app, page
         task = row(app, Task, Task.id == task.id)
         assert (task.call_result, task.status) == ("call_back", "open")
         assert task.call_back_at == datetime(2028, 2, 11, 9, 30, tzinfo=timezone.utc)
+
+
+def test_the_administrator_filters_visits_from_a_typed_day(app, page, live_server, screenshot):
+    sign_in(page, live_server, "admin")
+    page.goto(f"{live_server}/admin/appointment/")
+    page.click("a.dropdown-toggle:has-text('Фильтр'), a:has-text('Добавить фильтр')")
+    page.click("a.filter:has-text('Начало')")
+    operation = page.locator("table.filters select.filter-op").last
+    operation.select_option(index=2, force=True)  # "больше чем"
+    page.evaluate("jQuery('table.filters select.filter-op').last().trigger('change')")
+    value = page.locator("table.filters input.filter-val").last
+    value.click()
+    value.press_sequentially("01.12.2026 00:00", delay=30)
+    assert value.input_value() == "01.12.2026 00:00"
+    page.keyboard.press("Escape")
+    screenshot("filter")
+    page.click("#filter_form button[type=submit]")
+    page.wait_for_load_state()
+    assert "flt" in page.url
+    starts = page.locator("td.col-starts_at").all_inner_texts()
+    assert starts, "no visits listed"
+    days = [datetime.strptime(text.strip(), "%d.%m.%Y %H:%M") for text in starts]
+    assert min(days) >= datetime(2026, 12, 1)
