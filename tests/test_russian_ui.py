@@ -29,15 +29,17 @@ def untranslated(monkeypatch):
     page = {"url": None}
     gettext, ngettext = Translations.ugettext, Translations.ungettext
 
+    # WTForms' catalog is asked first and the panel's after it (admin.forms.FormMessages):
+    # what only WTForms' lacks is not yet untranslated.
     def lookup(self, message):
         answer = gettext(self, message)
-        if answer == message and re.search("[A-Za-z]{2}", message):
+        if answer == message and re.search("[A-Za-z]{2}", message) and self.domain != "wtforms":
             found[message].add(page["url"])
         return answer
 
     def plural_lookup(self, singular, plural, count):
         answer = ngettext(self, singular, plural, count)
-        if answer in (singular, plural) and re.search("[A-Za-z]{2}", singular):
+        if answer in (singular, plural) and re.search("[A-Za-z]{2}", singular) and self.domain != "wtforms":
             found[singular].add(page["url"])
         return answer
 
@@ -98,6 +100,9 @@ def test_every_page_speaks_russian_to_everyone(app, client, auth, untranslated, 
             if view.endpoint not in SHOWS_CODES_AS_DATA:
                 for word in set(re.findall(r"\b[a-z]+_[a-z_]+\b", text)) & codes:
                     raw[word].add(url)
+            if url.endswith(("/new/",)) or "/edit/" in url:
+                # A form sent empty: its refusals and messages, in Russian too.
+                client.post(url, data={"csrf_token": auth.csrf_token()})
     current["url"] = "/admin-locale/ru.js"
     assert "Применить" in client.get("/admin-locale/ru.js").get_data(as_text=True)
     english = {m: sorted(urls)[:3] for m, urls in found.items() if m not in SAME_IN_RUSSIAN and not HIDDEN_LABEL.match(m)}

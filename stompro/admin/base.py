@@ -7,6 +7,7 @@ from typing import Callable
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_admin.babel import gettext as admin_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
 from flask_admin.model.fields import AjaxSelectField
@@ -152,7 +153,7 @@ class StomproModelView(RoleGuard, ModelView):
     export_max_rows = 10000
     form_excluded_columns = ("created_at", "updated_at", "deleted_at", "version")
     column_exclude_list = ("created_at", "updated_at", "deleted_at", "version")
-    column_details_exclude_list = ("deleted_at",)
+    column_details_exclude_list = ("deleted_at", "version")
 
     # None: a reference table the form writes as typed. Else a Writes.
     writes = None
@@ -201,14 +202,23 @@ class StomproModelView(RoleGuard, ModelView):
     def can_export(self):
         return self.allowed("export")
 
+    # What a person who may change other records is told when they open a
+    # form of a table that changes only elsewhere (a read-only ``writes``).
+    read_only_message = _l("These records change only through their own screens, by the clinic's rules.")
+
     def _handle_view(self, name, **kwargs):
         denied = super()._handle_view(name, **kwargs)
         if denied is not None:
             return denied
         action = VIEW_ACTIONS.get(name, "list")
-        if not self._may(action):
-            abort(403)
-        return None
+        if self._may(action):
+            return None
+        changes_elsewhere = self.writes is not None and not self.writes.allows(action)
+        if request.method == "GET" and changes_elsewhere and self.allowed("list"):
+            flash(self.read_only_message, "info")
+            row_id = request.args.get("id")
+            return redirect(self.get_url(".details_view", id=row_id) if row_id else self.get_url(".index_view"))
+        abort(403)
 
     # -- which rows: live ones, of my branches -----------------------------------
 
@@ -288,6 +298,13 @@ class StomproModelView(RoleGuard, ModelView):
             else:
                 kept.append(filter_args)
         return kept
+
+    def get_invalid_value_msg(self, value, filter):
+        """A refused filter value, with the format expected when there is one."""
+        expected = getattr(filter, "expected", None)
+        if expected is not None:
+            return f"{admin_gettext('Invalid Filter Value: %(value)s', value=value)} {expected}"
+        return super().get_invalid_value_msg(value, filter)
 
     def _get_filter_groups(self):
         groups = super()._get_filter_groups()

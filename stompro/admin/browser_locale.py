@@ -27,6 +27,8 @@ def browser_words():
         "deleteSome": _("Delete %(count)s characters", count="{count}"),
         "tooMany": _("At most %(count)s can be chosen", count="{count}"),
         "typeToSearch": _("Start typing to search"),
+        "dateFormat": _("dd.mm.yyyy"),
+        "dateTimeFormat": _("dd.mm.yyyy hh:mm"),
     }
 
 

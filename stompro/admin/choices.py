@@ -42,7 +42,7 @@ VALUE_LABELS = {
     "cash": _l("Cash"), "card": _l("Card"), "online": _l("Online"), "deposit": _l("Deposit"),
     # access log
     "patient_card": _l("Patient card"), "chart": _l("Dental chart"), "exams": _l("Medical card"),
-    "images": _l("X-rays and photos"), "plan": _l("Treatment plan"), "records": _l("Record"),
+    "images": _l("X-rays and photos"), "plan": _l("Treatment plan"), "records": _l("Medical record"),
     "panel": _l("Panel"), "api": "API",
     # audit
     "insert": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"),

@@ -30,6 +30,13 @@ class ChoiceFilter(LiveOptions, sqla_filters.IntEqualFilter):
         return super().validate(value) and bounds.bounded_id(value) is not None
 
 
+class TextChoiceFilter(LiveOptions, sqla_filters.FilterEqual):
+    """A text column equal to one of ``options()`` — (value, label) pairs."""
+
+    def validate(self, value):
+        return bool(value) and len(value) <= 100
+
+
 def choice_filter(column, label, options):
     return ChoiceFilter(column, label, options=options)
 

@@ -2,7 +2,7 @@
 date and time fields, the filters that read them, and the bounds every
 column's field is held to."""
 import re
-from datetime import datetime
+from datetime import datetime, time
 
 from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.contrib.sqla.fields import QuerySelectField
@@ -11,7 +11,9 @@ from flask_admin.model import filters as base_filters
 from flask_admin.model.filters import convert
 from flask_admin.model.form import converts
 from flask_babel import lazy_gettext as _l
+import flask_babel
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as wtf_translations
 from sqlalchemy import Date, Integer, Numeric, String, Text
 from wtforms import BooleanField, DateField, DateTimeField, DecimalField, PasswordField, SelectMultipleField, TimeField
 from wtforms.validators import ValidationError
@@ -27,11 +29,40 @@ TIME_FORMATS = ["%H:%M", "%H:%M:%S"]
 RANGE_SEPARATORS = (" — ", " – ", " - ", " to ")
 
 
+# Messages Flask-Admin's fields raise through WTForms that WTForms' own
+# catalog lacks; the panel's catalog has them.
+FIELD_MESSAGES_WTFORMS_LACKS = (_l("Not a valid choice"),)
+
+
+class FormMessages:
+    """WTForms' messages in the reader's language: WTForms' catalog first,
+    the panel's for what WTForms lacks."""
+
+    # The catalogs are asked directly: WTForms fills in the values itself,
+    # and flask_babel's gettext would format the message first.
+    def gettext(self, string):
+        answer = wtf_translations.gettext(string)
+        return answer if answer != string else flask_babel.get_translations().ugettext(string)
+
+    def ngettext(self, singular, plural, n):
+        answer = wtf_translations.ngettext(singular, plural, n)
+        if answer not in (singular, plural):
+            return answer
+        return flask_babel.get_translations().ungettext(singular, plural, n)
+
+
+FORM_MESSAGES = FormMessages()
+
+
 class AdminForm(FlaskForm):
     """Flask-WTF based, so the global CSRFProtect accepts admin POSTs.
 
     Keeps the edited row in ``_obj`` as Flask-Admin's own BaseForm does: its
     Unique validator compares with it, so a row saved unchanged is not "taken"."""
+
+    class Meta:
+        def get_translations(self, form):
+            return FORM_MESSAGES
 
     def __init__(self, *args, **kwargs):
         self._obj = kwargs.get("obj", args[1] if len(args) > 1 else None)
@@ -70,7 +101,7 @@ class ClinicInput(TextInput):
 
     def __call__(self, field, **kwargs):
         kwargs.setdefault("data-role", self.role)
-        kwargs.setdefault("placeholder", self.placeholder)
+        kwargs.setdefault("placeholder", str(self.placeholder))
         kwargs.setdefault("autocomplete", "off")
         return super().__call__(field, **kwargs)
 
@@ -97,7 +128,7 @@ class TypedFormat:
 class ClinicDateField(TypedFormat, DateField):
     """dd.mm.yyyy (ISO accepted when pasted)."""
 
-    widget = ClinicInput("clinic-date", "дд.мм.гггг")
+    widget = ClinicInput("clinic-date", _l("dd.mm.yyyy"))
     formats = DATE_FORMATS
     expected = _l("Enter the date as dd.mm.yyyy.")
 
@@ -105,7 +136,7 @@ class ClinicDateField(TypedFormat, DateField):
 class LocalDateTimeField(TypedFormat, DateTimeField):
     """dd.mm.yyyy HH:MM on the clinic's clock, stored as an aware UTC moment."""
 
-    widget = ClinicInput("clinic-datetime", "дд.мм.гггг чч:мм")
+    widget = ClinicInput("clinic-datetime", _l("dd.mm.yyyy hh:mm"))
     formats = DATETIME_FORMATS
     expected = _l("Enter the date and time as dd.mm.yyyy HH:MM.")
 
@@ -134,7 +165,7 @@ class ClinicTimeField(TypedFormat, TimeField):
     expected = _l("Enter the time as HH:MM.")
 
     def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("render_kw", {"placeholder": "чч:мм", "autocomplete": "off"})
+        kwargs.setdefault("render_kw", {"placeholder": _l("hh:mm"), "autocomplete": "off"})
         super().__init__(label, validators, **kwargs)
 
 
@@ -258,13 +289,19 @@ def blank_to_none(value):
 # -- filters ----------------------------------------------------------------------------
 
 
-def _read_moment(text, with_time):
+def _read_moment(text, with_time, end_of_day=False):
+    """A typed date (or date and time); a day alone, where a moment is
+    wanted, means its start — or its end, for the end of a range."""
     for pattern in DATETIME_FORMATS if with_time else DATE_FORMATS:
         try:
             moment = datetime.strptime(text.strip(), pattern)
         except ValueError:
             continue
         return from_local(moment) if with_time else moment.date()
+    if with_time:
+        day = _read_moment(text, False)
+        moment = datetime.combine(day, time.max if end_of_day else time.min).replace(microsecond=0)
+        return from_local(moment)
     raise ValueError(text)
 
 
@@ -281,6 +318,13 @@ def _clinic_filter(base):
     with_time = issubclass(base, (base_filters.BaseDateTimeFilter, base_filters.BaseDateTimeBetweenFilter))
 
     class ClinicFilter(base):
+        expected = {
+            (False, False): _l("Enter a day as dd.mm.yyyy."),
+            (False, True): _l("Enter two days as dd.mm.yyyy — dd.mm.yyyy."),
+            (True, False): _l("Enter a day as dd.mm.yyyy, or a day and time as dd.mm.yyyy hh:mm."),
+            (True, True): _l("Enter two days (or days and times) joined by “ — ”, such as 01.12.2026 — 07.12.2026."),
+        }[with_time, ranged]
+
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             # The role clinic_dates.js gives its calendar (the base sets Flask-Admin's own).
@@ -288,7 +332,8 @@ def _clinic_filter(base):
 
         def clean(self, value):
             if ranged:
-                return [_read_moment(part, with_time) for part in _split_range(value)]
+                start, end = _split_range(value)
+                return [_read_moment(start, with_time), _read_moment(end, with_time, end_of_day=True)]
             return _read_moment(value, with_time)
 
         def validate(self, value):

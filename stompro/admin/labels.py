@@ -182,6 +182,12 @@ LABELS = {
     "row_id": _l("Row"),
     "action": _l("Action"),
     "changes": _l("Changes (before → after)"),
+    # what a list's search box searches in another table
+    "service.code": _l("service code"),
+    "service.name_ru": _l("service name (Russian)"),
+    "service.name_en": _l("service name (English)"),
+    "patient.last_name": _l("patient's surname"),
+    "patient.phone": _l("patient's phone"),
     "created_at": _l("Created at"),
     "updated_at": _l("Updated at"),
 }

@@ -35,3 +35,15 @@ class ReachableLinkRowAction(EndpointLinkRowAction):
         if url is None:
             return ""
         return self._resolve_symbol(context, "row_actions.link")(self, url)
+
+
+def table_names():
+    """{table: the name of its screen}, as people know the records (the
+    recycle bin's tabs, the audit log's tables)."""
+    from flask_admin.contrib.sqla import ModelView
+
+    names = {}
+    for view in current_app.extensions["stompro_admin"]._views:
+        if isinstance(view, ModelView):
+            names.setdefault(view.model.__tablename__, str(view.name))
+    return names

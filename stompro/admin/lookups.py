@@ -8,14 +8,16 @@ submitted with the id of a deleted patient, an inactive person or a row of
 another branch, and never with an id beyond the column's range."""
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
+from flask_login import current_user
 from sqlalchemy import or_, select
 
+from ..bounds import MAX_INT, bounded_id
 from ..extensions import db
-from ..org.models import Staff, StaffRole
+from ..org.branches import branch_condition
+from ..org.models import Staff, StaffRole, staff_clinic
 from ..patients.models import Patient
 from ..patients.phones import format_phone
 from ..patients.services import search_patients
-from ..bounds import MAX_INT, bounded_id
 
 MAX_TERM = 100
 
@@ -95,10 +97,19 @@ def staff_condition(roles=None, active_only=True):
 
 class StaffLookup(RowLookup):
     """Active staff by surname, first name or login; only ``roles`` when given
-    (the doctor of a visit is a doctor)."""
+    (the doctor of a visit is a doctor); with ``colleagues``, only people who
+    work in one of the signed-in person's branches (all, for the network roles)."""
 
-    def __init__(self, name="staff", roles=None):
+    def __init__(self, name="staff", roles=None, colleagues=False):
         super().__init__(
             name, Staff, fields=(Staff.last_name, Staff.first_name, Staff.login),
-            where=lambda: staff_condition(roles), order_by=(Staff.last_name, Staff.first_name),
+            where=lambda: staff_condition(roles) + ([self._colleague()] if colleagues else []),
+            order_by=(Staff.last_name, Staff.first_name),
         )
+
+    @staticmethod
+    def _colleague():
+        works_with_me = select(staff_clinic.c.staff_id).where(
+            branch_condition(staff_clinic.c.clinic_id, current_user)
+        )
+        return Staff.id.in_(works_with_me)

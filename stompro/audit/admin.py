@@ -8,7 +8,8 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from ..admin.base import READ_ONLY, RoleGuard, StomproModelView
-from ..admin.filters import staff_filter
+from ..admin.filters import TextChoiceFilter, staff_filter
+from ..admin.links import table_names
 from ..admin.labels import LABELS
 from ..admin.permissions import Permissions
 from ..errors import DomainError
@@ -26,16 +27,35 @@ def _changes(view, context, model, name):
     )
 
 
+def deleted_by(session, table, row_ids):
+    """{row id: who moved it to the recycle bin} (the latest such audit row)."""
+    found = session.execute(
+        select(AuditLog.row_id, AuditLog.actor_name, AuditLog.actor_login)
+        .where(AuditLog.table_name == table, AuditLog.row_id.in_(row_ids), AuditLog.action == "soft_delete")
+        .order_by(AuditLog.id)
+    ).all()
+    return {row_id: name or login for row_id, name, login in found}
+
+
+def _table_name(view, context, row, name):
+    return table_names().get(row.table_name, row.table_name)
+
+
+def _table_options():
+    return sorted(table_names().items(), key=lambda pair: pair[1])
+
+
 class AuditLogAdmin(StomproModelView):
     permissions = Permissions.read_only(OWNER_ONLY, export=OWNER_ONLY)
     writes = READ_ONLY
     simple_list_pager = True
     column_list = ("at", "actor_login", "actor_name", "action", "table_name", "row_id", "changes")
-    column_filters = ("at", "actor_login", "action", "table_name", "row_id")
+    column_filters = ("at", "actor_login", "action", TextChoiceFilter(AuditLog.table_name, LABELS["table_name"],
+                                                                       options=_table_options), "row_id")
     column_sortable_list = ("at", "table_name", "row_id")
     column_default_sort = ("at", True)
-    column_formatters = {"changes": _changes}
-    column_formatters_detail = {"changes": _changes}
+    column_formatters = {"changes": _changes, "table_name": _table_name}
+    column_formatters_detail = {"changes": _changes, "table_name": _table_name}
 
 
 class PatientAccessAdmin(StomproModelView):
@@ -44,7 +64,7 @@ class PatientAccessAdmin(StomproModelView):
     permissions = Permissions.read_only(OWNER_ONLY, export=OWNER_ONLY)
     writes = READ_ONLY
     simple_list_pager = True
-    column_list = ("at", "staff", "patient", "what", "channel", "path")
+    column_list = ("at", "staff", "patient", "what", "channel")
     column_filters = ("at", staff_filter(PatientAccess.staff_id, LABELS["staff"]), "staff_login", "patient_id", "what",
                       "channel")
     column_sortable_list = ("at",)
@@ -75,7 +95,11 @@ class RecycleBinView(RoleGuard, BaseView):
         rows = db.session.execute(
             select(model).where(model.deleted_at.is_not(None)).order_by(model.deleted_at.desc()).limit(self.PAGE)
         ).scalars().all()
-        return self.render("admin/recycle_bin.html", tables=sorted(models), table=table, rows=rows)
+        names = table_names()
+        return self.render(
+            "admin/recycle_bin.html", tables=sorted(models, key=lambda t: names.get(t, t)), table=table, rows=rows,
+            names=names, deleted_by=deleted_by(db.session, table, [row.id for row in rows]),
+        )
 
     @expose("/restore", methods=["POST"])
     def restore_row(self):

@@ -1,5 +1,6 @@
 """The owner's catalog: services, the price list and treatment protocols."""
 from flask_babel import lazy_gettext as _l
+from wtforms.validators import NumberRange
 
 from ..admin.base import StomproModelView
 from ..admin.filters import rows_filter
@@ -66,7 +67,10 @@ class ProtocolAdmin(StomproModelView):
     form_columns = ("condition", "tier", "name", "note", "active", "steps")
     inline_models = [
         (ProtocolStep, {"form_columns": ("id", "position", "service", "quantity", "mandatory", "min_gap_days"),
-                        "form_ajax_refs": {"service": service_lookup()}})
+                        "form_ajax_refs": {"service": service_lookup()}, "column_labels": LABELS,
+                        "form_args": {"position": {"validators": [NumberRange(min=0)]},
+                                      "quantity": {"validators": [NumberRange(min=1, max=999)]},
+                                      "min_gap_days": {"validators": [NumberRange(min=0, max=3650)]}}})
     ]
 
 

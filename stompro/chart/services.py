@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
 from ..errors import DomainError, NotAllowed
+from ..i18n import localized
 from ..org.roles import DOCTOR
 from ..planning.models import PlanItem, PlanStage
 from ..records import lock_rows
@@ -161,6 +162,11 @@ def _clean_finding(raw, conditions):
     condition = conditions.get(code) if isinstance(code, str) else None
     if condition is None:
         raise DomainError(_l("Unknown condition “%(code)s”.", code=code), field="condition")
+    if surfaces and condition.scope == "tooth":
+        raise DomainError(
+            _l("“%(condition)s” is recorded on the whole tooth: give no surfaces.", condition=localized(condition)),
+            field="surfaces",
+        )
     note = raw.get("note")
     if note is not None and not isinstance(note, str):
         raise DomainError(_l("A note is text."), field="note")

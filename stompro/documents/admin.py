@@ -79,7 +79,7 @@ class PatientDocumentAdmin(StomproModelView):
     )
     column_sortable_list = ("status", "signed_at", "created_at")
     column_default_sort = ("created_at", True)
-    column_details_exclude_list = ("pdf", "deleted_at")
+    column_details_exclude_list = ("pdf", "deleted_at", "version")
     column_export_exclude_list = ("pdf",)
     column_descriptions = {
         "title": _l("Leave it blank for the template's title."),

@@ -21,7 +21,7 @@ class MessageAdmin(StomproModelView):
     column_list = ("send_at", "patient", "channel", "recipient", "template", "status", "attempts", "sent_at")
     column_filters = ("status", "channel", "send_at",
                       rows_filter(Message.template_id, LABELS["template"], MessageTemplate, MessageTemplate.code))
-    column_searchable_list = ("recipient", "dedupe_key")
+    column_searchable_list = ("recipient",)
     column_sortable_list = ("send_at", "status")
     column_default_sort = ("send_at", True)
 

@@ -159,7 +159,9 @@ class StaffAdmin(StomproModelView):
     )
     form_choices = {"language": [("ru", "Русский"), ("en", "English")]}
     form_extra_fields = {
-        "roles": SelectMultipleField(_l("Roles"), choices=[(r, ROLE_LABELS[r]) for r in ROLES]),
+        # A list with the chosen roles as tags (a plain multiple select needs Ctrl+click).
+        "roles": SelectMultipleField(_l("Roles"), choices=[(r, ROLE_LABELS[r]) for r in ROLES],
+                                     render_kw={"data-role": "select2", "required": True}),
         "new_password": PasswordField(
             _l("Temporary password"),
             description=_l("The person chooses their own password at the first sign-in."),

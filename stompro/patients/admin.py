@@ -1,6 +1,5 @@
 """Patients and insurance screens."""
 from flask import url_for
-from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -8,7 +7,7 @@ from markupsafe import Markup
 from sqlalchemy import exists, select
 
 from ..admin.base import StomproModelView, Writes
-from ..admin.filters import LiveOptions, clinic_filter, rows_filter, staff_filter
+from ..admin.filters import TextChoiceFilter, clinic_filter, rows_filter, staff_filter
 from ..admin.forms import FormOnlyBooleanField
 from ..admin.labels import LABELS
 from ..admin.links import ReachableLinkRowAction
@@ -26,7 +25,8 @@ from .services import (
 
 CATEGORY = _l("Patients")
 # Tags a clinic puts on patients, with their names; other tags show as typed.
-TAG_LABELS = {"VIP": _l("VIP"), "insured": _l("Insured"), "child": _l("Child"), "debtor": _l("Debtor")}
+TAG_LABELS = {"VIP": _l("VIP"), "insured": _l("Insured"), "child": _l("Child"), "debtor": _l("Debtor"),
+              "orthodontic": _l("Orthodontics")}
 
 
 def tag_label(tag):
@@ -71,11 +71,8 @@ def _tag_options():
     return [(tag, tag_label(tag)) for tag in tags]
 
 
-class TagFilter(LiveOptions, sqla_filters.FilterEqual):
+class TagFilter(TextChoiceFilter):
     """Patients holding a tag — through EXISTS, so the list keeps one row per patient."""
-
-    def validate(self, value):
-        return bool(value) and len(value) <= 32
 
     def apply(self, query, value, alias=None):
         return query.filter(exists().where(PatientTag.patient_id == Patient.id, PatientTag.tag == value))
@@ -105,7 +102,7 @@ class PatientAdmin(StomproModelView):
         "preferred_time_to", "home_clinic", "coordinator", "status", "note", "tags", "confirm_duplicate",
     )
     form_extra_fields = {"confirm_duplicate": FormOnlyBooleanField(_l("This is another person: register anyway"))}
-    inline_models = [(PatientTag, {"form_columns": ("id", "tag")})]
+    inline_models = [(PatientTag, {"form_columns": ("id", "tag"), "column_labels": LABELS})]
     form_ajax_refs = {"coordinator": StaffLookup("coordinator", roles={COORDINATOR})}
     form_overrides = {"phone": PhoneField}
     column_formatters = {"last_name": _surname_to_card, "phone": _readable_phone, "tags": _tags}

@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select, type_coerce, union_all
 from sqlalchemy.orm import joinedload
 
+from ..admin.choices import VALUE_LABELS
 from ..billing.models import Invoice, InvoiceLine, Payment
 from ..bounds import bounded_id
 from ..chart.odontogram import ChartView, build_view, default_dentition
@@ -396,7 +397,7 @@ def _open_tasks(session, patient_id, now):
             tab=task.tab,
             priority=task.priority,
             due_at=task.due_at,
-            assignee=str(task.assignee) if task.assignee else (task.queue or ""),
+            assignee=str(task.assignee) if task.assignee else str(VALUE_LABELS.get(task.queue, task.queue or "")),
             overdue=task.due_at < now,
         )
         for task in tasks

@@ -165,6 +165,8 @@ def check_patient(session, actor, patient, is_created, confirm_duplicate=False):
     who may be registered already is saved only on confirmation."""
     if patient.deleted_at is not None:
         raise DomainError(_l("This patient's card was deleted."))
+    if patient.email:
+        patient.email = _email(patient.email)
     if is_created and not confirm_duplicate:
         _refuse_duplicates(session, patient)
     session.flush()

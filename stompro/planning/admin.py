@@ -16,11 +16,13 @@ CATEGORY = _l("Treatment plans")
 # Plans change only on the plan screen and through the API, by the rules of
 # planning.services: their generic screens list, show, filter and export.
 PLAN_PERMISSIONS = Permissions.read_only(PLANNING | {ADMINISTRATOR, CASHIER}, export={OWNER, COORDINATOR})
+ON_THE_PLAN_SCREEN = _l("Plans, their visits and items change on the plan screen: open the plan from the list of plans.")
 
 
 class TreatmentPlanAdmin(StomproModelView):
     permissions = PLAN_PERMISSIONS
     writes = READ_ONLY
+    read_only_message = ON_THE_PLAN_SCREEN
     patient_access = "plan"
     column_extra_row_actions = [
         ReachableLinkRowAction("fa fa-columns", "plan.show", title=_l("Plan screen"), id_arg="plan_id")
@@ -41,6 +43,7 @@ class TreatmentPlanAdmin(StomproModelView):
 class PlanVariantAdmin(StomproModelView):
     permissions = PLAN_PERMISSIONS
     writes = READ_ONLY
+    read_only_message = ON_THE_PLAN_SCREEN
     simple_list_pager = True
     column_list = ("id", "plan", "tier", "chosen")
     column_filters = ("tier", "chosen")
@@ -51,6 +54,7 @@ class PlanVariantAdmin(StomproModelView):
 class PlanStageAdmin(StomproModelView):
     permissions = PLAN_PERMISSIONS
     writes = READ_ONLY
+    read_only_message = ON_THE_PLAN_SCREEN
     simple_list_pager = True
     column_list = ("id", "variant", "position", "kind", "specialty", "depends_on", "min_gap_days", "duration_min", "explanation")
     column_filters = ("kind", rows_filter(PlanStage.specialty_id, LABELS["specialty"], Specialty, Specialty.sort_order),
@@ -67,6 +71,7 @@ class PlanItemAdmin(StomproModelView):
 
     permissions = PLAN_PERMISSIONS
     writes = READ_ONLY
+    read_only_message = ON_THE_PLAN_SCREEN
     simple_list_pager = True
     column_list = ("id", "stage", "tooth", "surfaces", "service", "quantity", "price", "mandatory", "removed", "removal_justification", "removed_by")
     column_filters = ("removed", "mandatory", "self_paid", "tooth", "removed_at")

@@ -15,7 +15,7 @@ from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, DOCTOR
 from ..patients.models import Patient
 from ..planning.models import PlanStage, PlanVariant, TreatmentPlan
 from .models import Appointment, Shift
-from .services import add_shift, book_visit, change_shift, change_visit, remove_shift
+from .services import NEXT_STATUSES, add_shift, book_visit, change_shift, change_visit, remove_shift
 
 CATEGORY = _l("Schedule")
 
@@ -67,12 +67,11 @@ class AppointmentAdmin(StomproModelView):
     )
     column_sortable_list = ("starts_at", "status")
     column_default_sort = ("starts_at", True)
-    column_details_exclude_list = ("deleted_at",)
     form_columns = (
         "clinic", "room", "doctor", "patient", "starts_at", "ends_at", "kind", "plan_stage", "note",
         "status", "cancel_reason",
     )
-    form_ajax_refs = {"patient": PatientLookup(), "doctor": StaffLookup("doctor", roles={DOCTOR}),
+    form_ajax_refs = {"patient": PatientLookup(), "doctor": StaffLookup("doctor", roles={DOCTOR}, colleagues=True),
                       "plan_stage": PlanStageLookup()}
     eager_loads = ("room.clinic",)
 
@@ -81,6 +80,14 @@ class AppointmentAdmin(StomproModelView):
         del form_class.status  # a new visit is booked; its status moves afterwards
         del form_class.cancel_reason
         return form_class
+
+    def edit_form(self, obj=None):
+        """The status list offers where the visit can go from here."""
+        form = super().edit_form(obj)
+        if obj is not None:
+            reachable = (obj.status, *NEXT_STATUSES[obj.status])
+            form.status.choices = [(value, label) for value, label in form.status.choices if value in reachable]
+        return form
 
 
 class ShiftAdmin(StomproModelView):
@@ -97,7 +104,7 @@ class ShiftAdmin(StomproModelView):
     column_sortable_list = ("work_date", "starts_at")
     column_default_sort = ("starts_at", True)
     form_columns = ("staff", "clinic", "room", "starts_at", "ends_at")
-    form_ajax_refs = {"staff": StaffLookup()}
+    form_ajax_refs = {"staff": StaffLookup(colleagues=True)}
     eager_loads = ("room.clinic",)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import or_, select, true
 from .. import bounds
 from ..db import utcnow
 from ..errors import DomainError
-from ..org.branches import require_branch
+from ..org.branches import clinic_ids_of, require_branch
 from ..org.roles import DOCTOR
 from ..patients.services import require_live_patient
 from ..records import soft_delete
@@ -113,6 +113,8 @@ def _place(session, actor, visit, clinic, room, doctor, patient, starts_at, ends
         raise DomainError(_l("This chair is not in use."), field="room")
     if not doctor.active or DOCTOR not in doctor.roles:
         raise DomainError(_l("Choose a doctor who works at the clinic."), field="doctor")
+    if clinic.id not in clinic_ids_of(doctor):
+        raise DomainError(_l("This doctor does not work in this branch."), field="doctor")
     require_live_patient(patient)
     if kind not in APPOINTMENT_KINDS:
         raise DomainError(_l("Unknown kind of visit."), field="kind")
@@ -186,6 +188,8 @@ def _set_shift(session, actor, shift, staff, clinic, room, starts_at, ends_at):
     require_branch(actor, clinic)
     if not staff.active:
         raise DomainError(_l("This person no longer works at the clinic."), field="staff")
+    if clinic.id not in clinic_ids_of(staff):
+        raise DomainError(_l("This person does not work in this branch."), field="staff")
     if room is not None and room.clinic_id != clinic.id:
         raise DomainError(_l("This chair is in another branch."), field="room")
     bounds.require_span(starts_at, ends_at, LONGEST_SHIFT, _l("A shift lasts at most 16 hours."))

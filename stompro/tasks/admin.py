@@ -4,7 +4,7 @@ branches (and the network's queue)."""
 from flask_babel import lazy_gettext as _l
 
 from ..admin.base import StomproModelView, Writes
-from ..admin.choices import labelled
+from ..admin.choices import VALUE_LABELS, labelled
 from ..admin.filters import clinic_filter, staff_filter
 from ..admin.labels import LABELS
 from ..admin.lookups import PatientLookup, RowLookup, StaffLookup
@@ -21,13 +21,21 @@ CATEGORY = _l("Tasks")
 TASK_WORKERS = {OWNER, ADMINISTRATOR, CALL_CENTER, COORDINATOR}
 
 
-class PatientRowLookup(RowLookup):
-    """Live rows of a patient's (visits, plans), found by the patient's name."""
+def _with_status(row):
+    """A visit or a plan as the picker lists it: with its status, so two
+    visits at one time (one of them cancelled) are told apart."""
+    return f"{row} · {VALUE_LABELS.get(row.status, row.status)}"
 
-    def __init__(self, name, model):
+
+class PatientRowLookup(RowLookup):
+    """Live rows of a patient's (visits, plans), found by the patient's name,
+    newest first, each with its status."""
+
+    def __init__(self, name, model, newest_first):
         super().__init__(
             name, model, fields=(Patient.last_name, Patient.first_name),
             where=lambda: (model.deleted_at.is_(None), Patient.deleted_at.is_(None)),
+            order_by=(newest_first.desc(), model.id.desc()), label=_with_status,
         )
 
     def allowed(self):
@@ -57,7 +65,8 @@ class TaskAdmin(StomproModelView):
     )
     form_ajax_refs = {
         "patient": PatientLookup(), "assignee": StaffLookup("assignee"),
-        "appointment": PatientRowLookup("appointment", Appointment), "plan": PatientRowLookup("plan", TreatmentPlan),
+        "appointment": PatientRowLookup("appointment", Appointment, Appointment.starts_at),
+        "plan": PatientRowLookup("plan", TreatmentPlan, TreatmentPlan.created_at),
     }
 
 

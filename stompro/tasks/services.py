@@ -57,6 +57,8 @@ def record_outcome(session, actor, task, status="open", call_result=None, call_b
         raise DomainError(_l("Unknown call result."), field="call_result")
     if call_result == "call_back" and call_back_at is None:
         raise DomainError(_l("“Call back” needs the time to call back."), field="call_back_at")
+    if call_result == "call_back" and call_back_at != task.call_back_at and call_back_at < (now or utcnow()):
+        raise DomainError(_l("The time to call back has passed; choose a later one."), field="call_back_at")
     bounds.require(bounds.moment_problem(call_back_at), "call_back_at")
     bounds.require(bounds.text_problem(outcome_note), "outcome_note")
     task.call_result = call_result

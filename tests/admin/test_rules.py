@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from stompro.audit.models import AuditLog
 from stompro.catalog.models import PriceListItem, Protocol, Service
 from stompro.chart.models import Condition, ToothFinding
-from stompro.chart.services import record_findings
+from stompro.chart.services import FindingsRejected, record_findings
 from stompro.db import utcnow
 from stompro.errors import DomainError
 from stompro.extensions import db
@@ -59,8 +59,11 @@ def test_no_generic_screen_changes_a_plans_status_or_patient(client, auth, role)
         response = _post(client, auth, url, {"status": "completed", "patient": other.id, "version": plan.version})
         assert response.status_code == 403
     assert _post(client, auth, "/admin/treatment_plan/delete/", {"id": plan.id}).status_code == 403
-    for endpoint in ("plan_variant", "plan_stage", "plan_item", "payment_schedule"):
-        assert client.get(f"/admin/{endpoint}/new/").status_code == 403
+    for endpoint in ("plan_variant", "plan_stage", "plan_item"):
+        opened = client.get(f"/admin/{endpoint}/new/", follow_redirects=True)
+        assert opened.request.path == f"/admin/{endpoint}/"  # back to the list, saying where plans change
+        assert "plan screen" in opened.get_data(as_text=True)
+    assert client.get("/admin/payment_schedule/new/").status_code in (302, 403)  # a reader is sent back
     db.session.expire_all()
     plan = db.session.get(TreatmentPlan, plan.id)
     assert (plan.status, plan.patient_id, plan.deleted_at) == ("declined", plan.patient_id, None)
@@ -194,3 +197,30 @@ def test_a_deleted_patients_plan_is_404_in_the_api_as_in_the_panel(client, auth)
     api.as_role("coordinator")
     assert api.get(f"/api/v1/plans/{plan.id}").status_code == 404
     assert api.post(f"/api/v1/plans/{plan.id}/present").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["service", "api", "screen"])
+def test_a_whole_tooth_condition_is_never_recorded_on_surfaces(client, auth, path):
+    patient = db.session.execute(select(Patient).where(Patient.deleted_at.is_(None)).limit(1)).scalar_one()
+    missing = db.session.execute(select(Condition).filter_by(code="missing")).scalar_one()
+    assert missing.scope == "tooth"
+    before = db.session.execute(select(ToothFinding.id).where(ToothFinding.patient_id == patient.id)).all()
+    if path == "service":
+        with pytest.raises(FindingsRejected) as refused:
+            record_findings(db.session, patient, staff_by_login("doctor"),
+                            [{"tooth": 16, "surfaces": "MO", "condition": "missing"}])
+        assert "whole tooth" in refused.value.errors["findings[0].surfaces"]
+        db.session.rollback()
+    elif path == "api":
+        api = Api(client)
+        api.as_role("doctor")
+        answer = api.post(f"/api/v1/patients/{patient.id}/chart",
+                          json={"findings": [{"tooth": 16, "surfaces": "MO", "condition": "missing"}]})
+        assert answer.status_code == 422 and "whole tooth" in answer.get_json()["fields"]["findings[0].surfaces"]
+    else:
+        auth.as_role("doctor")
+        answer = _post(client, auth, "/admin/tooth_finding/new/",
+                       {"patient": patient.id, "tooth": "16", "surfaces": "MO", "condition": missing.id})
+        assert answer.status_code == 200 and "whole tooth" in answer.get_data(as_text=True)
+    after = db.session.execute(select(ToothFinding.id).where(ToothFinding.patient_id == patient.id)).all()
+    assert after == before

@@ -20,7 +20,8 @@
   var FORMATS = { date: "DD.MM.YYYY", datetime: "DD.MM.YYYY HH:mm" };
   var ACCEPTED = {
     date: ["DD.MM.YYYY", "D.M.YYYY", "YYYY-MM-DD"],
-    datetime: ["DD.MM.YYYY HH:mm", "D.M.YYYY H:mm", "DD.MM.YYYY HH:mm:ss", "YYYY-MM-DD HH:mm", "YYYY-MM-DD HH:mm:ss", "YYYY-MM-DDTHH:mm"]
+    datetime: ["DD.MM.YYYY HH:mm", "D.M.YYYY H:mm", "DD.MM.YYYY HH:mm:ss", "YYYY-MM-DD HH:mm", "YYYY-MM-DD HH:mm:ss",
+               "YYYY-MM-DDTHH:mm", "DD.MM.YYYY", "D.M.YYYY"]
   };
 
   function names(option, count, start) {
@@ -65,6 +66,7 @@
     picker.endDate = (moments[1] || moments[0]).clone();
     picker.oldStartDate = picker.startDate.clone();
     picker.oldEndDate = picker.endDate.clone();
+    picker.updateView();  // the calendar turns to the typed month
     picker.updateCalendars();
   }
 
@@ -78,7 +80,8 @@
     var format = FORMATS[kind];
     $el.attr("autocomplete", "off");
     if (!$el.attr("placeholder")) {
-      $el.attr("placeholder", range ? format + SEPARATOR + format : format);
+      var shown = kind === "datetime" ? words.dateTimeFormat : words.dateFormat;
+      $el.attr("placeholder", range ? shown + SEPARATOR + shown : shown);
     }
     $el.daterangepicker({
       format: format,
@@ -101,6 +104,7 @@
     });
     $el.on("show.daterangepicker", function () {
       var picker = $el.data("daterangepicker");
+      follow($el, kind, range);
       if ($el.val() === "" && picker) {
         var now = moment().seconds(0).milliseconds(0);
         picker.startDate = now.clone();
