@@ -183,7 +183,7 @@ def test_no_inline_handlers_in_any_list_create_edit_or_details_page(client, auth
     opened = 0
     for url in urls:
         response = client.get(url)
-        if response.status_code == 403:  # not the owner's to write (exams, the audit log)
+        if response.status_code in (302, 403):  # not the owner's to write (exams), or changed elsewhere (plans, logs)
             continue
         assert response.status_code == 200, f"{url}: {response.status_code}"
         html = response.get_data(as_text=True)

@@ -19,6 +19,7 @@ from ..records import restore, soft_deletable_models
 from .models import AuditLog, PatientAccess
 
 CATEGORY = _l("Control")
+LOG_NEVER_CHANGES = _l("A log is written by the panel itself and never changed.")
 
 
 def _changes(view, context, model, name):
@@ -48,6 +49,7 @@ def _table_options():
 class AuditLogAdmin(StomproModelView):
     permissions = Permissions.read_only(OWNER_ONLY, export=OWNER_ONLY)
     writes = READ_ONLY
+    read_only_message = LOG_NEVER_CHANGES
     simple_list_pager = True
     column_list = ("at", "actor_login", "actor_name", "action", "table_name", "row_id", "changes")
     column_filters = ("at", "actor_login", "action", TextChoiceFilter(AuditLog.table_name, LABELS["table_name"],
@@ -63,6 +65,7 @@ class PatientAccessAdmin(StomproModelView):
 
     permissions = Permissions.read_only(OWNER_ONLY, export=OWNER_ONLY)
     writes = READ_ONLY
+    read_only_message = LOG_NEVER_CHANGES
     simple_list_pager = True
     column_list = ("at", "staff", "patient", "what", "channel")
     column_filters = ("at", staff_filter(PatientAccess.staff_id, LABELS["staff"]), "staff_login", "patient_id", "what",

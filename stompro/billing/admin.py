@@ -207,6 +207,7 @@ class PaymentScheduleAdmin(StomproModelView):
 
     permissions = Permissions.read_only({OWNER, COORDINATOR, CASHIER}, export=MONEY)
     writes = READ_ONLY
+    read_only_message = _l("A payment schedule is computed from the plan's chosen variant.")
     simple_list_pager = True
     column_list = ("plan", "variant", "stage", "due_month", "amount", "flagged")
     column_filters = ("due_month", "flagged")

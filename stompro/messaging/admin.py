@@ -17,6 +17,7 @@ class MessageAdmin(StomproModelView):
 
     permissions = Permissions.read_only({OWNER, ADMINISTRATOR, CALL_CENTER, COORDINATOR}, export={OWNER})
     writes = READ_ONLY
+    read_only_message = _l("The outbox is written by the reminders; its messages are not edited by hand.")
     simple_list_pager = True
     column_list = ("send_at", "patient", "channel", "recipient", "template", "status", "attempts", "sent_at")
     column_filters = ("status", "channel", "send_at",
