@@ -74,6 +74,7 @@ class ToothFindingAdmin(StomproModelView):
         staff_filter(ToothFinding.author_id, LABELS["author"], roles={DOCTOR}),
         "recorded_at",
     )
+    column_searchable_list = ("patient.last_name", "patient.phone")
     column_sortable_list = ("tooth", "recorded_at")
     column_default_sort = ("recorded_at", True)
     form_columns = ("patient", "tooth", "surfaces", "condition", "note")
