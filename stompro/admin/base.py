@@ -262,6 +262,12 @@ class StomproModelView(RoleGuard, ModelView):
                 paths.add(name.rsplit(".", 1)[0] if "." in name else name)
         return sorted(paths)
 
+    def _apply_sorting(self, query, joins, sort_column, sort_desc):
+        """Rows that tie on the sorted column (visits at one time) come in
+        the order of their ids, so that pages never repeat or skip a row."""
+        query, joins = super()._apply_sorting(query, joins, sort_column, sort_desc)
+        return query.order_by(self.model.id.desc()), joins
+
     def get_count_query(self):
         return self._visible(super().get_count_query())
 
