@@ -15,7 +15,7 @@ import flask_babel
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations as wtf_translations
 from sqlalchemy import Date, Integer, Numeric, String, Text
-from wtforms import BooleanField, DateField, DateTimeField, DecimalField, PasswordField, SelectMultipleField, TimeField
+from wtforms import BooleanField, DateField, DateTimeField, DecimalField, TimeField
 from wtforms.validators import ValidationError
 from wtforms.widgets import TextInput
 
@@ -74,14 +74,6 @@ class FormOnlyMixin:
 
     def populate_obj(self, obj, name):
         pass
-
-
-class FormOnlySelectMultipleField(FormOnlyMixin, SelectMultipleField):
-    pass
-
-
-class FormOnlyPasswordField(FormOnlyMixin, PasswordField):
-    pass
 
 
 class FormOnlyBooleanField(FormOnlyMixin, BooleanField):
