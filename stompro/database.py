@@ -1,8 +1,10 @@
 """Engine set-up per dialect and the embedded database's first start."""
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import DDL, event
 from sqlalchemy.engine import Engine
+
+from .extensions import db
 
 
 @event.listens_for(Engine, "connect")
@@ -27,8 +29,13 @@ def _unicode_lower(value):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection):
+    """SQLite takes its one write lock at BEGIN IMMEDIATE: a transaction that
+    checks a doctor's free time and then books it cannot interleave with
+    another doing the same (a plain BEGIN would let both read "free" and both
+    book). The embedded database serves one clinic; PostgreSQL serves the
+    network, with exclusion constraints as the last word."""
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def embedded_database_is_new(app):
@@ -36,3 +43,14 @@ def embedded_database_is_new(app):
     if not app.config["EMBEDDED_DATABASE"]:
         return False
     return not (Path(app.instance_path) / "stompro.db").exists()
+
+
+# btree_gist for the appointments' exclusion constraints, pg_trgm for the
+# patients' search indexes: created with the tables on PostgreSQL (both are
+# trusted extensions a database's owner may create).
+POSTGRESQL_EXTENSIONS = ("btree_gist", "pg_trgm")
+for _extension in POSTGRESQL_EXTENSIONS:
+    event.listen(
+        db.metadata, "before_create",
+        DDL(f"CREATE EXTENSION IF NOT EXISTS {_extension}").execute_if(dialect="postgresql"),
+    )

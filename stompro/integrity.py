@@ -32,6 +32,14 @@ CHECK_MESSAGES = {
     "color": ("color", _l("A colour is written as #RRGGBB.")),
 }
 
+# PostgreSQL's exclusion constraints against double booking: met only when
+# two people book the same time at the same moment (the services look first).
+OVERLAP_MESSAGES = {
+    "ex_appointment_doctor_id_overlap": ("doctor", _l("Someone has just booked the doctor at that time; choose another time.")),
+    "ex_appointment_room_id_overlap": ("room", _l("Someone has just booked the chair at that time; choose another time.")),
+    "ex_appointment_patient_id_overlap": ("patient", _l("Someone has just booked the patient at that time; choose another time.")),
+}
+
 _CHECK_NAME = re.compile(r"\b(ck_[a-z_]+)")
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)")
 
@@ -42,6 +50,9 @@ def explain_integrity_error(error):
     text = str(orig)
     diag = getattr(orig, "diag", None)
     name = getattr(diag, "constraint_name", None)
+
+    if name and name in OVERLAP_MESSAGES:
+        return OVERLAP_MESSAGES[name]
 
     unique_columns = _unique_columns(name, text)
     if unique_columns:

@@ -6,7 +6,7 @@ names a PostgreSQL server: then a fresh database is created on that server
 for the run and dropped afterwards."""
 import os
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 
 import pytest
 from flask import g, has_app_context
@@ -151,6 +151,19 @@ SOUTH = "StomPRO Юг"
 def clinic(name):
     """A demo branch by its name."""
     return db.session.execute(db.select(Clinic).where(Clinic.name == name)).scalar_one()
+
+
+def doctor_works(day, login="doctor", clinic_name=CENTER, hours=(time(9), time(18))):
+    """A shift of the demo doctor in the centre on ``day`` (09:00–18:00), so
+    that a visit can be booked then; returns the doctor."""
+    from stompro.scheduling.availability import at_local
+    from stompro.scheduling.models import Shift
+
+    doctor, branch = staff_by_login(login), clinic(clinic_name)
+    db.session.add(Shift(staff=doctor, clinic=branch, work_date=day,
+                         starts_at=at_local(branch, day, hours[0]), ends_at=at_local(branch, day, hours[1])))
+    db.session.commit()
+    return doctor
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from ..extensions import db
 from ..org.models import Staff
 from ..patients.models import Patient
 
-AUDIT_ACTIONS = ("insert", "update", "delete", "soft_delete", "restore")
+AUDIT_ACTIONS = ("insert", "update", "delete", "soft_delete", "restore", "reschedule")
 
 
 class AuditLog(db.Model):

@@ -1,10 +1,14 @@
-"""Appointments and shifts as records (the board comes with scheduling).
-Both save through stompro.scheduling.services and show only the rows of
-the person's branches."""
+"""Visits, shifts, closures, absences and the waiting list as records. They
+save through stompro.scheduling's services and show only the rows of the
+person's branches."""
+from flask import flash, redirect, request
+from flask_admin import expose
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import select
 
-from ..admin.base import StomproModelView, Writes
+from ..admin.base import READ_ONLY, StomproModelView, Writes
 from ..admin.filters import clinic_filter, rows_filter, staff_filter
 from ..admin.labels import LABELS
 from ..admin.lookups import PatientLookup, RowLookup, StaffLookup
@@ -14,8 +18,13 @@ from ..org.models import Room
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, DOCTOR, OWNER
 from ..patients.models import Patient
 from ..planning.models import PlanStage, PlanVariant, TreatmentPlan
-from .models import Appointment, Shift
-from .services import NEXT_STATUSES, add_shift, book_visit, change_shift, change_visit, remove_shift
+from ..errors import DomainError
+from ..org.branches import clinics_of
+from ..org.models import Staff, staff_clinic
+from .forms import ShiftPatternForm
+from .models import Absence, Appointment, Closure, Shift, WaitingEntry
+from .services import NEXT_STATUSES, book_visit, change_visit
+from .shifts import add_shift, change_shift, generate_shifts, remove_absence, remove_shift, save_absence, save_closure
 
 CATEGORY = _l("Schedule")
 
@@ -106,8 +115,81 @@ class ShiftAdmin(StomproModelView):
     form_columns = ("staff", "clinic", "room", "starts_at", "ends_at")
     form_ajax_refs = {"staff": StaffLookup(colleagues=True)}
     eager_loads = ("room.clinic",)
+    list_template = "scheduling/shift_list.html"
+
+    @expose("/generate/", methods=("GET", "POST"))
+    def generate_view(self):
+        """Shifts for a date range from a weekly pattern."""
+        if not self._may("create"):
+            return self.inaccessible_callback("generate_view")
+        form = ShiftPatternForm()
+        mine = clinics_of(db.session, current_user)
+        form.clinic.choices = [(c.id, c.name) for c in mine]
+        form.room.choices = [(0, _("Any chair"))] + [(r.id, str(r)) for c in mine for r in c.rooms if r.active]
+        colleagues = db.session.execute(
+            select(Staff).where(Staff.active.is_(True),
+                                Staff.id.in_(select(staff_clinic.c.staff_id)
+                                             .where(staff_clinic.c.clinic_id.in_([c.id for c in mine]))))
+            .order_by(Staff.last_name, Staff.first_name)
+        ).scalars().all()
+        form.staff.choices = [(s.id, s.full_name) for s in colleagues]
+        if form.validate_on_submit():
+            staff = db.session.get(Staff, form.staff.data)
+            clinic = next(c for c in mine if c.id == form.clinic.data)
+            room = next((r for c in mine for r in c.rooms if r.id == form.room.data), None)
+            try:
+                made = generate_shifts(db.session, current_user, staff, clinic, form.first_day.data,
+                                       form.last_day.data, form.week(), room=room)
+            except DomainError as error:
+                db.session.rollback()
+                target = getattr(form, (error.field or "").replace("week_", "day_"), None)
+                if target is not None:
+                    (target.starts if hasattr(target, "starts") else target).errors.append(str(error.message))
+                flash(error.message, "error")
+            else:
+                db.session.commit()
+                flash(_("Shifts made: %(count)s.", count=len(made)), "success")
+                return redirect(self.get_url(".index_view"))
+        return self.render("scheduling/generate_shifts.html", form=form)
+
+
+class WaitingEntryAdmin(StomproModelView):
+    """Patients who would take an earlier visit (scheduling.waiting)."""
+
+    permissions = Permissions.read_only({OWNER, ADMINISTRATOR, CALL_CENTER, COORDINATOR}, export={OWNER})
+    writes = READ_ONLY
+    column_list = ("patient", "specialty", "doctor", "duration_min", "days", "time_from", "time_to", "until", "status")
+    column_filters = ("status", "until")
+    column_default_sort = ("until", False)
+
+
+class ClosureAdmin(StomproModelView):
+    """Holidays and other days a branch is closed: nothing is booked there."""
+
+    permissions = Permissions.managed_by({OWNER, ADMINISTRATOR}, readers={CALL_CENTER, DOCTOR}, export={OWNER})
+    writes = Writes(save=save_closure)
+    branch_column = "clinic_id"
+    column_list = ("clinic", "first_day", "last_day", "reason")
+    column_filters = (clinic_filter(Closure.clinic_id, LABELS["clinic"]), "first_day")
+    column_default_sort = ("first_day", True)
+    form_columns = ("clinic", "first_day", "last_day", "reason")
+
+
+class AbsenceAdmin(StomproModelView):
+    """Vacations, sick leave: the person is not booked on those days."""
+
+    permissions = Permissions.managed_by({OWNER, ADMINISTRATOR}, readers={CALL_CENTER, DOCTOR}, export={OWNER})
+    writes = Writes(save=save_absence, delete=remove_absence)
+    column_list = ("staff", "kind", "first_day", "last_day", "note")
+    column_filters = (staff_filter(Absence.staff_id, LABELS["staff"]), "kind", "first_day")
+    column_default_sort = ("first_day", True)
+    form_columns = ("staff", "kind", "first_day", "last_day", "note")
+    form_ajax_refs = {"staff": StaffLookup(colleagues=True)}
 
 
 def register(admin):
     admin.add_view(AppointmentAdmin(Appointment, db, name=_l("Visits"), category=CATEGORY, endpoint="appointment"))
     admin.add_view(ShiftAdmin(Shift, db, name=_l("Shifts"), category=CATEGORY, endpoint="shift"))
+    admin.add_view(ClosureAdmin(Closure, db, name=_l("Branch closures"), category=CATEGORY, endpoint="closure"))
+    admin.add_view(AbsenceAdmin(Absence, db, name=_l("Absences"), category=CATEGORY, endpoint="absence"))
+    admin.add_view(WaitingEntryAdmin(WaitingEntry, db, name=_l("Waiting list"), category=CATEGORY, endpoint="waiting_entry"))

@@ -1,11 +1,20 @@
-"""The schedule's rules: booking a visit, moving it, its status, and shifts.
+"""The visits' rules: booking, moving, the status. The board, the API, the
+plan booking, the cascade and the generic appointment screen all call these.
 
-A visit belongs to a branch, a chair of that branch, a doctor and a patient.
-No doctor, chair or patient is booked twice at the same time (cancelled and
-missed visits free their time). A visit moves booked → confirmed → arrived →
-in chair → done, or ends as a no-show or cancelled (with a reason); the
-times of arrival, start and finish are the server's. Whoever books is
-recorded. A person books and changes visits of their own branches only."""
+A visit belongs to a branch, a chair of that branch, a doctor working there
+and a patient. It lies inside the doctor's shift, the branch's hours and
+working days, on no closed day and no day the doctor is away
+(scheduling.availability). No doctor, chair or patient is booked twice at
+the same time: cancelled and missed visits free their time. The database
+holds that too — PostgreSQL's exclusion constraints, SQLite's one writer
+at a time (BEGIN IMMEDIATE) — so that of two people booking the same time at
+once one wins and the other gets a Clash naming the visit in the way.
+
+A visit moves booked → confirmed → arrived → in chair → done, or ends as a
+no-show or cancelled (with a reason); the times of arrival, start and finish
+are the server's, and a visit moved to another time is to be confirmed
+again. Whoever books is recorded. A person books and changes visits of their
+own branches only."""
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -13,16 +22,17 @@ from sqlalchemy import or_, select, true
 
 from .. import bounds
 from ..db import utcnow
-from ..errors import DomainError
+from ..errors import ConflictError, DomainError
 from ..org.branches import clinic_ids_of, require_branch
 from ..org.roles import DOCTOR
 from ..patients.services import require_live_patient
-from ..records import soft_delete
-from ..timefmt import to_local
-from .models import APPOINTMENT_KINDS, Appointment, Shift
+from .availability import clinic_zone, working_time_problem
+from .models import APPOINTMENT_KINDS, APPOINTMENT_STATUSES, FREEING_STATUSES, Appointment
 
-# Statuses that hold their time; the others free it.
-HOLDING = ("booked", "confirmed", "arrived", "in_chair", "done")
+# Statuses that hold their time (FREEING_STATUSES free it).
+HOLDING = tuple(status for status in APPOINTMENT_STATUSES if status not in FREEING_STATUSES)
+# How far back a visit may be booked or moved: the patient at the desk now.
+BOOKING_GRACE = timedelta(minutes=30)
 NEXT_STATUSES = {
     "booked": ("confirmed", "arrived", "no_show", "cancelled"),
     "confirmed": ("booked", "arrived", "no_show", "cancelled"),
@@ -33,7 +43,6 @@ NEXT_STATUSES = {
     "cancelled": (),
 }
 LONGEST_VISIT = timedelta(hours=12)
-LONGEST_SHIFT = timedelta(hours=16)
 VISIT_FIELDS = ("clinic", "room", "doctor", "patient", "starts_at", "ends_at", "kind", "plan_stage", "note")
 
 
@@ -54,11 +63,17 @@ def change_visit(session, actor, visit, status=None, cancel_reason=None, **field
     require_branch(actor, visit.clinic_id)
     placing = {name: fields[name] for name in VISIT_FIELDS if name in fields}
     changed = {name for name, value in placing.items() if getattr(visit, name) != value}
-    if changed - {"note"} and not NEXT_STATUSES[visit.status]:
-        raise DomainError(_l("This visit is over; book a new one instead of changing it."), field=sorted(changed)[0])
-    if changed:
+    moved = changed - {"note"}
+    if moved and not NEXT_STATUSES[visit.status]:
+        raise DomainError(_l("This visit is over; book a new one instead of changing it."), field=sorted(moved)[0])
+    if moved:
         current = {name: getattr(visit, name) for name in VISIT_FIELDS}
         _place(session, actor, visit, **{**current, **placing})
+        if visit.status == "confirmed" and moved & {"starts_at", "ends_at", "doctor", "clinic"}:
+            visit.status = "booked"  # a new time is confirmed with the patient again
+    elif "note" in changed:
+        bounds.require(bounds.text_problem(placing["note"]), "note")
+        visit.note = (placing["note"] or "").strip() or None
     if status is not None and status != visit.status:
         set_visit_status(session, actor, visit, status, cancel_reason)
     session.flush()
@@ -119,6 +134,11 @@ def _place(session, actor, visit, clinic, room, doctor, patient, starts_at, ends
     if kind not in APPOINTMENT_KINDS:
         raise DomainError(_l("Unknown kind of visit."), field="kind")
     bounds.require_span(starts_at, ends_at, LONGEST_VISIT, _l("A visit lasts at most 12 hours."))
+    if starts_at < utcnow() - BOOKING_GRACE:
+        raise DomainError(_l("This time has passed; choose a time ahead."), field="starts_at")
+    problem = working_time_problem(session, clinic, doctor, starts_at, ends_at)
+    if problem is not None:
+        raise DomainError(problem, field="starts_at")
     if plan_stage is not None and plan_stage.variant.plan.patient_id != patient.id:
         raise DomainError(_l("This stage is of another patient's plan."), field="plan_stage")
     bounds.require(bounds.text_problem(note), "note")
@@ -126,6 +146,28 @@ def _place(session, actor, visit, clinic, room, doctor, patient, starts_at, ends
     visit.clinic, visit.room, visit.doctor, visit.patient = clinic, room, doctor, patient
     visit.starts_at, visit.ends_at, visit.kind, visit.plan_stage = starts_at, ends_at, kind, plan_stage
     visit.note = (note or "").strip() or None
+
+
+class Clash(ConflictError):
+    """Another visit holds the doctor, the chair or the patient at that time
+    (``visit``); nothing was written."""
+
+    def __init__(self, message, field, visit):
+        super().__init__(message, field=field)
+        self.visit = visit
+
+
+def clash_message(clash, field):
+    """Who, when, with whom and where the visit in the way is."""
+    zone = clinic_zone(clash.clinic)
+    when = f"{clash.starts_at.astimezone(zone):%d.%m.%Y %H:%M}–{clash.ends_at.astimezone(zone):%H:%M}"
+    details = {"when": when, "patient": clash.patient.full_name, "doctor": str(clash.doctor), "room": clash.room.name}
+    messages = {
+        "doctor": _l("%(doctor)s already has a visit at %(when)s (%(patient)s, %(room)s).", **details),
+        "room": _l("%(room)s is taken at %(when)s (%(patient)s with %(doctor)s).", **details),
+        "patient": _l("%(patient)s already has a visit at %(when)s (with %(doctor)s, %(room)s).", **details),
+    }
+    return messages[field]
 
 
 def _refuse_overlap(session, visit, doctor, room, patient, starts_at, ends_at):
@@ -147,62 +189,5 @@ def _refuse_overlap(session, visit, doctor, room, patient, starts_at, ends_at):
         ).scalar_one_or_none()
     if clash is None:
         return
-    when = f"{to_local(clash.starts_at):%d.%m.%Y %H:%M}–{to_local(clash.ends_at):%H:%M}"
-    if clash.doctor_id == doctor.id:
-        raise DomainError(_l("The doctor already has a visit at %(when)s.", when=when), field="doctor")
-    if clash.room_id == room.id:
-        raise DomainError(_l("The chair is taken at %(when)s.", when=when), field="room")
-    raise DomainError(_l("The patient already has a visit at %(when)s.", when=when), field="patient")
-
-
-# -- shifts ---------------------------------------------------------------------------
-
-
-def add_shift(session, actor, staff=None, clinic=None, room=None, starts_at=None, ends_at=None, **ignored):
-    """A person's working hours in a branch (and chair); the working date is
-    the clinic's date of the start."""
-    shift = Shift()
-    _set_shift(session, actor, shift, staff, clinic, room, starts_at, ends_at)
-    session.add(shift)
-    session.flush()
-    return shift
-
-
-def change_shift(session, actor, shift, staff=None, clinic=None, room=None, starts_at=None, ends_at=None, **ignored):
-    require_branch(actor, shift.clinic_id)
-    _set_shift(session, actor, shift, staff, clinic, room, starts_at, ends_at)
-    session.flush()
-    return shift
-
-
-def remove_shift(session, actor, shift):
-    """Take a shift off the schedule (kept in the recycle bin)."""
-    require_branch(actor, shift.clinic_id)
-    soft_delete(session, shift)
-
-
-def _set_shift(session, actor, shift, staff, clinic, room, starts_at, ends_at):
-    for name, value in (("staff", staff), ("clinic", clinic), ("starts_at", starts_at), ("ends_at", ends_at)):
-        if value is None:
-            raise DomainError(_l("This field is required."), field=name)
-    require_branch(actor, clinic)
-    if not staff.active:
-        raise DomainError(_l("This person no longer works at the clinic."), field="staff")
-    if clinic.id not in clinic_ids_of(staff):
-        raise DomainError(_l("This person does not work in this branch."), field="staff")
-    if room is not None and room.clinic_id != clinic.id:
-        raise DomainError(_l("This chair is in another branch."), field="room")
-    bounds.require_span(starts_at, ends_at, LONGEST_SHIFT, _l("A shift lasts at most 16 hours."))
-    with session.no_autoflush:
-        overlapping = session.execute(
-            select(Shift.id).where(
-                Shift.deleted_at.is_(None), Shift.staff_id == staff.id,
-                Shift.starts_at < ends_at, Shift.ends_at > starts_at,
-                Shift.id != shift.id if shift.id is not None else true(),
-            ).limit(1)
-        ).first()
-    if overlapping is not None:
-        raise DomainError(_l("This person already has a shift at that time."), field="starts_at")
-    shift.staff, shift.clinic, shift.room = staff, clinic, room
-    shift.starts_at, shift.ends_at = starts_at, ends_at
-    shift.work_date = to_local(starts_at).date()
+    field = "doctor" if clash.doctor_id == doctor.id else "room" if clash.room_id == room.id else "patient"
+    raise Clash(clash_message(clash, field), field, clash)

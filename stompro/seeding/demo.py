@@ -39,7 +39,7 @@ from ..patients.models import InsurancePolicy, InsuranceProgram, Patient, Patien
 from ..planning import builder
 from ..planning.models import PlanItem
 from ..planning.services import load_plan, stage_explanation
-from ..scheduling.models import Appointment, Shift
+from ..scheduling.models import Absence, Appointment, Closure, Shift
 from ..settings import PROJECT_ROOT
 from ..tasks.models import Task, TaskRule
 from ..timeclock.models import TimeClock
@@ -129,6 +129,7 @@ def seed_demo(session, today=None):
         seed_patients,
         seed_policies,
         seed_tags,
+        seed_closures_and_absences,
         seed_shifts,
         seed_charts,
         seed_plans,
@@ -522,6 +523,22 @@ def days_to_birthday(today, birth_date):
 # --- shifts and visits -------------------------------------------------------
 
 
+def seed_closures_and_absences(demo):
+    """The next New Year holidays close both branches (1–8 January); one
+    doctor takes two weeks of vacation starting three weeks from today. No
+    shift is made on those days (seed_shifts)."""
+    new_year = date(demo.today.year + 1, 1, 1)
+    demo.closed = {}
+    for clinic in demo.clinics.values():
+        demo.add(Closure(clinic=clinic, first_day=new_year, last_day=new_year + timedelta(days=7),
+                         reason=demo.texts["closure_reason"]))
+        demo.closed[clinic] = set(days_between(new_year, new_year + timedelta(days=7)))
+    first = demo.today + timedelta(days=21)
+    vacationer = demo.staff[demo.setup["vacation"]]
+    demo.add(Absence(staff=vacationer, first_day=first, last_day=first + timedelta(days=13), kind="vacation"))
+    demo.away = {vacationer: set(days_between(first, first + timedelta(days=13)))}
+
+
 def seed_shifts(demo):
     first, last = demo.today - timedelta(days=DAYS_BACK), demo.today + timedelta(days=DAYS_AHEAD)
     for person in demo.setup["staff"]:
@@ -532,6 +549,8 @@ def seed_shifts(demo):
             opens, closes = (parse_clock(part) for part in block["hours"].split("-"))
             for day in days_between(first, last):
                 if str(day.isoweekday()) not in block["days"]:
+                    continue
+                if day in demo.closed[clinic] or day in demo.away.get(staff, ()):
                     continue
                 shift = Shift(
                     staff=staff,

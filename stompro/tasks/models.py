@@ -65,6 +65,8 @@ class Task(Entity, db.Model):
     outcome_note: Mapped[str | None] = mapped_column(Text)
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the task is about, once: a rule's reruns find it instead of making another.
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
 
     patient: Mapped[Patient | None] = relationship()
     appointment: Mapped[Appointment | None] = relationship()

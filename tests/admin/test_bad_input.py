@@ -2,6 +2,8 @@
 stored, and never answers 500: numbers beyond their column, money beyond
 Numeric(12,2), control characters, overlong text, dates out of range, ids no
 row can have — in forms, URLs, filters, searches and the API."""
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 
@@ -11,6 +13,7 @@ from stompro.scheduling.models import Appointment
 from stompro.tasks.models import Task
 
 from ..api.conftest import Api
+from ..conftest import doctor_works
 from .pages import form_data, form_errors, main_form, option, pick
 
 
@@ -93,12 +96,13 @@ def test_a_ten_megabyte_note_is_refused_before_it_is_read(client, auth):
 
 
 def _visit_form(client, **changes):
+    doctor_works(date(2027, 2, 10))  # a Wednesday
     form = main_form(client.get("/admin/appointment/new/").get_data(as_text=True))
     patient = db.session.execute(select(Patient).where(Patient.deleted_at.is_(None)).limit(1)).scalar_one()
     values = {
         "clinic": option(form, "clinic", "Центр"), "room": option(form, "room", "Центр"),
         "doctor": pick(client, form, "doctor", "Ковал"), "patient": patient.id,
-        "starts_at": "10.02.2027 08:00", "ends_at": "10.02.2027 08:30", "kind": "treatment", **changes,
+        "starts_at": "10.02.2027 10:00", "ends_at": "10.02.2027 10:30", "kind": "treatment", **changes,
     }
     return form_data(form, **values)
 
@@ -112,7 +116,7 @@ def _visit_form(client, **changes):
         ({"doctor": "9" * 20}, "Not a valid choice"),
         ({"patient": "-5"}, "Not a valid choice"),
         ({"note": "\x00"}, "control characters"),
-        ({"ends_at": "10.02.2027 07:00"}, "The end must be after the start."),
+        ({"ends_at": "10.02.2027 09:30"}, "The end must be after the start."),
     ],
 )
 def test_bad_visit_input_is_a_form_error_and_nothing_is_stored(client, auth, changes, message):

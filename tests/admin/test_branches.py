@@ -58,7 +58,7 @@ def test_a_visit_cannot_be_booked_in_another_branch(client, auth):
     patient = db.session.execute(select(Patient).where(Patient.deleted_at.is_(None)).limit(1)).scalar_one()
     before = db.session.scalar(select(func.count()).select_from(Appointment))
     data = form_data(form, clinic=south.id, room=room.id, doctor=pick(client, form, "doctor", "Ковал"),
-                     patient=patient.id, starts_at="10.02.2027 08:00", ends_at="10.02.2027 08:30", kind="treatment")
+                     patient=patient.id, starts_at="10.02.2027 10:00", ends_at="10.02.2027 10:30", kind="treatment")
     response = client.post("/admin/appointment/new/", data=data)
     assert response.status_code == 200
     assert "Not a valid choice" in " ".join(form_errors(response.get_data(as_text=True)))

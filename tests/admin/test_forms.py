@@ -1,5 +1,5 @@
 """Bad input in admin forms: a clear message on the form, nothing written."""
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -10,6 +10,8 @@ from stompro.extensions import db
 from stompro.org.models import Room, Staff
 from stompro.patients.models import Patient
 from stompro.scheduling.models import Appointment
+
+from ..conftest import doctor_works
 
 
 def count(model):
@@ -72,6 +74,7 @@ def test_a_finding_on_a_tooth_or_surface_that_does_not_exist_is_refused(
 
 
 def appointment_form(start, end):
+    doctor_works(date(2027, 2, 10))  # a Wednesday: the centre works, and now so does the doctor
     room = first(Room)
     return {
         "clinic": room.clinic_id,
@@ -87,7 +90,7 @@ def appointment_form(start, end):
 def test_a_visit_that_ends_before_it_starts_is_refused(client, auth, owner):
     before = count(Appointment)
     response = post_form(
-        client, auth, "/admin/appointment/new/", appointment_form("2027-01-10 12:00:00", "2027-01-10 11:00:00")
+        client, auth, "/admin/appointment/new/", appointment_form("2027-02-10 12:00:00", "2027-02-10 11:00:00")
     )
     assert response.status_code == 200
     assert "The end must be after the start." in response.get_data(as_text=True)
@@ -96,7 +99,7 @@ def test_a_visit_that_ends_before_it_starts_is_refused(client, auth, owner):
 
 def test_visit_times_are_typed_in_clinic_time_and_stored_in_utc(client, auth, owner):
     response = post_form(
-        client, auth, "/admin/appointment/new/", appointment_form("2027-01-10 12:00:00", "2027-01-10 12:45:00")
+        client, auth, "/admin/appointment/new/", appointment_form("2027-02-10 12:00:00", "2027-02-10 12:45:00")
     )
     assert response.status_code == 302
     saved = db.session.execute(select(Appointment).order_by(Appointment.id.desc()).limit(1)).scalar_one()

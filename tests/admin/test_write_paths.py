@@ -22,7 +22,7 @@ from stompro.org.roles import ROLES
 from stompro.patients.models import Patient
 from stompro.timefmt import to_local
 
-from ..conftest import staff_by_login
+from ..conftest import doctor_works, staff_by_login
 from .pages import form_data, form_errors, has_form_error, lookup, main_form, option, pick
 from .test_access import MODEL_VIEWS, MODELS, _may
 
@@ -141,7 +141,13 @@ def test_a_picker_answers_sql_text_and_huge_offsets_without_fault(client, auth):
 
 # -- creating a row through every create form ----------------------------------------------
 
-FAR = date.today().replace(day=1) + timedelta(days=400)  # a day nothing in the demo uses
+_AHEAD = date.today() + timedelta(days=400)
+FAR = _AHEAD + timedelta(days=(2 - _AHEAD.weekday()) % 7)  # a Wednesday nothing in the demo uses
+
+
+def _doctor_works(day):
+    doctor_works(day)
+    return "Ковал"
 
 
 def _moment(day, hh, mm=0):
@@ -200,13 +206,21 @@ VALID = {
     "diagnosis": lambda c, f, role: {"code": "K14.99", "name_en": "Test", "name_ru": "Проверка"},
     "appointment": lambda c, f, role: {
         "clinic": option(f, "clinic", "Центр"), "room": option(f, "room", "Центр"),
-        "doctor": pick(c, f, "doctor", "Ковал"), "patient": pick(c, f, "patient", _new_patient(role).last_name),
-        "starts_at": _moment(FAR, 8 + ROLES.index(role)), "ends_at": _moment(FAR, 8 + ROLES.index(role), 45),
+        "doctor": pick(c, f, "doctor", _doctor_works(FAR)), "patient": pick(c, f, "patient", _new_patient(role).last_name),
+        "starts_at": _moment(FAR, 10 + ROLES.index(role)), "ends_at": _moment(FAR, 10 + ROLES.index(role), 45),
         "kind": "treatment",
     },
     "shift": lambda c, f, role: {
         "staff": pick(c, f, "staff", "Ковал"), "clinic": option(f, "clinic", "Центр"), "room": option(f, "room", "Центр"),
         "starts_at": _moment(FAR, 7), "ends_at": _moment(FAR, 8),
+    },
+    "closure": lambda c, f, role: {
+        "clinic": option(f, "clinic", "Центр"), "first_day": f"{FAR:%d.%m.%Y}", "last_day": f"{FAR:%d.%m.%Y}",
+        "reason": "Санитарный день",
+    },
+    "absence": lambda c, f, role: {
+        "staff": pick(c, f, "staff", "Ковал"), "kind": "vacation", "first_day": f"{FAR:%d.%m.%Y}",
+        "last_day": f"{FAR + timedelta(days=13):%d.%m.%Y}",
     },
     "task": lambda c, f, role: {
         "tab": "scheduled_calls", "priority": "2", "title": "Перезвонить по плану",

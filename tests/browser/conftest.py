@@ -5,7 +5,7 @@ the per-test transaction), so they only sign in and read."""
 import os
 import threading
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,10 +15,12 @@ from werkzeug.serving import make_server
 from stompro.chart.services import record_findings
 from stompro.db import utcnow
 from stompro.extensions import db
-from stompro.org.models import Staff
+from stompro.org.models import Clinic, Staff
 from stompro.patients.models import Patient
 from stompro.planning.models import TreatmentPlan
 from stompro.records import soft_delete
+from stompro.scheduling.availability import at_local
+from stompro.scheduling.models import Shift
 
 CHROMIUM = os.environ.get("STOMPRO_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -87,6 +89,26 @@ def committed_patient(app, last_name, first_name, birth_date, phone, findings, r
             soft_delete(db.session, plan)
         soft_delete(db.session, db.session.get(Patient, patient_id))
         db.session.commit()
+
+
+@contextmanager
+def shift_for(app, last_name, day, hours=(time(9), time(18)), clinic_name="StomPRO Центр"):
+    """A shift of a demo doctor on ``day`` in the branch, committed for the
+    live server and soft-deleted at the end."""
+    with app.app_context():
+        doctor = db.session.execute(select(Staff).filter_by(last_name=last_name)).scalar_one()
+        branch = db.session.execute(select(Clinic).filter_by(name=clinic_name)).scalar_one()
+        shift = Shift(staff=doctor, clinic=branch, work_date=day,
+                      starts_at=at_local(branch, day, hours[0]), ends_at=at_local(branch, day, hours[1]))
+        db.session.add(shift)
+        db.session.commit()
+        shift_id = shift.id
+    try:
+        yield shift_id
+    finally:
+        with app.app_context():
+            soft_delete(db.session, db.session.get(Shift, shift_id))
+            db.session.commit()
 
 
 def sign_in(page, live_server, login, password="demo"):

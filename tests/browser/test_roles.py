@@ -20,7 +20,7 @@ from stompro.records import soft_delete
 from stompro.scheduling.models import Appointment
 from stompro.tasks.models import Task
 
-from .conftest import committed_patient, sign_in
+from .conftest import committed_patient, shift_for, sign_in
 
 pytestmark = pytest.mark.browser
 CARIES = [{"tooth": 47, "surfaces": "", "condition": "healthy"}]
@@ -120,13 +120,14 @@ def test_the_owner_deactivates_a_person_and_resets_anothers_password(app, page, 
 
 def test_the_administrator_books_a_visit_typing_its_time(app, page, live_server, screenshot):
     with committed_patient(app, "Записанная", "Ирина", date(1975, 5, 6), "+79167001202", CARIES, 1) as patient_id, \
-            cleaned(app, Appointment, Appointment.patient_id == patient_id):
+            cleaned(app, Appointment, Appointment.patient_id == patient_id), \
+            shift_for(app, "Ковалёва", date(2028, 2, 10)):
         sign_in(page, live_server, "admin")
         page.goto(f"{live_server}/admin/appointment/new/")
         pick(page, "patient", "Записан", "Записанная")
         pick(page, "doctor", "Ковал", "Ковалёва")
         choose(page, "room", page.eval_on_selector("select#room", "s => [...s.options].find(o => o.text.includes('Кресло 2')).value"))
-        type_date(page, "starts_at", "10.02.2028 08:00")
+        type_date(page, "starts_at", "10.02.2028 10:00")
         page.click("#starts_at")
         calendar = page.locator(".daterangepicker:visible")
         assert "Применить" in calendar.inner_text()
@@ -134,16 +135,16 @@ def test_the_administrator_books_a_visit_typing_its_time(app, page, live_server,
         shown = calendar.locator("select.monthselect").first.evaluate("s => s.options[s.selectedIndex].text")
         year = calendar.locator("select.yearselect").first.input_value()
         assert (shown.lower(), year) == ("февраль", "2028")
-        assert page.input_value("#starts_at") == "10.02.2028 08:00"
+        assert page.input_value("#starts_at") == "10.02.2028 10:00"
         page.keyboard.press("Escape")
-        type_date(page, "ends_at", "10.02.2028 08:45")
+        type_date(page, "ends_at", "10.02.2028 10:45")
         screenshot("filled")
         saved(page)
         visit = row(app, Appointment, Appointment.patient_id == patient_id)
-        assert visit.starts_at == datetime(2028, 2, 10, 5, 0, tzinfo=timezone.utc)  # 08:00 in Moscow
+        assert visit.starts_at == datetime(2028, 2, 10, 7, 0, tzinfo=timezone.utc)  # 10:00 in Moscow
         assert (visit.status, visit.kind) == ("booked", "treatment")
         page.goto(f"{live_server}/admin/appointment/details/?id={visit.id}")
-        assert "10.02.2028 08:00" in page.content()
+        assert "10.02.2028 10:00" in page.content()
 
 
 def test_the_doctor_records_a_finding_in_the_chart_list(app, page, live_server):
