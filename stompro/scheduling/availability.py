@@ -67,17 +67,23 @@ def closed_days(session, clinic_id, first, last):
 
 def absent_days(session, staff_id, first, last):
     """The person's days away between ``first`` and ``last``, with the kind."""
+    return absences_of(session, [staff_id], first, last).get(staff_id, {})
+
+
+def absences_of(session, staff_ids, first, last):
+    """Days away of several people at once: {staff_id: {day: kind}}."""
     absences = session.execute(
         select(Absence).where(
-            Absence.staff_id == staff_id, Absence.deleted_at.is_(None),
+            Absence.staff_id.in_(staff_ids), Absence.deleted_at.is_(None),
             Absence.first_day <= last, Absence.last_day >= first,
         )
     ).scalars()
     found = {}
     for absence in absences:
+        days = found.setdefault(absence.staff_id, {})
         day = max(first, absence.first_day)
         while day <= min(last, absence.last_day):
-            found[day] = absence.kind
+            days[day] = absence.kind
             day += timedelta(days=1)
     return found
 
@@ -86,24 +92,30 @@ def working_windows(session, staff, clinic, first, last):
     """The person's working time in the branch from day ``first`` to
     ``last``: each live shift cut to the branch's hours, none on a closed
     day or a day away. Ordered by start."""
+    return working_windows_of(session, [staff.id], clinic, first, last).get(staff.id, [])
+
+
+def working_windows_of(session, staff_ids, clinic, first, last):
+    """working_windows of several people at once (the board's columns), in
+    three queries whatever their number: {staff_id: [Window]}."""
     closed = closed_days(session, clinic.id, first, last)
-    away = absent_days(session, staff.id, first, last)
+    away = absences_of(session, staff_ids, first, last)
     shifts = session.execute(
         select(Shift).where(
-            Shift.staff_id == staff.id, Shift.clinic_id == clinic.id, Shift.deleted_at.is_(None),
+            Shift.staff_id.in_(staff_ids), Shift.clinic_id == clinic.id, Shift.deleted_at.is_(None),
             Shift.work_date >= first, Shift.work_date <= last,
         ).order_by(Shift.starts_at)
     ).scalars()
-    windows = []
+    windows = {}
     for shift in shifts:
-        if shift.work_date in closed or shift.work_date in away:
+        if shift.work_date in closed or shift.work_date in away.get(shift.staff_id, ()):
             continue
         hours = branch_hours(clinic, shift.work_date)
         if hours is None:
             continue
         start, end = max(shift.starts_at, hours[0]), min(shift.ends_at, hours[1])
         if start < end:
-            windows.append(Window(start, end, shift.room_id, shift.id))
+            windows.setdefault(shift.staff_id, []).append(Window(start, end, shift.room_id, shift.id))
     return windows
 
 
