@@ -39,5 +39,16 @@ MAX_VISIT_MINUTES = 120
 # the payment schedule, so the coordinator discusses it early.
 PAYMENT_FLAG_THRESHOLD = 100000
 
+# Scheduling
+# A booked or confirmed visit is overdue once its start has passed by this
+# many minutes without the patient's arrival (`flask schedule mark-overdue`).
+OVERDUE_GRACE_MINUTES = 15
+# The domain in the UIDs of calendar events (appointment-<id>@<domain>): set
+# the clinic's own, so that two clinics' visits never share a UID in one
+# patient's calendar.
+CALENDAR_DOMAIN = "stompro"
+# The board's waiting room alerts when a patient has waited this many minutes.
+WAITING_ALERT_MINUTES = 15
+
 # Seeding: load the demo clinic on first start of the embedded database.
 SEED_DEMO_ON_FIRST_START = True

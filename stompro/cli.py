@@ -1,10 +1,11 @@
-"""flask commands: seed, schema, staff."""
+"""flask commands: seed, schema, staff, schedule."""
 import time
 from pathlib import Path
 
 import click
 
 from .org.commands import staff_group
+from .scheduling.commands import schedule_group
 from .settings import PROJECT_ROOT
 
 
@@ -12,6 +13,7 @@ def register(app):
     app.cli.add_command(seed_group)
     app.cli.add_command(schema_group)
     app.cli.add_command(staff_group)
+    app.cli.add_command(schedule_group)
 
 
 @click.group("seed", help="Load reference data or the demo clinic (idempotent).")

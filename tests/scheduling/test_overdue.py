@@ -1,0 +1,94 @@
+"""Overdue visits: marked once their start passed by the grace period
+without arrival, each with one rebooking task for its branch's reception."""
+from datetime import date, time, timedelta
+
+from sqlalchemy import func, select
+
+from stompro.db import utcnow
+from stompro.extensions import db
+from stompro.scheduling.availability import at_local
+from stompro.scheduling.models import Appointment
+from stompro.scheduling.overdue import mark_overdue
+from stompro.scheduling.services import book_visit, set_visit_status
+from stompro.tasks.models import Task
+
+from ..conftest import doctor_works
+
+DAY = date(2027, 3, 10)  # a Wednesday the demo books nothing on
+GRACE = timedelta(minutes=15)  # config/defaults.py
+
+
+def _visit(admin, center, patient, start=time(10)):
+    doctor = doctor_works(DAY)
+    starts_at = at_local(center, DAY, start)
+    return book_visit(db.session, admin, clinic=center, room=center.rooms[0], doctor=doctor, patient=patient,
+                      starts_at=starts_at, ends_at=starts_at + timedelta(minutes=30))
+
+
+def _tasks_of(visit):
+    return db.session.execute(select(Task).where(Task.appointment_id == visit.id)).scalars().all()
+
+
+def test_a_visit_missed_past_the_grace_period_is_marked_with_one_rebooking_task(app, admin, center, patient):
+    visit = _visit(admin, center, patient)
+    later = visit.starts_at + GRACE
+
+    assert visit not in mark_overdue(db.session, now=later - timedelta(minutes=1))
+    assert visit.overdue_at is None and _tasks_of(visit) == []
+
+    assert visit in mark_overdue(db.session, now=later)
+    assert visit.overdue_at == later
+    [task] = _tasks_of(visit)
+    assert (task.tab, task.queue, task.clinic_id, task.patient_id, task.status) == (
+        "overdue_visits", "reception", center.id, patient.id, "open")
+    assert task.title == "Rebook the missed visit"
+    assert task.rule is not None and task.priority == task.rule.priority
+    assert task.due_at == later
+
+    assert visit not in mark_overdue(db.session, now=later + timedelta(hours=1))
+    assert visit.overdue_at == later
+    assert len(_tasks_of(visit)) == 1
+
+
+def test_a_confirmed_visit_is_marked_too(app, admin, center, patient):
+    visit = _visit(admin, center, patient)
+    set_visit_status(db.session, admin, visit, "confirmed")
+    assert visit in mark_overdue(db.session, now=visit.starts_at + GRACE)
+    assert len(_tasks_of(visit)) == 1
+
+
+def test_a_visit_the_patient_came_to_or_that_was_cancelled_is_not_marked(app, admin, center, patient):
+    arrived = _visit(admin, center, patient)
+    set_visit_status(db.session, admin, arrived, "arrived", now=arrived.starts_at - timedelta(minutes=5))
+    cancelled = _visit(admin, center, patient, start=time(12))
+    set_visit_status(db.session, admin, cancelled, "cancelled", "Пациент заболел")
+
+    marked = mark_overdue(db.session, now=cancelled.starts_at + timedelta(hours=2))
+    assert arrived not in marked and cancelled not in marked
+    assert arrived.overdue_at is None and cancelled.overdue_at is None
+    assert _tasks_of(arrived) == [] and _tasks_of(cancelled) == []
+
+
+def test_the_command_marks_what_is_due_and_says_how_many(app, admin, center, patient):
+    """A visit an hour ago (written as the demo writes past visits: booking
+    refuses the past), then the command twice: marked and tasked once."""
+    now = utcnow()
+    doctor = doctor_works(DAY)
+    visit = Appointment(clinic=center, room=center.rooms[0], doctor=doctor, patient=patient, kind="treatment",
+                        status="booked", starts_at=now - timedelta(hours=1), ends_at=now - timedelta(minutes=30))
+    db.session.add(visit)
+    db.session.commit()
+    due = db.session.scalar(select(func.count()).select_from(Appointment).where(
+        Appointment.deleted_at.is_(None), Appointment.status.in_(("booked", "confirmed")),
+        Appointment.arrived_at.is_(None), Appointment.overdue_at.is_(None), Appointment.starts_at <= now - GRACE))
+
+    first = app.test_cli_runner().invoke(args=["schedule", "mark-overdue"])
+    assert first.exit_code == 0, first.output
+    assert f"Visits marked overdue: {due}." in first.output
+    db.session.expire_all()
+    assert visit.overdue_at is not None
+    assert len(_tasks_of(visit)) == 1
+
+    second = app.test_cli_runner().invoke(args=["schedule", "mark-overdue"])
+    assert "Visits marked overdue: 0." in second.output
+    assert len(_tasks_of(visit)) == 1
