@@ -6,7 +6,7 @@ and the patient picker, each beside the same query run bare.
     pytest tests/benchmarks/test_generic_screens_bench.py -s
     STOMPRO_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres pytest tests/benchmarks/test_generic_screens_bench.py -s
 
-Adds STOMPRO_BENCH_VISITS generated visits (default 200 000) over both demo
+Adds STOMPRO_BENCH_VISITS generated visits (default 1 000 000) over both demo
 branches and STOMPRO_BENCH_PATIENTS patients (default 100 000)."""
 import os
 import time
@@ -21,7 +21,7 @@ from stompro.scheduling.models import Appointment
 
 from .common import p50, seeded_app, signed_in_client, timings_ms
 
-VISITS = int(os.environ.get("STOMPRO_BENCH_VISITS", "200000"))
+VISITS = int(os.environ.get("STOMPRO_BENCH_VISITS", "1000000"))
 PATIENTS = int(os.environ.get("STOMPRO_BENCH_PATIENTS", "100000"))
 RUNS = 20
 
@@ -43,18 +43,25 @@ def _generate(app):
         doctors = db.session.execute(
             select(StaffRole.staff_id).where(StaffRole.role == "doctor")
         ).scalars().all()
-        start = datetime(2020, 1, 6, 6, tzinfo=timezone.utc)
-        visits = []
-        for n in range(VISITS):
-            room_id, clinic_id = rooms[n % len(rooms)]
-            begins = start + timedelta(minutes=30 * (n // len(rooms)))
-            visits.append({
-                "clinic_id": clinic_id, "room_id": room_id, "doctor_id": doctors[n % len(doctors)],
+        # Round the clock from 2018, years before the demo's own history; each
+        # half hour as many visits as there are rooms and doctors to hold them:
+        # no doctor, room or patient twice at a time (PostgreSQL's exclusion
+        # constraints refuse that).
+        start = datetime(2018, 1, 1, 6, tzinfo=timezone.utc)
+        at_once = min(len(rooms), len(doctors))
+
+        def visit(n):
+            slot, place = divmod(n, at_once)
+            room_id, clinic_id = rooms[place]
+            begins = start + timedelta(minutes=30 * slot)
+            return {
+                "clinic_id": clinic_id, "room_id": room_id, "doctor_id": doctors[(place + slot) % len(doctors)],
                 "patient_id": patients[n % len(patients)], "starts_at": begins, "ends_at": begins + timedelta(minutes=30),
                 "kind": "treatment", "status": "done", "version": 1, "created_at": now, "updated_at": now,
-            })
-        for chunk in range(0, len(visits), 10000):
-            db.session.execute(insert(Appointment), visits[chunk:chunk + 10000])
+            }
+
+        for chunk in range(0, VISITS, 10000):
+            db.session.execute(insert(Appointment), [visit(n) for n in range(chunk, min(chunk + 10000, VISITS))])
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
             db.session.execute(text("ANALYZE"))
@@ -100,6 +107,9 @@ def test_branch_lists_details_and_the_patient_picker_at_scale(tmp_path):
             "visit details, administrator": (administrator, f"/admin/appointment/details/?id={visit_id}", None),
             "patient picker 'Смирнов1234'": (
                 administrator, "/admin/appointment/ajax/lookup/?name=patient&query=Смирнов1234", None
+            ),
+            "patient picker '01.05.1964' (a birth date)": (
+                administrator, "/admin/appointment/ajax/lookup/?name=patient&query=01.05.1964", None
             ),
             "patient picker '8 926 000-12-34'": (
                 administrator, "/admin/appointment/ajax/lookup/?name=patient&query=8%20926%20000-12-34", None

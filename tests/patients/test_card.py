@@ -91,8 +91,9 @@ def history(clinic):
                              number="POL-778899", valid_from=date.today() - timedelta(days=30))
     chosen_items = [("1500.00", 2, True, False), ("3200.50", 1, False, False), ("999.00", 1, False, True)]
     plan = plan_with_variants(clinic, patient, chosen_items, [("9000.00", 1, False, False)])
-    past = visit(clinic, patient, now - timedelta(days=10, hours=3), status="done")
-    future = visit(clinic, patient, now + timedelta(days=5, hours=2))
+    night = {"hour": 1, "minute": 0, "second": 0, "microsecond": 0}  # 04:00 in Moscow: no demo visit then
+    past = visit(clinic, patient, (now - timedelta(days=10)).replace(**night), status="done")
+    future = visit(clinic, patient, (now + timedelta(days=5)).replace(**night))
     task = Task(tab="scheduled_calls", title="Позвонить о продолжении плана", patient=patient, due_at=now + timedelta(days=1))
     done_task = Task(tab="regular_calls", title="Закрытая задача", patient=patient, due_at=now, status="done")
     document = PatientDocument(patient=patient, kind="contract", title="Договор на лечение", status="draft")
