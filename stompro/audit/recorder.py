@@ -154,6 +154,14 @@ def insert_audited(session, table, rows):
     entries.write(session)
 
 
+def record_event(session, table_name, row_id, action, changes):
+    """One audit row for an event that is more than its rows' own changes —
+    a reschedule listing every visit it moved — by whoever acts now."""
+    entries = _Entries()
+    entries.add(table_name, row_id, action, changes)
+    entries.write(session)
+
+
 @event.listens_for(AuditLog, "before_update")
 @event.listens_for(AuditLog, "before_delete")
 @event.listens_for(PatientAccess, "before_update")

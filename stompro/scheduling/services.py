@@ -18,11 +18,13 @@ own branches only."""
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, true
+from sqlalchemy import inspect, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import bounds
 from ..db import utcnow
 from ..errors import ConflictError, DomainError
+from ..integrity import OVERLAP_MESSAGES
 from ..org.branches import clinic_ids_of, require_branch
 from ..org.roles import DOCTOR
 from ..patients.services import require_live_patient
@@ -172,22 +174,85 @@ def clash_message(clash, field):
 
 def _refuse_overlap(session, visit, doctor, room, patient, starts_at, ends_at):
     """One doctor, one chair, one patient: one visit at a time."""
+    found = find_clash(session, doctor.id, room.id, patient.id, starts_at, ends_at, ignoring=(visit.id,))
+    if found is not None:
+        clash, field = found
+        raise Clash(clash_message(clash, field), field, clash)
+
+
+def find_clash(session, doctor_id, room_id, patient_id, starts_at, ends_at, ignoring=()):
+    """The first live visit holding the doctor, the chair or the patient
+    within [starts_at, ends_at), and which of them it holds — or None.
+    Visits whose ids are in ``ignoring`` do not count (the visit being moved)."""
+    ignoring = [visit_id for visit_id in ignoring if visit_id is not None]
     with session.no_autoflush:
-        clash = session.execute(
+        query = (
             select(Appointment)
             .where(
                 Appointment.deleted_at.is_(None),
                 Appointment.status.in_(HOLDING),
                 Appointment.starts_at < ends_at,
                 Appointment.ends_at > starts_at,
-                Appointment.id != visit.id if visit.id is not None else true(),
-                or_(Appointment.doctor_id == doctor.id, Appointment.room_id == room.id,
-                    Appointment.patient_id == patient.id),
+                or_(Appointment.doctor_id == doctor_id, Appointment.room_id == room_id,
+                    Appointment.patient_id == patient_id),
             )
             .order_by(Appointment.starts_at)
             .limit(1)
-        ).scalar_one_or_none()
+        )
+        if ignoring:
+            query = query.where(Appointment.id.not_in(ignoring))
+        clash = session.execute(query).scalar_one_or_none()
     if clash is None:
-        return
-    field = "doctor" if clash.doctor_id == doctor.id else "room" if clash.room_id == room.id else "patient"
-    raise Clash(clash_message(clash, field), field, clash)
+        return None
+    return clash, "doctor" if clash.doctor_id == doctor_id else "room" if clash.room_id == room_id else "patient"
+
+
+def commit_or_clash(session, write):
+    """Run ``write()`` — it books or moves visits through this module — and
+    commit; return what it returned.
+
+    Of two people booking the same doctor, chair or patient at the same
+    moment, both may pass the check before either commits. SQLite lets one
+    writer at a time (BEGIN IMMEDIATE), so the second sees the first visit
+    and gets a Clash from the check itself. PostgreSQL lets both through and
+    its exclusion constraint stops the second at the database: that
+    IntegrityError is rolled back here and becomes the same Clash, naming the
+    visit that won (looked up afresh). Any other error is rolled back and
+    raised as it is."""
+    try:
+        result = write()
+        session.commit()
+        return result
+    except IntegrityError as error:
+        constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+        attempts = [_attempt(visit) for visit in (*session.new, *session.dirty) if isinstance(visit, Appointment)]
+        session.rollback()
+        if constraint not in OVERLAP_MESSAGES:
+            raise
+        raise _lost_race(session, constraint, attempts) from None
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _attempt(visit):
+    """What a visit being written asked for, read before the rollback forgets it."""
+    values = inspect(visit).dict
+
+    def id_of(name):
+        related = values.get(name)
+        return related.id if related is not None else values.get(f"{name}_id")
+
+    return values.get("id"), id_of("doctor"), id_of("room"), id_of("patient"), values.get("starts_at"), values.get("ends_at")
+
+
+def _lost_race(session, constraint, attempts):
+    field, message = OVERLAP_MESSAGES[constraint]
+    for visit_id, doctor_id, room_id, patient_id, starts_at, ends_at in attempts:
+        if starts_at is None or ends_at is None:
+            continue
+        found = find_clash(session, doctor_id, room_id, patient_id, starts_at, ends_at, ignoring=(visit_id,))
+        if found is not None:
+            clash, field = found
+            return Clash(clash_message(clash, field), field, clash)
+    return ConflictError(message, field=field)
