@@ -5,9 +5,9 @@ from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from ..org.roles import EVERYONE
+from ..org.roles import ADMINISTRATOR, CALL_CENTER, DOCTOR, EVERYONE
 from ..security import csp_nonce
-from .base import RoleGuard
+from .base import RoleGuard, current_roles
 from .permissions import Permissions
 from .theme import SWATCH
 from .browser_locale import bp as browser_locale_bp
@@ -15,12 +15,19 @@ from .theme import bp as theme_bp
 
 
 class HomeView(RoleGuard, AdminIndexView):
-    """The start page; like every admin page it needs a signed-in person."""
+    """The start page; like every admin page it needs a signed-in person.
+    The reception and the call center start on the schedule board, a doctor
+    on their day; everyone else on the welcome page."""
 
     permissions = Permissions(list=EVERYONE)
 
     @expose("/")
     def index(self):
+        roles = current_roles()
+        landing = "schedule" if roles & {ADMINISTRATOR, CALL_CENTER} else "my_day" if DOCTOR in roles else None
+        view = next((v for v in self.admin._views if v.endpoint == landing), None)
+        if view is not None and view.is_accessible():
+            return view.index()
         return self.render("admin/home.html")
 
 

@@ -26,6 +26,7 @@ VALUE_LABELS = {
     # scheduling
     "booked": _l("Booked"), "confirmed": _l("Confirmed"), "arrived": _l("Arrived"),
     "in_chair": _l("In chair"), "done": _l("Done"), "no_show": _l("No-show"), "cancelled": _l("Cancelled"),
+    "vacation": _l("Vacation"), "sick_leave": _l("Sick leave"), "training": _l("Training"),
     # tasks
     "archive": _l("Archive"), "documents": _l("Documents"), "regular_calls": _l("Regular calls"),
     "care_calls": _l("Care calls"), "scheduled_calls": _l("Scheduled calls"), "birthdays": _l("Birthdays"),

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..admin.base import READ_ONLY, StomproModelView, Writes
+from ..admin.base import StomproModelView, Writes
 from ..admin.filters import clinic_filter, rows_filter, staff_filter
 from ..admin.labels import LABELS
 from ..admin.lookups import PatientLookup, RowLookup, StaffLookup
@@ -21,10 +21,13 @@ from ..planning.models import PlanStage, PlanVariant, TreatmentPlan
 from ..errors import DomainError
 from ..org.branches import clinics_of
 from ..org.models import Staff, staff_clinic
+from .board_views import BoardView, MyDayView
+from .calendar_views import CalendarView
 from .forms import ShiftPatternForm
 from .models import Absence, Appointment, Closure, Shift, WaitingEntry
 from .services import NEXT_STATUSES, book_visit, change_visit
 from .shifts import add_shift, change_shift, generate_shifts, remove_absence, remove_shift, save_absence, save_closure
+from .waiting import add_waiting_entry, change_waiting_entry, close_waiting_entry
 
 CATEGORY = _l("Schedule")
 
@@ -154,13 +157,35 @@ class ShiftAdmin(StomproModelView):
 
 
 class WaitingEntryAdmin(StomproModelView):
-    """Patients who would take an earlier visit (scheduling.waiting)."""
+    """Patients who would take an earlier visit (scheduling.waiting); the
+    list's delete closes an entry."""
 
-    permissions = Permissions.read_only({OWNER, ADMINISTRATOR, CALL_CENTER, COORDINATOR}, export={OWNER})
-    writes = READ_ONLY
-    column_list = ("patient", "specialty", "doctor", "duration_min", "days", "time_from", "time_to", "until", "status")
-    column_filters = ("status", "until")
+    permissions = Permissions.managed_by({OWNER, ADMINISTRATOR, CALL_CENTER}, readers={COORDINATOR}, export={OWNER})
+    writes = Writes(create=add_waiting_entry, update=change_waiting_entry, delete=close_waiting_entry)
+    branch_column = "clinic_id"
+    column_list = ("patient", "clinic", "specialty", "doctor", "duration_min", "days", "time_from", "time_to", "until",
+                   "status")
+    column_filters = ("status", "until", clinic_filter(WaitingEntry.clinic_id, LABELS["clinic"]),
+                      staff_filter(WaitingEntry.doctor_id, LABELS["doctor"], roles={DOCTOR}))
     column_default_sort = ("until", False)
+    form_columns = ("patient", "clinic", "specialty", "doctor", "duration_min", "days", "time_from", "time_to", "until",
+                    "note", "status")
+    form_ajax_refs = {"patient": PatientLookup(), "doctor": StaffLookup("doctor", roles={DOCTOR}, colleagues=True)}
+    form_choices = column_choices = {"status": [("waiting", _l("Waiting")), ("booked", _l("Booked")),
+                                                ("cancelled", _l("Closed"))]}
+
+    def get_create_form(self):
+        form_class = super().get_create_form()
+        del form_class.status  # a new entry waits
+        return form_class
+
+    def edit_form(self, obj=None):
+        """A waiting entry can be closed; a closed or booked one stays as it is."""
+        form = super().edit_form(obj)
+        if obj is not None:
+            reachable = ("waiting", "cancelled") if obj.status == "waiting" else (obj.status,)
+            form.status.choices = [(value, label) for value, label in form.status.choices if value in reachable]
+        return form
 
 
 class ClosureAdmin(StomproModelView):
@@ -188,8 +213,11 @@ class AbsenceAdmin(StomproModelView):
 
 
 def register(admin):
+    admin.add_view(BoardView(name=_l("Schedule board"), category=CATEGORY, endpoint="schedule", url="/admin/schedule"))
+    admin.add_view(MyDayView(name=_l("My day"), category=CATEGORY, endpoint="my_day", url="/admin/my-day"))
     admin.add_view(AppointmentAdmin(Appointment, db, name=_l("Visits"), category=CATEGORY, endpoint="appointment"))
     admin.add_view(ShiftAdmin(Shift, db, name=_l("Shifts"), category=CATEGORY, endpoint="shift"))
     admin.add_view(ClosureAdmin(Closure, db, name=_l("Branch closures"), category=CATEGORY, endpoint="closure"))
     admin.add_view(AbsenceAdmin(Absence, db, name=_l("Absences"), category=CATEGORY, endpoint="absence"))
     admin.add_view(WaitingEntryAdmin(WaitingEntry, db, name=_l("Waiting list"), category=CATEGORY, endpoint="waiting_entry"))
+    admin.add_view(CalendarView(name=_l("Calendars"), endpoint="calendar"))

@@ -1,0 +1,302 @@
+"""The schedule board (/admin/schedule/) and the doctor's day (/admin/my-day/).
+
+The board is the reception's main screen. Its page and its grid fragment
+(fetched again every minute, and after every action) are drawn from
+``board.build_board``. Every action is a JSON POST that calls one service of
+``scheduling.services`` (or the cascade), commits once and answers with the
+redrawn grid — or 409 (a clash, someone else's change) / 422 (bad input) /
+403 with the service's message, nothing written. A doctor sees the board of
+their branches without the actions."""
+from datetime import date, datetime, time, timedelta, timezone
+
+from flask import abort, has_request_context, jsonify, render_template, request, session, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import bounds
+from ..admin.base import STALE_MESSAGE, RoleGuard
+from ..admin.choices import VALUE_LABELS
+from ..admin.links import reachable_url
+from ..admin.permissions import Permissions
+from ..db import utcnow
+from ..errors import ConflictError, DomainError, NotAllowed
+from ..extensions import db
+from ..i18n import localized
+from ..integrity import explain_integrity_error
+from ..org.branches import clinics_of, require_branch
+from ..org.models import Room, Staff
+from ..org.roles import ADMINISTRATOR, CALL_CENTER, DOCTOR, OWNER
+from ..patients.models import Patient
+from ..patients.phones import format_phone
+from ..patients.services import search_patients
+from ..planning.models import PlanItem, PlanStage
+from ..planning.services import active_items, stage_explanation
+from . import services
+from .availability import at_local, local_day
+from .board import DEFAULT_STEP, LAYOUTS, STEPS, VIEWS, branch_doctors, build_board, days_title
+from .doctor_day import doctor_day
+from .models import APPOINTMENT_KINDS, Appointment
+
+BOOKERS = frozenset({OWNER, ADMINISTRATOR, CALL_CENTER})
+DURATIONS = (15, 20, 30, 45, 60, 90, 120, 180, 240)
+DEFAULT_DURATION = 30
+PICKER_RESULTS = 15
+CHANGED_MESSAGE = _l("Someone else has just changed this visit; the board now shows it as it is. Repeat your action if it still applies.")
+
+
+class BoardView(RoleGuard, BaseView):
+    """/admin/schedule/: the branch's day or week, with the waiting room."""
+
+    permissions = Permissions(list=BOOKERS | {DOCTOR}, edit=BOOKERS)
+
+    @property
+    def extra_css(self):
+        return [url_for("static", filename="scheduling/board.css")]
+
+    @expose("/")
+    def index(self):
+        board = self._board()
+        return self.render(
+            "scheduling/board.html", board=board, grid=self._grid_html(board), can_book=self.allowed("edit"),
+            branches=clinics_of(db.session, current_user), label=VALUE_LABELS, kinds=APPOINTMENT_KINDS,
+            durations=DURATIONS, default_duration=DEFAULT_DURATION, steps=STEPS,
+            doctors=branch_doctors(db.session, board.clinic), rooms=[r for r in board.clinic.rooms if r.active],
+            new_patient_url=reachable_url("patient.create_view"),
+        )
+
+    @expose("/grid")
+    def grid(self):
+        """The grid and the waiting room alone: what the page fetches to refresh itself."""
+        return self._grid_html(self._board())
+
+    @expose("/patients")
+    def patients(self):
+        """The booking dialog's patient picker: ``?q=`` a surname, a phone or a birth date."""
+        if not self.allowed("edit"):
+            abort(403)
+        typed = "".join(ch for ch in request.args.get("q", "") if ch.isprintable()).strip()[:100]
+        found = search_patients(db.session, typed, limit=PICKER_RESULTS) if typed else []
+        return jsonify(patients=[
+            {"id": p.id, "name": p.full_name, "born": f"{p.birth_date:%d.%m.%Y}" if p.birth_date else "",
+             "phone": format_phone(p.phone) if p.phone else ""}
+            for p in found
+        ])
+
+    # -- actions -----------------------------------------------------------------
+
+    @expose("/visits", methods=("POST",))
+    def book(self):
+        """``{"patient_id", "doctor_id", "room_id", "day", "time", "duration", "kind", "note"}``."""
+
+        def change(payload):
+            board_clinic = self._clinic()
+            starts_at = _moment(board_clinic, payload)
+            services.book_visit(
+                db.session, self._actor(), clinic=board_clinic,
+                room=_row(Room, payload.get("room_id")), doctor=_row(Staff, payload.get("doctor_id")),
+                patient=_row(Patient, payload.get("patient_id")), starts_at=starts_at,
+                ends_at=starts_at + timedelta(minutes=_duration(payload.get("duration"))),
+                kind=payload.get("kind") or "treatment", note=payload.get("note") or None,
+            )
+
+        return self._act(change)
+
+    @expose("/visits/<int:visit_id>/status", methods=("POST",))
+    def status(self, visit_id):
+        """``{"status", "reason", "version"}``: a cancellation needs the reason."""
+
+        def change(payload):
+            visit = self._visit(visit_id, payload)
+            services.set_visit_status(db.session, self._actor(), visit, str(payload.get("status") or ""),
+                                      payload.get("reason"))
+
+        return self._act(change)
+
+    @expose("/visits/<int:visit_id>/move", methods=("POST",))
+    def move(self, visit_id):
+        """``{"day", "time", "doctor_id", "room_id", "version"}``: the visit
+        at its new time, with the same length."""
+
+        def change(payload):
+            visit = self._visit(visit_id, payload)
+            starts_at = _moment(visit.clinic, payload)
+            services.change_visit(
+                db.session, self._actor(), visit, starts_at=starts_at, ends_at=starts_at + (visit.ends_at - visit.starts_at),
+                doctor=_row(Staff, payload.get("doctor_id")) or visit.doctor,
+                room=_row(Room, payload.get("room_id")) or visit.room,
+            )
+
+        return self._act(change)
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _act(self, change):
+        """Run ``change(payload)`` and commit once; answer with the redrawn
+        grid, or the service's message with nothing written."""
+        if not self.allowed("edit"):
+            return jsonify(error=_("Only the reception, the call center and the owner change the schedule.")), 403
+        payload = request.get_json(silent=True)
+        if not isinstance(payload, dict):
+            payload = {}
+        try:
+            change(payload)
+            db.session.commit()
+        except NotAllowed as error:
+            db.session.rollback()
+            return jsonify(error=str(error.message)), 403
+        except ConflictError as error:
+            db.session.rollback()
+            return jsonify(error=str(error.message), field=error.field, grid=self._grid_html(self._board())), 409
+        except DomainError as error:
+            db.session.rollback()
+            return jsonify(error=str(error.message), field=error.field), 422
+        except StaleDataError:
+            db.session.rollback()
+            return jsonify(error=str(STALE_MESSAGE), grid=self._grid_html(self._board())), 409
+        except IntegrityError as error:
+            db.session.rollback()
+            field, message = explain_integrity_error(error)
+            return jsonify(error=str(message), field=field, grid=self._grid_html(self._board())), 409
+        return jsonify(grid=self._grid_html(self._board()))
+
+    def _actor(self):
+        return current_user._get_current_object()
+
+    def _visit(self, visit_id, payload):
+        """The live visit of the URL, of the person's branches, at the version the board showed."""
+        visit = db.session.get(Appointment, visit_id)
+        if visit is None or visit.deleted_at is not None:
+            abort(404)
+        require_branch(self._actor(), visit.clinic_id)
+        shown = payload.get("version")
+        if shown is not None and str(shown) != str(visit.version):
+            raise ConflictError(CHANGED_MESSAGE)
+        return visit
+
+    def _clinic(self):
+        """The branch of the URL (``?clinic=``) if the person works there, else their first one."""
+        mine = clinics_of(db.session, current_user)
+        if not mine:
+            abort(403)
+        wanted = request.args.get("clinic") or session.get("board_clinic")
+        if wanted is None:
+            return mine[0]
+        clinic = next((c for c in mine if str(c.id) == str(wanted)), None)
+        if clinic is None:
+            if request.args.get("clinic"):
+                abort(403)
+            return mine[0]
+        return clinic
+
+    def _board(self):
+        """The board the URL asks for; the step, layout and branch chosen are
+        remembered for the person's next visit."""
+        clinic = self._clinic()
+        args = request.args
+        today = local_day(clinic, utcnow())
+        day = _date(args.get("day")) or today
+        view = args.get("view") if args.get("view") in VIEWS else "day"
+        layout = _remembered("board_layout", args.get("layout"), LAYOUTS, "doctor")
+        step = _remembered("board_step", _int(args.get("step")), STEPS, DEFAULT_STEP)
+        session["board_clinic"] = clinic.id
+        focus = _int(args.get("focus"))
+        if focus is None and layout == "doctor" and DOCTOR in current_user.roles:
+            focus = current_user.id  # a doctor's week is their own
+        return build_board(
+            db.session, clinic, day, view=view, layout=layout, step=step, focus=focus,
+            show_cancelled=args.get("cancelled") == "1",
+        )
+
+    def _grid_html(self, board):
+        return render_template(
+            "scheduling/board_grid.html", board=board, can_book=self.allowed("edit"), label=VALUE_LABELS,
+            card_url=_card_url,
+        )
+
+
+class MyDayView(RoleGuard, BaseView):
+    """/admin/my-day/: the signed-in doctor's visits of a day, in order, with
+    what is planned on which teeth."""
+
+    permissions = Permissions(list=frozenset({DOCTOR}))
+
+    def is_visible(self):
+        """In the menu of doctors only (the menu is drawn per request)."""
+        return has_request_context() and self.is_accessible()
+
+    @expose("/")
+    def index(self):
+        me = current_user._get_current_object()
+        zone_clinic = me.clinics[0] if me.clinics else None
+        today = local_day(zone_clinic, utcnow()) if zone_clinic else utcnow().date()
+        day = _date(request.args.get("day")) or today
+        return self.render(
+            "scheduling/my_day.html",
+            day=day, day_title=days_title([day]), today=today, previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
+            visits=doctor_day(db.session, me, day), label=VALUE_LABELS,
+            card_url=_card_url, chart_url=lambda patient_id: reachable_url("chart.patient_chart", patient_id=patient_id),
+            calendar_url=reachable_url("api_calendar.staff_calendar", staff_id=me.id),
+        )
+
+
+def _card_url(patient_id):
+    return reachable_url("patient_card.show", patient_id=patient_id)
+
+
+def _remembered(key, value, allowed, default):
+    """``value`` when allowed (and remembered in the person's session), else
+    the remembered one, else ``default``."""
+    if value in allowed:
+        session[key] = value
+        return value
+    remembered = session.get(key)
+    return remembered if remembered in allowed else default
+
+
+def _int(value):
+    return bounds.bounded_id(value) if value not in (None, "") else None
+
+
+def _date(value):
+    try:
+        day = date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+    if day is not None and bounds.date_problem(day) is not None:
+        return None
+    return day
+
+
+def _row(model, value):
+    """The row of an id sent by the page (None for none or an impossible id)."""
+    row_id = bounds.bounded_id(value) if value not in (None, "") else None
+    return db.session.get(model, row_id) if row_id is not None else None
+
+
+def _moment(clinic, payload):
+    """``day`` (YYYY-MM-DD) and ``time`` (HH:MM) at the branch → a UTC moment."""
+    day = _date(payload.get("day"))
+    if day is None:
+        raise DomainError(_("Enter the date."), field="day")
+    try:
+        clock = time.fromisoformat(str(payload.get("time") or ""))
+    except ValueError:
+        raise DomainError(_("Enter the time as HH:MM."), field="time") from None
+    return at_local(clinic, day, clock.replace(second=0, microsecond=0, tzinfo=None))
+
+
+def _duration(value):
+    try:
+        minutes = int(value)
+    except (TypeError, ValueError):
+        raise DomainError(_("Choose how long the visit lasts."), field="duration") from None
+    if not 5 <= minutes <= 12 * 60:
+        raise DomainError(_("A visit lasts from 5 minutes to 12 hours."), field="duration")
+    return minutes
+

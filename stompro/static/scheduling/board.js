@@ -1,0 +1,402 @@
+/* The schedule board. The grid is drawn by the server (scheduling/board.py);
+   this script only opens dialogs, sends each action as a JSON POST and puts
+   the grid the server answers in place of the old one, keeping the scroll
+   position. It fetches the grid again every minute, unless a block is being
+   dragged; dialogs live outside the grid, so a refresh never closes one.
+   No date, time or rule is computed here: the server says what is free,
+   what may follow and what a move does. */
+(function () {
+  "use strict";
+
+  var page = document.getElementById("board-page");
+  if (!page) {
+    return;
+  }
+  var $ = window.jQuery;
+  var base = page.dataset.baseUrl;
+  var query = page.dataset.query ? "?" + page.dataset.query : "";
+  var holder = document.getElementById("board-grid");
+  var canBook = holder.dataset.canBook === "1";
+  var message = document.getElementById("board-message");
+  var freed = document.getElementById("board-freed");
+  var dragging = null;
+
+  // --- talking to the server ------------------------------------------------
+
+  function answerOf(response) {
+    return response.json().catch(function () { return {}; }).then(function (body) {
+      if (!response.ok) {
+        if (body.grid) {
+          redraw(body.grid);
+        }
+        return Promise.reject(body.error || page.dataset.failed);
+      }
+      return body;
+    });
+  }
+
+  function post(path, payload) {
+    return fetch(base + path + query, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": page.dataset.csrf, Accept: "application/json" },
+      body: JSON.stringify(payload || {})
+    }).then(answerOf, function () { return Promise.reject(page.dataset.failed); });
+  }
+
+  function get(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(answerOf, function () { return Promise.reject(page.dataset.failed); });
+  }
+
+  function redraw(html) {
+    var scroller = holder.querySelector("[data-board-scroll]");
+    var top = scroller ? scroller.scrollTop : 0;
+    var left = scroller ? scroller.scrollLeft : 0;
+    holder.innerHTML = html;
+    scroller = holder.querySelector("[data-board-scroll]");
+    if (scroller) {
+      scroller.scrollTop = top;
+      scroller.scrollLeft = left;
+    }
+  }
+
+  function refresh() {
+    if (dragging) {
+      return;
+    }
+    fetch(page.dataset.gridUrl + query, { credentials: "same-origin" }).then(function (response) {
+      if (response.ok) {
+        return response.text().then(redraw);
+      }
+    }).catch(function () { /* the next refresh tries again */ });
+  }
+
+  window.setInterval(refresh, (parseInt(page.dataset.refreshSeconds, 10) || 60) * 1000);
+
+  function show(box, text) {
+    box.textContent = text;
+    box.classList.remove("d-none");
+  }
+
+  function hide(box) {
+    box.classList.add("d-none");
+  }
+
+  /* Run an action from ``dialog``: its errors are shown in it; on success
+     the grid is redrawn and the dialog closed. */
+  function act(path, payload, dialog) {
+    var errorBox = dialog.querySelector(".board-dialog-error");
+    hide(errorBox);
+    hide(message);
+    var buttons = dialog.querySelectorAll("button[type=submit], [data-set-status], [data-move-apply]");
+    buttons.forEach(function (b) { b.disabled = true; });
+    return post(path, payload).then(function (answer) {
+      redraw(answer.grid);
+      $(dialog).modal("hide");
+      if (answer.freed) {
+        freed.innerHTML = answer.freed;
+        freed.classList.remove("d-none");
+      }
+      return answer;
+    }, function (error) {
+      show(errorBox, error);
+    }).then(function (answer) {
+      buttons.forEach(function (b) { b.disabled = false; });
+      return answer;
+    });
+  }
+
+  // --- a visit: its details and actions ----------------------------------------
+
+  var visitDialog = document.getElementById("board-visit");
+  var cancelForm = document.getElementById("board-cancel-form");
+  var current = null;
+
+  function visitOf(block) {
+    return {
+      id: block.dataset.visit,
+      version: block.dataset.version,
+      day: block.dataset.day,
+      time: block.dataset.time,
+      doctor: block.dataset.doctor,
+      room: block.dataset.room,
+      caption: block.getAttribute("aria-label")
+    };
+  }
+
+  function openVisit(block) {
+    current = visitOf(block);
+    visitDialog.querySelector("[data-visit-body]").innerHTML = block.querySelector("template[data-visit-details]").innerHTML;
+    visitDialog.querySelector(".modal-title").textContent = current.caption;
+    cancelForm.reset();
+    cancelForm.classList.add("d-none");
+    hide(visitDialog.querySelector(".board-dialog-error"));
+    $(visitDialog).modal("show");
+  }
+
+  visitDialog.addEventListener("click", function (event) {
+    var button = event.target.closest("button");
+    if (!button || !current) {
+      return;
+    }
+    if (button.dataset.setStatus === "cancelled") {
+      cancelForm.classList.remove("d-none");
+      cancelForm.elements.reason.focus();
+    } else if (button.dataset.setStatus) {
+      act("visits/" + current.id + "/status", { status: button.dataset.setStatus, version: current.version }, visitDialog);
+    } else if (button.hasAttribute("data-open-move")) {
+      $(visitDialog).modal("hide");
+      openMove(current, {});
+    }
+  });
+
+  cancelForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var reason = cancelForm.elements.reason.value.trim();
+    if (!reason) {
+      show(visitDialog.querySelector(".board-dialog-error"), page.dataset.reasonNeeded);
+      return;
+    }
+    act("visits/" + current.id + "/status", { status: "cancelled", reason: reason, version: current.version }, visitDialog);
+  });
+
+  // --- booking free time ------------------------------------------------------------
+
+  var bookDialog = document.getElementById("board-book");
+  var bookForm = document.getElementById("board-book-form");
+  var search = document.getElementById("board-patient-search");
+  var results = document.getElementById("board-patient-results");
+  var chosen = document.getElementById("board-patient-chosen");
+  var searchTimer = null;
+
+  function choosePatient(id, text) {
+    bookForm.elements.patient_id.value = id || "";
+    chosen.textContent = text || "";
+    results.innerHTML = "";
+  }
+
+  function openBooking(values) {
+    bookForm.reset();
+    choosePatient(values.patientId, values.patientName);
+    hide(bookDialog.querySelector(".board-dialog-error"));
+    bookForm.elements.day.value = values.day;
+    bookForm.elements.time.value = values.time;
+    if (values.doctor) {
+      bookForm.elements.doctor_id.value = values.doctor;
+    }
+    if (values.room) {
+      bookForm.elements.room_id.value = values.room;
+    }
+    if (values.duration) {
+      bookForm.elements.duration.value = values.duration;
+    }
+    $(bookDialog).modal("show");
+  }
+
+  $(bookDialog).on("shown.bs.modal", function () {
+    if (!bookForm.elements.patient_id.value) {
+      search.focus();
+    }
+  });
+
+  search.addEventListener("input", function () {
+    window.clearTimeout(searchTimer);
+    var typed = search.value.trim();
+    if (typed.length < 2) {
+      results.innerHTML = "";
+      return;
+    }
+    searchTimer = window.setTimeout(function () {
+      get(base + "patients?q=" + encodeURIComponent(typed)).then(function (answer) {
+        results.innerHTML = "";
+        if (!answer.patients.length) {
+          var none = document.createElement("div");
+          none.className = "list-group-item small text-muted";
+          none.textContent = page.dataset.nothingFound;
+          results.appendChild(none);
+        }
+        answer.patients.forEach(function (patient) {
+          var item = document.createElement("button");
+          item.type = "button";
+          item.className = "list-group-item list-group-item-action py-1 small";
+          item.dataset.patient = patient.id;
+          item.setAttribute("role", "option");
+          item.textContent = [patient.name, patient.born, patient.phone].filter(Boolean).join(" · ");
+          results.appendChild(item);
+        });
+      }, function (error) {
+        show(bookDialog.querySelector(".board-dialog-error"), error);
+      });
+    }, 250);
+  });
+
+  results.addEventListener("click", function (event) {
+    var item = event.target.closest("[data-patient]");
+    if (item) {
+      choosePatient(item.dataset.patient, item.textContent);
+      search.value = "";
+    }
+  });
+
+  bookForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = bookForm.elements;
+    if (!form.patient_id.value) {
+      show(bookDialog.querySelector(".board-dialog-error"), page.dataset.choosePatient);
+      return;
+    }
+    act("visits", {
+      patient_id: form.patient_id.value, doctor_id: form.doctor_id.value, room_id: form.room_id.value,
+      day: form.day.value, time: form.time.value, duration: form.duration.value, kind: form.kind.value,
+      note: form.note.value
+    }, bookDialog);
+  });
+
+  // --- moving: a dialog, or a block dropped on another time, doctor, chair or day ---
+
+  var moveDialog = document.getElementById("board-move");
+  var moveForm = document.getElementById("board-move-form");
+  var preview = document.getElementById("board-move-preview");
+  var applyButton = moveDialog.querySelector("[data-move-apply]");
+  var moving = null;
+
+  function moveTarget() {
+    var form = moveForm.elements;
+    return { day: form.day.value, time: form.time.value, doctor_id: form.doctor_id.value, room_id: form.room_id.value };
+  }
+
+  function openMove(visit, target) {
+    moving = { visit: visit, versions: null };
+    moveForm.reset();
+    preview.innerHTML = "";
+    applyButton.disabled = true;
+    hide(moveDialog.querySelector(".board-dialog-error"));
+    moveDialog.querySelector("[data-move-caption]").textContent = visit.caption;
+    moveForm.elements.day.value = target.day || visit.day;
+    moveForm.elements.time.value = target.time || visit.time;
+    moveForm.elements.doctor_id.value = target.doctor || visit.doctor;
+    moveForm.elements.room_id.value = target.room || visit.room;
+    $(moveDialog).modal("show");
+    if (target.day) {
+      showPreview();
+    }
+  }
+
+  function showPreview() {
+    var errorBox = moveDialog.querySelector(".board-dialog-error");
+    hide(errorBox);
+    applyButton.disabled = true;
+    var payload = moveTarget();
+    payload.version = moving.visit.version;
+    payload.apply = false;
+    post("visits/" + moving.visit.id + "/move", payload).then(function (answer) {
+      preview.innerHTML = answer.preview;
+      moving.versions = answer.versions;
+      applyButton.disabled = !answer.can_apply;
+    }, function (error) {
+      preview.innerHTML = "";
+      show(errorBox, error);
+    });
+  }
+
+  moveDialog.querySelector("[data-move-preview]").addEventListener("click", showPreview);
+  moveForm.addEventListener("change", function () {
+    applyButton.disabled = true;
+    preview.innerHTML = "";
+  });
+
+  moveForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!moving || !moving.versions) {
+      return;
+    }
+    var payload = moveTarget();
+    payload.version = moving.visit.version;
+    payload.apply = true;
+    payload.versions = moving.versions;
+    act("visits/" + moving.visit.id + "/move", payload, moveDialog);
+  });
+
+  holder.addEventListener("dragstart", function (event) {
+    var block = event.target.closest && event.target.closest(".board-block[draggable=true]");
+    if (!block) {
+      return;
+    }
+    dragging = visitOf(block);
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", dragging.id);
+    block.classList.add("is-dragged");
+  });
+
+  holder.addEventListener("dragend", function (event) {
+    if (event.target.classList) {
+      event.target.classList.remove("is-dragged");
+    }
+    holder.querySelectorAll(".is-drop-target").forEach(function (cell) { cell.classList.remove("is-drop-target"); });
+    dragging = null;
+  });
+
+  holder.addEventListener("dragover", function (event) {
+    var cell = dragging && event.target.closest && event.target.closest(".board-cell");
+    if (cell) {
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "move";
+      holder.querySelectorAll(".is-drop-target").forEach(function (c) { if (c !== cell) { c.classList.remove("is-drop-target"); } });
+      cell.classList.add("is-drop-target");
+    }
+  });
+
+  holder.addEventListener("drop", function (event) {
+    var cell = dragging && event.target.closest && event.target.closest(".board-cell");
+    if (!cell) {
+      return;
+    }
+    event.preventDefault();
+    var column = cell.closest(".board-column");
+    var visit = dragging;
+    dragging = null;
+    cell.classList.remove("is-drop-target");
+    openMove(visit, {
+      day: cell.dataset.day,
+      time: cell.dataset.time,
+      doctor: column.dataset.doctor || (cell.dataset.doctor || visit.doctor),
+      room: column.dataset.room || cell.dataset.room || visit.room
+    });
+  });
+
+  // --- clicks on the grid and on the freed-time list ----------------------------------
+
+  function onGrid(event) {
+    var block = event.target.closest(".board-block");
+    if (block) {
+      openVisit(block);
+      return;
+    }
+    var cell = canBook && event.target.closest(".board-cell[data-free]");
+    if (cell) {
+      openBooking({ day: cell.dataset.day, time: cell.dataset.time, doctor: cell.dataset.doctor, room: cell.dataset.room });
+    }
+  }
+
+  holder.addEventListener("click", onGrid);
+  holder.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" || event.key === " ") {
+      if (event.target.closest(".board-block, .board-cell[data-free]")) {
+        event.preventDefault();
+        onGrid(event);
+      }
+    }
+  });
+
+  freed.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-book-waiting]");
+    if (button) {
+      var d = button.dataset;
+      openBooking({ day: d.day, time: d.time, doctor: d.doctor, room: d.room, duration: d.duration,
+                    patientId: d.patient, patientName: d.patientName });
+    } else if (event.target.closest("[data-dismiss-freed]")) {
+      hide(freed);
+    }
+  });
+})();
