@@ -32,3 +32,10 @@ def format_money(amount):
     if amount is None:
         return ""
     return f"{amount:,.2f}".replace(",", " ").replace(".", ",")
+
+
+def format_span(starts_at, ends_at, zone):
+    """A visit's time on its branch's clock (``zone``): "10.03.2027 10:00–10:30"."""
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    until = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%d.%m.%Y %H:%M}"
+    return f"{start:%d.%m.%Y %H:%M}–{until}"

@@ -6,8 +6,11 @@ Every change is a JSON POST that calls one service of
 parts of the page (the plan's header and the variants that changed), or 422
 with the service's message and nothing written. Money and dates are computed
 by the services; the templates only print them."""
+from dataclasses import dataclass
+
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_admin import BaseView, expose
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,22 +27,29 @@ from ..catalog.models import TIERS, Service
 from ..chart.odontogram import build_view, default_dentition
 from ..chart.services import variant_charts
 from ..db import utcnow
-from ..errors import DomainError
+from ..errors import ConflictError, DomainError, NotAllowed
 from ..extensions import db
 from ..i18n import localized
-from ..org.roles import ADMINISTRATOR, CASHIER, PLANNING
+from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, OWNER, PLANNING
 from ..patients.models import InsurancePolicy, Patient
-from ..timefmt import to_local
+from ..scheduling.availability import clinic_zone
+from ..scheduling.plan_booking import apply_plan_booking, holding_visits, preview_plan_booking
+from ..scheduling.services import commit_or_clash
+from ..timefmt import format_span, to_local
 from . import builder, services
 from .models import PlanItem, PlanStage
 
 PRINTOUT_ENDPOINTS = ("plan_printout.preview", "plan_printout.pdf")
+# Who books a plan's visits: the front desk, and the coordinator with the patient.
+PLAN_BOOKERS = frozenset({OWNER, ADMINISTRATOR, COORDINATOR, CALL_CENTER})
+# A plan is booked once the patient has chosen a variant, while it is carried out.
+BOOKABLE = ("accepted", "in_progress")
 
 
 class PlanView(RoleGuard, BaseView):
     """/admin/plan/<plan_id>: opened from the patient card and the plan list."""
 
-    permissions = Permissions(list=PLANNING | {ADMINISTRATOR, CASHIER}, edit=PLANNING)
+    permissions = Permissions(list=PLANNING | PLAN_BOOKERS | {CASHIER}, edit=PLANNING)
 
     def is_visible(self):
         return False
@@ -197,6 +207,85 @@ class PlanView(RoleGuard, BaseView):
     def complete(self, plan_id):
         return self._change(plan_id, lambda plan, payload: _all(services.complete_plan(db.session, plan, self._actor())))
 
+    # -- booking the chosen variant's visits ---------------------------------------
+
+    @expose("/<int:plan_id>/booking/preview", methods=("POST",))
+    def booking_preview(self, plan_id):
+        """Where each stage of the chosen variant not yet booked would go
+        (scheduling.plan_booking); writes nothing. ``{"html", "expect"}``:
+        the preview to show and what to send back to book it."""
+        if not self._can_book():
+            return self._not_a_booker()
+        return self._preview_answer(plan_id)
+
+    @expose("/<int:plan_id>/booking", methods=("POST",))
+    def book(self, plan_id):
+        """``{"expect"}`` from the preview the person saw → those visits are
+        booked, each linked to its stage, and the plan is redrawn. If the free
+        time changed since (someone booked in between), nothing is booked and
+        409 brings the new preview to confirm."""
+        if not self._can_book():
+            return self._not_a_booker()
+        plan = self._plan(plan_id)
+        payload = request.get_json(silent=True)
+        expected = payload.get("expect") if isinstance(payload, dict) else None
+
+        def book_as_previewed():
+            booking = apply_plan_booking(db.session, self._actor(), plan)
+            if _booking_signature(booking) != expected:
+                raise PreviewChanged(_("The free time changed since the preview: check the new one and book again."))
+            return booking
+
+        try:
+            booking = commit_or_clash(db.session, book_as_previewed)
+        except PreviewChanged as changed:
+            return self._preview_answer(plan_id, error=changed.message)
+        except DomainError as error:
+            return self._refusal(error)
+        return self._redrawn(plan_id, None, notice=_("Visits booked: %(count)s.", count=len(booking.bookings)))
+
+    def _preview_answer(self, plan_id, error=None):
+        """The preview as JSON (with 409 and ``error`` when it replaces one
+        the person confirmed); the session is left as it was."""
+        plan = self._plan(plan_id)
+        try:
+            answer = self._preview_json(plan, preview_plan_booking(db.session, self._actor(), plan))
+        except DomainError as refusal:
+            return self._refusal(refusal)
+        finally:
+            db.session.rollback()
+        if error is not None:
+            return jsonify(error=str(error), **answer), 409
+        return jsonify(answer)
+
+    @staticmethod
+    def _can_book():
+        return bool(current_roles() & PLAN_BOOKERS)
+
+    @staticmethod
+    def _not_a_booker():
+        return jsonify(error=_("Visits are booked by the reception, the call center and coordinators.")), 403
+
+    @staticmethod
+    def _refusal(error):
+        """A service's refusal as JSON: 403 for the role or branch, 409 for a
+        clash, else 422; nothing written."""
+        db.session.rollback()
+        status = 403 if isinstance(error, NotAllowed) else 409 if isinstance(error, ConflictError) else 422
+        return jsonify(error=str(error.message), field=error.field), status
+
+    def _preview_json(self, plan, booking):
+        chosen = next(variant for variant in services.live_variants(plan) if variant.chosen)
+        numbers = {stage.id: number for number, stage in enumerate(services.live_stages(chosen), 1)}
+        html = render_template(
+            "planning/_booking_preview.html",
+            rows=[_preview_row(placed, numbers) for placed in booking.bookings],
+            unplaced=[{"number": numbers.get(stage.id), "title": _stage_title(stage), "reason": str(reason)}
+                      for stage, reason in booking.unplaced],
+            zones=sorted({placed.clinic.time_zone for placed in booking.bookings}),
+        )
+        return {"html": html, "expect": _booking_signature(booking)}
+
     # -- helpers -----------------------------------------------------------------
 
     def _change(self, plan_id, change):
@@ -217,6 +306,10 @@ class PlanView(RoleGuard, BaseView):
             db.session.rollback()
             return jsonify(error=str(error.message), field=error.field), 422
         db.session.commit()
+        return self._redrawn(plan_id, touched)
+
+    def _redrawn(self, plan_id, touched, notice=None):
+        """The header and the variants ``touched`` (None: all) drawn afresh."""
         plan = self._plan(plan_id)
         totals = services.plan_totals(plan)
         touched_ids = {variant.id for variant in touched} if touched is not None else None
@@ -227,6 +320,7 @@ class PlanView(RoleGuard, BaseView):
                 for variant in _variants(plan)
                 if touched_ids is None or variant.id in touched_ids
             },
+            notice=notice,
         )
 
     def _actor(self):
@@ -264,6 +358,7 @@ class PlanView(RoleGuard, BaseView):
             "decline": writer and plan.status in services.DECLINABLE,
             "start": writer and plan.status == "accepted",
             "complete": writer and plan.status == "in_progress",
+            "book": self._can_book() and plan.status in BOOKABLE,
         }
 
     def _links(self, plan):
@@ -293,6 +388,7 @@ class PlanView(RoleGuard, BaseView):
         was, became = variant_charts(db.session, variant)
         today = to_local(utcnow()).date()
         dentition = default_dentition(plan.patient.birth_date, today, was + became)
+        stage_visits = _stage_visits(stages) if variant.chosen else {}
         return render_template(
             "planning/_variant.html",
             plan=plan,
@@ -308,7 +404,55 @@ class PlanView(RoleGuard, BaseView):
             chart_after=build_view(became, None, dentition),
             can=self._can(plan),
             label=value_label,
+            stage_visits=stage_visits,
+            unbooked=sum(1 for stage in stages if stage.id not in stage_visits),
         )
+
+
+class PreviewChanged(ConflictError):
+    """Booking now would place the stages otherwise than the preview showed."""
+
+
+def _booking_signature(booking):
+    """What a plan booking places, comparable between a preview and the booking."""
+    return [[placed.stage.id, placed.doctor.id, placed.room.id, placed.start.isoformat()] for placed in booking.bookings]
+
+
+def _preview_row(placed, numbers):
+    """One placed stage of a preview, its times on the branch's clock."""
+    zone = clinic_zone(placed.clinic)
+    start, end = placed.start.astimezone(zone), placed.end.astimezone(zone)
+    return {
+        "number": numbers.get(placed.stage.id), "title": _stage_title(placed.stage),
+        "doctor": placed.doctor.full_name, "room": str(placed.room),
+        "day": format_date(start.date(), "EEE, dd.MM.yyyy"), "hours": f"{start:%H:%M}–{end:%H:%M}",
+    }
+
+
+def _stage_title(stage):
+    return str(stage.specialty) if stage.specialty else str(value_label(stage.kind))
+
+
+@dataclass(frozen=True)
+class StageVisit:
+    """A visit booked for a stage, as the plan screen shows it."""
+
+    status: str
+    when: str  # on the branch's clock
+    doctor: str
+    room: str
+
+
+def _stage_visits(stages):
+    """{stage id: [StageVisit]} of the visits that hold time for these stages."""
+    return {
+        stage_id: [
+            StageVisit(str(value_label(visit.status)), format_span(visit.starts_at, visit.ends_at,
+                       clinic_zone(visit.clinic)), str(visit.doctor), visit.room.name)
+            for visit in visits
+        ]
+        for stage_id, visits in holding_visits(db.session, stages).items()
+    }
 
 
 def value_label(code):

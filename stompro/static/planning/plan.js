@@ -1,7 +1,7 @@
 /* The plan screen: every action is a JSON POST; the server answers with the
    redrawn header and variants (totals included), which replace the old ones
    without a page reload, or with 422 {"error"} shown next to the action.
-   No money is computed here. */
+   No money or date is computed here. */
 (function () {
   "use strict";
 
@@ -21,16 +21,20 @@
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         if (!response.ok) {
-          return Promise.reject(body.error || page.dataset.failed);
+          return Promise.reject({ message: body.error || page.dataset.failed, body: body });
         }
         return body;
       });
     }, function () {
-      return Promise.reject(page.dataset.failed);
+      return Promise.reject({ message: page.dataset.failed, body: {} });
     });
   }
 
+  var notice = document.getElementById("plan-notice");
+
   function redraw(answer) {
+    notice.classList.toggle("d-none", !answer.notice);
+    notice.textContent = answer.notice || "";
     document.getElementById("plan-header").innerHTML = answer.header;
     Object.keys(answer.variants || {}).forEach(function (id) {
       var holder = document.getElementById("variant-" + id);
@@ -65,7 +69,7 @@
         window.jQuery(dialog).modal("hide");
       }
     }, function (error) {
-      showError(error, errorBox);
+      showError(error.message, errorBox);
     }).then(function () {
       if (button) {
         button.disabled = false;
@@ -119,6 +123,8 @@
       openRemove(item);
     } else if (button.hasAttribute("data-item-add")) {
       openAdd(stage, button.dataset.stageCaption);
+    } else if (button.hasAttribute("data-plan-booking")) {
+      openBooking();
     }
   });
 
@@ -262,6 +268,52 @@
 
   sendItemDialog(removeDialog, removeForm, "remove", function () {
     return { justification: removeForm.elements.justification.value };
+  });
+
+  // --- book the chosen variant's visits: preview, then book what was shown ------
+
+  var bookingDialog = document.getElementById("plan-booking");
+  var bookingForm = document.getElementById("plan-booking-form");
+  var bookingPreview = bookingDialog.querySelector("[data-booking-preview]");
+  var bookButton = bookingForm.querySelector("[type=submit]");
+  var expected = null;
+
+  function showPreview(answer) {
+    bookingPreview.innerHTML = answer.html;
+    expected = answer.expect;
+    bookButton.disabled = !expected || !expected.length;
+  }
+
+  function openBooking() {
+    var errorBox = bookingDialog.querySelector(".plan-dialog-error");
+    clearError(errorBox);
+    bookingPreview.textContent = bookingPreview.dataset.loading;
+    bookButton.disabled = true;
+    window.jQuery(bookingDialog).modal("show");
+    post("/booking/preview").then(showPreview, function (error) {
+      bookingPreview.textContent = "";
+      showError(error.message, errorBox);
+    });
+  }
+
+  /* The server books only what the preview showed; if the free time changed
+     meanwhile it answers 409 with the new preview, shown for another look. */
+  bookingForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var errorBox = bookingDialog.querySelector(".plan-dialog-error");
+    clearError(errorBox);
+    bookButton.disabled = true;
+    post("/booking", { expect: expected }).then(function (answer) {
+      redraw(answer);
+      window.jQuery(bookingDialog).modal("hide");
+    }, function (error) {
+      if (error.body.html) {
+        showPreview(error.body);
+      } else {
+        bookButton.disabled = false;
+      }
+      showError(error.message, errorBox);
+    });
   });
 
   // --- decline --------------------------------------------------------------------
