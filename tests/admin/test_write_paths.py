@@ -18,11 +18,13 @@ from stompro.chart.exams import write_exam
 from stompro.chart.models import Condition
 from stompro.db import utcnow
 from stompro.extensions import db
+from stompro.org.models import Specialty
 from stompro.org.roles import ROLES
 from stompro.patients.models import Patient
+from stompro.scheduling.waiting import add_waiting_entry
 from stompro.timefmt import to_local
 
-from ..conftest import doctor_works, staff_by_login
+from ..conftest import CENTER, clinic, doctor_works, staff_by_login
 from .pages import form_data, form_errors, has_form_error, lookup, main_form, option, pick
 from .test_access import MODEL_VIEWS, MODELS, _may
 
@@ -222,6 +224,11 @@ VALID = {
         "staff": pick(c, f, "staff", "Ковал"), "kind": "vacation", "first_day": f"{FAR:%d.%m.%Y}",
         "last_day": f"{FAR + timedelta(days=13):%d.%m.%Y}",
     },
+    "waiting_entry": lambda c, f, role: {
+        "patient": pick(c, f, "patient", _new_patient(role).last_name), "clinic": option(f, "clinic", "Центр"),
+        "specialty": option(f, "specialty", "Restorative"), "duration_min": "45", "days": "1, 3, 5",
+        "time_from": "09:00", "time_to": "13:00", "until": f"{FAR:%d.%m.%Y}",
+    },
     "task": lambda c, f, role: {
         "tab": "scheduled_calls", "priority": "2", "title": "Перезвонить по плану",
         "patient": pick(c, f, "patient", _new_patient(role).last_name), "clinic": option(f, "clinic", "Центр"),
@@ -299,8 +306,14 @@ def _attachment(app, person):
                             storage_dir=app.config["ATTACHMENTS_DIR"], max_bytes=2**20)
 
 
+def _waiting_entry(app, person):
+    therapy = db.session.execute(select(Specialty).filter_by(code="therapy")).scalar_one()
+    return add_waiting_entry(db.session, person, patient=_new_patient("administrator"), clinic=clinic(CENTER),
+                             specialty=therapy, duration_min=30, days="135", until=FAR)
+
+
 # Rows the demo clinic has none of for every role that edits them: made here.
-ROWS_TO_EDIT = {"exam": _draft_exam, "attachment": _attachment}
+ROWS_TO_EDIT = {"exam": _draft_exam, "attachment": _attachment, "waiting_entry": _waiting_entry}
 
 
 @pytest.mark.parametrize("endpoint, role", _views_where("edit"))
