@@ -359,6 +359,41 @@ def stage_marks(session, stage_ids):
     return marks
 
 
+@dataclass(frozen=True)
+class MoveRow:
+    """A line of a move's preview: where a visit is and where it goes (or
+    why it finds no place)."""
+
+    visit: Appointment
+    stage: StageMark | None
+    old: str
+    new: str | None
+    reason: str | None
+
+
+def reschedule_rows(session, reschedule):
+    """The rows of a cascade's preview (scheduling.cascade.Reschedule): each
+    moved visit old → new, the moved one first, then those that find no place."""
+    stages = stage_marks(session, {m.visit.plan_stage_id for m in reschedule.moves if m.visit.plan_stage_id}
+                         | {v.plan_stage_id for v, _ in reschedule.unplaced if v.plan_stage_id})
+    rows = [
+        MoveRow(move.visit, stages.get(move.visit.plan_stage_id), _placed(move.visit.clinic, move.old_start,
+                move.visit.doctor, move.visit.room), _placed(move.visit.clinic, move.new_start, move.doctor, move.room),
+                None)
+        for move in reschedule.moves
+    ]
+    rows += [
+        MoveRow(visit, stages.get(visit.plan_stage_id), _placed(visit.clinic, visit.starts_at, visit.doctor, visit.room),
+                None, str(reason))
+        for visit, reason in reschedule.unplaced
+    ]
+    return rows
+
+
+def _placed(clinic, moment, doctor, room):
+    return f"{moment.astimezone(clinic_zone(clinic)):%d.%m.%Y %H:%M}, {doctor.short_name}, {room.name}"
+
+
 def _week_days(clinic, day):
     """The branch's working days of the (Monday-first) week holding ``day``."""
     monday = day - timedelta(days=day.weekday())

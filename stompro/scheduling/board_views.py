@@ -37,11 +37,14 @@ from ..patients.phones import format_phone
 from ..patients.services import search_patients
 from ..planning.models import PlanItem, PlanStage
 from ..planning.services import active_items, stage_explanation
-from . import services
+from . import cascade, services
 from .availability import at_local, local_day
-from .board import DEFAULT_STEP, LAYOUTS, STEPS, VIEWS, branch_doctors, build_board, days_title
+from .board import (
+    DEFAULT_STEP, LAYOUTS, STEPS, VIEWS, branch_doctors, build_board, days_title, local_clock, reschedule_rows,
+)
 from .doctor_day import doctor_day
-from .models import APPOINTMENT_KINDS, Appointment
+from .models import APPOINTMENT_KINDS, Appointment, WaitingEntry
+from .waiting import book_from_waiting_list, fitting_entries
 
 BOOKERS = frozenset({OWNER, ADMINISTRATOR, CALL_CENTER})
 DURATIONS = (15, 20, 30, 45, 60, 90, 120, 180, 240)
@@ -92,61 +95,80 @@ class BoardView(RoleGuard, BaseView):
 
     @expose("/visits", methods=("POST",))
     def book(self):
-        """``{"patient_id", "doctor_id", "room_id", "day", "time", "duration", "kind", "note"}``."""
+        """``{"patient_id", "doctor_id", "room_id", "day", "time", "duration",
+        "kind", "note", "waiting_entry_id"}``; a waiting-list entry's patient
+        is booked through the waiting list, which closes the entry."""
 
         def change(payload):
             board_clinic = self._clinic()
             starts_at = _moment(board_clinic, payload)
-            services.book_visit(
-                db.session, self._actor(), clinic=board_clinic,
-                room=_row(Room, payload.get("room_id")), doctor=_row(Staff, payload.get("doctor_id")),
-                patient=_row(Patient, payload.get("patient_id")), starts_at=starts_at,
-                ends_at=starts_at + timedelta(minutes=_duration(payload.get("duration"))),
-                kind=payload.get("kind") or "treatment", note=payload.get("note") or None,
-            )
+            room, doctor = _row(Room, payload.get("room_id")), _row(Staff, payload.get("doctor_id"))
+            ends_at = starts_at + timedelta(minutes=_duration(payload.get("duration")))
+            kind, note = payload.get("kind") or "treatment", payload.get("note") or None
+            entry = _row(WaitingEntry, payload.get("waiting_entry_id"))
+            if entry is not None:
+                if room is None:
+                    raise DomainError(_("Choose the chair."), field="room")
+                book_from_waiting_list(db.session, self._actor(), entry, room, doctor, starts_at, ends_at, kind, note)
+            else:
+                services.book_visit(db.session, self._actor(), clinic=board_clinic, room=room, doctor=doctor,
+                                    patient=_row(Patient, payload.get("patient_id")), starts_at=starts_at,
+                                    ends_at=ends_at, kind=kind, note=note)
 
         return self._act(change)
 
     @expose("/visits/<int:visit_id>/status", methods=("POST",))
     def status(self, visit_id):
-        """``{"status", "reason", "version"}``: a cancellation needs the reason."""
+        """``{"status", "reason", "version"}``: a cancellation needs the
+        reason, and lists the waiting patients who could take the time."""
 
         def change(payload):
             visit = self._visit(visit_id, payload)
-            services.set_visit_status(db.session, self._actor(), visit, str(payload.get("status") or ""),
-                                      payload.get("reason"))
+            status = str(payload.get("status") or "")
+            services.set_visit_status(db.session, self._actor(), visit, status, payload.get("reason"))
+            return _Freed(visit) if status == "cancelled" else None
 
         return self._act(change)
 
     @expose("/visits/<int:visit_id>/move", methods=("POST",))
     def move(self, visit_id):
-        """``{"day", "time", "doctor_id", "room_id", "version"}``: the visit
-        at its new time, with the same length."""
+        """``{"day", "time", "doctor_id", "room_id", "version", "apply",
+        "versions"}``. Without ``apply``: the preview — the visit at its new
+        time and every visit of its plan that waits for it (scheduling.cascade),
+        old → new, and those that find no place; nothing written. With it:
+        those moves, refused if any visit's version differs from
+        ``versions`` ({visit id: version}, as the preview showed them)."""
+        apply = _payload().get("apply") is True
 
         def change(payload):
             visit = self._visit(visit_id, payload)
+            doctor, room = _row(Staff, payload.get("doctor_id")), _row(Room, payload.get("room_id"))
             starts_at = _moment(visit.clinic, payload)
-            services.change_visit(
-                db.session, self._actor(), visit, starts_at=starts_at, ends_at=starts_at + (visit.ends_at - visit.starts_at),
-                doctor=_row(Staff, payload.get("doctor_id")) or visit.doctor,
-                room=_row(Room, payload.get("room_id")) or visit.room,
-            )
+            if not apply:
+                reschedule = cascade.preview_move(db.session, self._actor(), visit, starts_at, doctor, room)
+                return _Preview(reschedule)
+            freed = _Freed(visit)
+            cascade.apply_move(db.session, self._actor(), visit, starts_at, doctor, room,
+                               versions=_versions(payload.get("versions")))
+            return freed
 
-        return self._act(change)
+        return self._act(change, write=apply)
 
     # -- helpers -----------------------------------------------------------------
 
-    def _act(self, change):
-        """Run ``change(payload)`` and commit once; answer with the redrawn
-        grid, or the service's message with nothing written."""
+    def _act(self, change, write=True):
+        """Run ``change(payload)`` and commit once (a preview writes
+        nothing and is rolled back); answer with what it returned as JSON and
+        the redrawn grid, or with the service's message, nothing written."""
         if not self.allowed("edit"):
             return jsonify(error=_("Only the reception, the call center and the owner change the schedule.")), 403
-        payload = request.get_json(silent=True)
-        if not isinstance(payload, dict):
-            payload = {}
+        payload = _payload()
         try:
-            change(payload)
-            db.session.commit()
+            if write:
+                answer = services.commit_or_clash(db.session, lambda: change(payload))
+            else:
+                answer = change(payload)
+                db.session.rollback()
         except NotAllowed as error:
             db.session.rollback()
             return jsonify(error=str(error.message)), 403
@@ -163,7 +185,10 @@ class BoardView(RoleGuard, BaseView):
             db.session.rollback()
             field, message = explain_integrity_error(error)
             return jsonify(error=str(message), field=field, grid=self._grid_html(self._board())), 409
-        return jsonify(grid=self._grid_html(self._board()))
+        body = answer.json() if answer is not None else {}
+        if write:
+            body["grid"] = self._grid_html(self._board())
+        return jsonify(**body)
 
     def _actor(self):
         return current_user._get_current_object()
@@ -241,8 +266,63 @@ class MyDayView(RoleGuard, BaseView):
             day=day, day_title=days_title([day]), today=today, previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
             visits=doctor_day(db.session, me, day), label=VALUE_LABELS,
             card_url=_card_url, chart_url=lambda patient_id: reachable_url("chart.patient_chart", patient_id=patient_id),
-            calendar_url=reachable_url("api_calendar.staff_calendar", staff_id=me.id),
+            calendar_url=reachable_url("calendar.staff", staff_id=me.id),
         )
+
+
+class _Preview:
+    """A move's preview as the dialog shows it."""
+
+    def __init__(self, reschedule):
+        self.reschedule = reschedule
+
+    def json(self):
+        rows = reschedule_rows(db.session, self.reschedule)
+        return {
+            "preview": render_template("scheduling/board_preview.html", rows=rows, label=VALUE_LABELS),
+            "versions": {str(move.visit.id): move.version for move in self.reschedule.moves},
+            "can_apply": not self.reschedule.unplaced,
+        }
+
+
+class _Freed:
+    """The time a visit held before it was cancelled or moved: after the
+    commit, the waiting patients who could take it (scheduling.waiting)."""
+
+    def __init__(self, visit):
+        self.clinic, self.doctor, self.room = visit.clinic, visit.doctor, visit.room
+        self.starts_at, self.ends_at = visit.starts_at, visit.ends_at
+
+    def json(self):
+        if self.starts_at <= utcnow():
+            return {}
+        entries = fitting_entries(db.session, self.clinic, self.doctor, self.starts_at, self.ends_at)
+        if not entries:
+            return {}
+        return {"freed": render_template(
+            "scheduling/board_freed.html", entries=entries, freed=self, label=VALUE_LABELS,
+            day=local_day(self.clinic, self.starts_at), clock=local_clock(self.clinic, self.starts_at),
+            until=local_clock(self.clinic, self.ends_at),
+        )}
+
+
+def _payload():
+    """The JSON object the page posted ({} for anything else)."""
+    payload = request.get_json(silent=True)
+    return payload if isinstance(payload, dict) else {}
+
+
+def _versions(value):
+    """{visit id: version} as the preview showed them; anything else is refused."""
+    if not isinstance(value, dict):
+        raise DomainError(_("Look at the changes first, then apply them."), field="versions")
+    versions = {}
+    for key, version in value.items():
+        visit_id, number = bounds.bounded_id(key), bounds.bounded_id(version)
+        if visit_id is None or number is None:
+            raise DomainError(_("Look at the changes first, then apply them."), field="versions")
+        versions[visit_id] = number
+    return versions
 
 
 def _card_url(patient_id):

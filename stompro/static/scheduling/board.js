@@ -179,6 +179,7 @@
   function openBooking(values) {
     bookForm.reset();
     choosePatient(values.patientId, values.patientName);
+    bookForm.elements.waiting_entry_id.value = values.waiting || "";
     hide(bookDialog.querySelector(".board-dialog-error"));
     bookForm.elements.day.value = values.day;
     bookForm.elements.time.value = values.time;
@@ -235,6 +236,7 @@
     var item = event.target.closest("[data-patient]");
     if (item) {
       choosePatient(item.dataset.patient, item.textContent);
+      bookForm.elements.waiting_entry_id.value = "";
       search.value = "";
     }
   });
@@ -249,7 +251,7 @@
     act("visits", {
       patient_id: form.patient_id.value, doctor_id: form.doctor_id.value, room_id: form.room_id.value,
       day: form.day.value, time: form.time.value, duration: form.duration.value, kind: form.kind.value,
-      note: form.note.value
+      note: form.note.value, waiting_entry_id: form.waiting_entry_id.value
     }, bookDialog);
   });
 
@@ -394,7 +396,7 @@
     if (button) {
       var d = button.dataset;
       openBooking({ day: d.day, time: d.time, doctor: d.doctor, room: d.room, duration: d.duration,
-                    patientId: d.patient, patientName: d.patientName });
+                    patientId: d.patient, patientName: d.patientName, waiting: d.waiting });
     } else if (event.target.closest("[data-dismiss-freed]")) {
       hide(freed);
     }
