@@ -23,7 +23,8 @@ from ..org.models import Room, Staff
 from ..planning.models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
 from ..scheduling.models import Appointment
 from ..tasks.models import Task
-from ..timefmt import to_local
+from ..scheduling.availability import clinic_zone
+from ..timefmt import format_span, to_local
 from .models import InsurancePolicy, Patient
 from .phones import format_phone
 
@@ -105,6 +106,7 @@ class Visit:
     clinic: str
     room: str
     overdue: bool
+    when: str  # on the branch's clock
 
 
 @dataclass(frozen=True)
@@ -380,6 +382,7 @@ def _visit(appointment, now):
         clinic=appointment.room.clinic.name,
         room=appointment.room.name,
         overdue=appointment.status in AWAITED_STATUSES and appointment.starts_at < now,
+        when=format_span(appointment.starts_at, appointment.ends_at, clinic_zone(appointment.room.clinic)),
     )
 
 

@@ -2,7 +2,7 @@
 
 Anyone who may list patients may open a card; each section is shown (and
 loaded) only for the roles that work with it."""
-from flask import abort
+from flask import abort, url_for
 from flask_admin import BaseView, expose
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -11,11 +11,14 @@ from ..admin.base import RoleGuard, current_roles
 from ..admin.choices import VALUE_LABELS
 from ..admin.permissions import Permissions
 from ..audit.access import record_access
+from ..errors import NotAllowed
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, DOCTOR, EVERYONE, OWNER
 from ..admin.links import reachable_url
+from ..scheduling.calendar import require_patient_calendar_reader
 from .admin import PatientAdmin
 from .card import patient_card
+from .models import Patient
 
 CLINICAL_READERS = frozenset({OWNER, DOCTOR, ADMINISTRATOR, COORDINATOR})
 TASK_BOOK = frozenset({OWNER, ADMINISTRATOR, COORDINATOR, CALL_CENTER})
@@ -66,7 +69,17 @@ class PatientCardView(RoleGuard, BaseView):
             label=value_label,
             page_url=reachable_url,
             can_edit_patient=PatientAdmin.permissions.allows("edit", roles),
+            calendar_url=_calendar_url(card.patient_id),
         )
+
+
+def _calendar_url(patient_id):
+    """The .ics of the patient's coming visits, if this person may read it."""
+    try:
+        require_patient_calendar_reader(db.session, current_user, db.session.get(Patient, patient_id))
+    except NotAllowed:
+        return None
+    return url_for("calendar.patient", patient_id=patient_id)
 
 
 def register(admin):

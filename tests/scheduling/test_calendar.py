@@ -158,3 +158,22 @@ def test_the_panel_offers_the_same_files_to_the_signed_in(app, client, auth, adm
     auth.as_login("lebedev.io")
     assert client.get(f"/admin/calendar/staff/{doctor.id}/appointments.ics").status_code == 403
     assert client.get("/admin/calendar/staff/999999/appointments.ics").status_code == 404
+
+
+def test_the_patient_card_shows_coming_visits_on_the_branchs_clock_and_links_the_calendar(
+        app, client, auth, owner, patient):
+    berlin = clinic("StomPRO Центр")
+    berlin.time_zone = "Europe/Berlin"
+    db.session.commit()
+    doctor_works(DAY)
+    _book(owner, berlin, patient, time(10))
+    link = f'href="/admin/calendar/patients/{patient.id}/appointments.ics"'
+
+    auth.as_role("administrator")
+    card = client.get(f"/admin/patient_card/{patient.id}").get_data(as_text=True)
+    assert "10.03.2027 10:00–10:30" in card  # Berlin's clock, not the panel's Moscow time
+    assert link in card
+
+    auth.as_login("frolova.ys")  # the south's administrator: not a patient of hers
+    card = client.get(f"/admin/patient_card/{patient.id}").get_data(as_text=True)
+    assert "10.03.2027 10:00–10:30" in card and link not in card
