@@ -47,6 +47,11 @@ NOT_A_TIME = _l("Give a time in ISO 8601 with its offset, such as 2027-02-10T10:
 NOT_A_DAY = _l("Give a date as YYYY-MM-DD.")
 NOT_AN_ID = _l("Give the id of a record that exists.")
 REQUIRED = _l("This field is required.")
+# The services' field names as the API spells them.
+API_FIELDS = {
+    "starts_at": "start", "ends_at": "end", "doctor": "doctor_id", "room": "room_id", "patient": "patient_id",
+    "clinic": "room_id", "plan_stage": "plan_stage_id", "cancel_reason": "reason", "plan": "plan_id",
+}
 
 
 def local_moment(moment, clinic):
@@ -164,6 +169,7 @@ def _schedule_change():
         raise _Conflict(response) from None
     except DomainError as error:
         db.session.rollback()
+        error.field = API_FIELDS.get(error.field, error.field)
         raise rejected(error) from None
 
 
