@@ -18,7 +18,7 @@ own branches only."""
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import inspect, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import bounds
@@ -45,6 +45,8 @@ NEXT_STATUSES = {
     "cancelled": (),
 }
 LONGEST_VISIT = timedelta(hours=12)
+# session.info key: the places commit_or_clash's write has asked for.
+PLACED = "scheduling.placed"
 VISIT_FIELDS = ("clinic", "room", "doctor", "patient", "starts_at", "ends_at", "kind", "plan_stage", "note")
 
 
@@ -145,6 +147,8 @@ def _place(session, actor, visit, clinic, room, doctor, patient, starts_at, ends
         raise DomainError(_l("This stage is of another patient's plan."), field="plan_stage")
     bounds.require(bounds.text_problem(note), "note")
     _refuse_overlap(session, visit, doctor, room, patient, starts_at, ends_at)
+    if PLACED in session.info:  # commit_or_clash may need to find what is in the way
+        session.info[PLACED].append((visit.id, doctor.id, room.id, patient.id, starts_at, ends_at))
     visit.clinic, visit.room, visit.doctor, visit.patient = clinic, room, doctor, patient
     visit.starts_at, visit.ends_at, visit.kind, visit.plan_stage = starts_at, ends_at, kind, plan_stage
     visit.note = (note or "").strip() or None
@@ -219,13 +223,14 @@ def commit_or_clash(session, write):
     IntegrityError is rolled back here and becomes the same Clash, naming the
     visit that won (looked up afresh). Any other error is rolled back and
     raised as it is."""
+    session.info[PLACED] = []
     try:
         result = write()
         session.commit()
         return result
     except IntegrityError as error:
         constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
-        attempts = [_attempt(visit) for visit in (*session.new, *session.dirty) if isinstance(visit, Appointment)]
+        attempts = session.info.get(PLACED, [])
         session.rollback()
         if constraint not in OVERLAP_MESSAGES:
             raise
@@ -233,17 +238,8 @@ def commit_or_clash(session, write):
     except BaseException:
         session.rollback()
         raise
-
-
-def _attempt(visit):
-    """What a visit being written asked for, read before the rollback forgets it."""
-    values = inspect(visit).dict
-
-    def id_of(name):
-        related = values.get(name)
-        return related.id if related is not None else values.get(f"{name}_id")
-
-    return values.get("id"), id_of("doctor"), id_of("room"), id_of("patient"), values.get("starts_at"), values.get("ends_at")
+    finally:
+        session.info.pop(PLACED, None)
 
 
 def _lost_race(session, constraint, attempts):
