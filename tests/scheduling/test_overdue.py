@@ -12,7 +12,7 @@ from stompro.scheduling.overdue import mark_overdue
 from stompro.scheduling.services import book_visit, set_visit_status
 from stompro.tasks.models import Task
 
-from ..conftest import doctor_works
+from ..conftest import doctor_works, staff_by_login
 
 DAY = date(2027, 3, 10)  # a Wednesday the demo books nothing on
 GRACE = timedelta(minutes=15)  # config/defaults.py
@@ -70,12 +70,13 @@ def test_a_visit_the_patient_came_to_or_that_was_cancelled_is_not_marked(app, ad
 
 
 def test_the_command_marks_what_is_due_and_says_how_many(app, admin, center, patient):
-    """A visit an hour ago (written as the demo writes past visits: booking
-    refuses the past), then the command twice: marked and tasked once."""
+    """A visit a year ago that nobody marked (written as the demo writes past
+    visits: booking refuses the past; a year back, clear of the demo's
+    visits), then the command twice: marked and tasked once."""
     now = utcnow()
-    doctor = doctor_works(DAY)
-    visit = Appointment(clinic=center, room=center.rooms[0], doctor=doctor, patient=patient, kind="treatment",
-                        status="booked", starts_at=now - timedelta(hours=1), ends_at=now - timedelta(minutes=30))
+    missed = now - timedelta(days=365)
+    visit = Appointment(clinic=center, room=center.rooms[0], doctor=staff_by_login("doctor"), patient=patient,
+                        kind="treatment", status="booked", starts_at=missed, ends_at=missed + timedelta(minutes=30))
     db.session.add(visit)
     db.session.commit()
     due = db.session.scalar(select(func.count()).select_from(Appointment).where(
