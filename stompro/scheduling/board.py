@@ -10,7 +10,7 @@ visits with their patients and stages, the stages of those plans, shifts,
 closures, absences, the waiting room), never one per block or column, so
 that a day of twenty doctors draws as fast as a day of two."""
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 from flask import current_app
 from flask_babel import format_date
@@ -45,7 +45,6 @@ class Cell:
     ``doctor_id`` in ``room_id`` (None: any chair of the branch)."""
 
     offset: int  # minutes from the top of the grid
-    day: date
     clock: str
     state: str
     doctor_id: int | None
@@ -231,10 +230,10 @@ class _Grid:
         for offset, clock, start, end in self.moments(day):
             window = next((w for w in windows if w[0].start <= start and end <= w[0].end), None)
             if window is None:
-                cells.append(Cell(offset, day, clock, "off", None, None))
+                cells.append(Cell(offset, clock, "off", None, None))
                 continue
             taken = any(v.starts_at < end and v.ends_at > start for v in holding)
-            cells.append(Cell(offset, day, clock, "busy" if taken else "free", window[1], window[2]))
+            cells.append(Cell(offset, clock, "busy" if taken else "free", window[1], window[2]))
         return cells
 
     def place(self, visit):

@@ -7,16 +7,14 @@ The board is the reception's main screen. Its page and its grid fragment
 redrawn grid — or 409 (a clash, someone else's change) / 422 (bad input) /
 403 with the service's message, nothing written. A doctor sees the board of
 their branches without the actions."""
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from flask import abort, has_request_context, jsonify, render_template, request, session, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import bounds
@@ -27,7 +25,6 @@ from ..admin.permissions import Permissions
 from ..db import utcnow
 from ..errors import ConflictError, DomainError, NotAllowed
 from ..extensions import db
-from ..i18n import localized
 from ..integrity import explain_integrity_error
 from ..org.branches import clinics_of, require_branch
 from ..org.models import Room, Staff
@@ -35,8 +32,6 @@ from ..org.roles import ADMINISTRATOR, CALL_CENTER, DOCTOR, OWNER
 from ..patients.models import Patient
 from ..patients.phones import format_phone
 from ..patients.services import search_patients
-from ..planning.models import PlanItem, PlanStage
-from ..planning.services import active_items, stage_explanation
 from . import cascade, services
 from .availability import at_local, local_day
 from .board import (
@@ -344,13 +339,15 @@ def _int(value):
 
 
 def _date(value):
-    try:
-        day = date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-    if day is not None and bounds.date_problem(day) is not None:
-        return None
-    return day
+    """A day typed as the clinic writes it (dd.mm.yyyy) or as ISO (the URLs); None if neither."""
+    text = str(value or "").strip()
+    for parse in (lambda t: datetime.strptime(t, "%d.%m.%Y").date(), date.fromisoformat):
+        try:
+            day = parse(text)
+        except ValueError:
+            continue
+        return day if bounds.date_problem(day) is None else None
+    return None
 
 
 def _row(model, value):
@@ -360,15 +357,15 @@ def _row(model, value):
 
 
 def _moment(clinic, payload):
-    """``day`` (YYYY-MM-DD) and ``time`` (HH:MM) at the branch → a UTC moment."""
+    """``day`` (dd.mm.yyyy) and ``time`` (HH:MM) at the branch → a UTC moment."""
     day = _date(payload.get("day"))
     if day is None:
         raise DomainError(_("Enter the date."), field="day")
     try:
-        clock = time.fromisoformat(str(payload.get("time") or ""))
+        clock = datetime.strptime(str(payload.get("time") or "").strip(), "%H:%M").time()
     except ValueError:
         raise DomainError(_("Enter the time as HH:MM."), field="time") from None
-    return at_local(clinic, day, clock.replace(second=0, microsecond=0, tzinfo=None))
+    return at_local(clinic, day, clock)
 
 
 def _duration(value):

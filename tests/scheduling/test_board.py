@@ -14,7 +14,7 @@ from stompro.planning.services import live_stages
 from stompro.scheduling.availability import at_local
 from stompro.scheduling.board import build_board
 from stompro.scheduling.models import Appointment, Closure, WaitingEntry
-from stompro.scheduling.services import Clash, book_visit
+from stompro.scheduling.services import book_visit
 
 from ..admin.pages import form_data, form_errors, main_form, option, pick
 from ..conftest import CENTER, SOUTH, clinic, doctor_works, staff_by_login
@@ -170,7 +170,7 @@ def test_booking_free_time_from_the_board(app, client, auth, doctor):
     db.session.commit()
     auth.as_role("administrator")
     response = _post(client, auth, "visits", {
-        "patient_id": patient.id, "doctor_id": doctor.id, "room_id": _room().id, "day": DAY.isoformat(),
+        "patient_id": patient.id, "doctor_id": doctor.id, "room_id": _room().id, "day": DAY.strftime("%d.%m.%Y"),
         "time": "10:15", "duration": "30", "kind": "hygiene",
     })
     assert response.status_code == 200, response.get_json()
@@ -195,7 +195,7 @@ def test_booking_refused_names_the_field_and_writes_nothing(app, client, auth, d
     db.session.commit()
     auth.as_role("administrator")
     before = _visits()
-    payload = {"patient_id": patient.id, "doctor_id": doctor.id, "room_id": _room().id, "day": DAY.isoformat(),
+    payload = {"patient_id": patient.id, "doctor_id": doctor.id, "room_id": _room().id, "day": DAY.strftime("%d.%m.%Y"),
                "time": "10:00", "duration": "30", "kind": "treatment", **changes}
     response = _post(client, auth, "visits", payload)
     assert response.status_code == 422
@@ -213,7 +213,7 @@ def test_a_clash_is_refused_with_the_generic_screens_message(app, client, auth, 
     auth.as_role("administrator")
     before = _visits()
     response = _post(client, auth, "visits", {
-        "patient_id": second.id, "doctor_id": doctor.id, "room_id": _room("Кресло 3").id, "day": DAY.isoformat(),
+        "patient_id": second.id, "doctor_id": doctor.id, "room_id": _room("Кресло 3").id, "day": DAY.strftime("%d.%m.%Y"),
         "time": "10:30", "duration": "30", "kind": "treatment",
     })
     assert response.status_code == 409
@@ -289,7 +289,7 @@ def test_moving_previews_then_applies(app, client, auth, doctor):
     doctor_works(DAY)
     visit = _book(doctor, _patient(), time(10))
     auth.as_role("administrator")
-    target = {"day": DAY.isoformat(), "time": "12:30", "doctor_id": doctor.id, "room_id": _room().id,
+    target = {"day": DAY.strftime("%d.%m.%Y"), "time": "12:30", "doctor_id": doctor.id, "room_id": _room().id,
               "version": visit.version}
     preview = _post(client, auth, f"visits/{visit.id}/move", {**target, "apply": False})
     assert preview.status_code == 200, preview.get_json()
@@ -310,7 +310,7 @@ def test_moving_into_a_closed_day_is_refused(app, client, auth, doctor):
     visit = _book(doctor, _patient(), time(10))
     auth.as_role("administrator")
     response = _post(client, auth, f"visits/{visit.id}/move", {
-        "day": (DAY + timedelta(days=4)).isoformat(), "time": "10:00", "version": visit.version, "apply": True,
+        "day": (DAY + timedelta(days=4)).strftime("%d.%m.%Y"), "time": "10:00", "version": visit.version, "apply": True,
         "versions": {str(visit.id): visit.version},
     })
     assert response.status_code == 422

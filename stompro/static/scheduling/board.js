@@ -117,7 +117,7 @@
     return {
       id: block.dataset.visit,
       version: block.dataset.version,
-      day: block.dataset.day,
+      date: block.closest(".board-column").dataset.date,
       time: block.dataset.time,
       doctor: block.dataset.doctor,
       room: block.dataset.room,
@@ -181,7 +181,7 @@
     choosePatient(values.patientId, values.patientName);
     bookForm.elements.waiting_entry_id.value = values.waiting || "";
     hide(bookDialog.querySelector(".board-dialog-error"));
-    bookForm.elements.day.value = values.day;
+    bookForm.elements.day.value = values.date;
     bookForm.elements.time.value = values.time;
     if (values.doctor) {
       bookForm.elements.doctor_id.value = values.doctor;
@@ -275,12 +275,12 @@
     applyButton.disabled = true;
     hide(moveDialog.querySelector(".board-dialog-error"));
     moveDialog.querySelector("[data-move-caption]").textContent = visit.caption;
-    moveForm.elements.day.value = target.day || visit.day;
+    moveForm.elements.day.value = target.date || visit.date;
     moveForm.elements.time.value = target.time || visit.time;
     moveForm.elements.doctor_id.value = target.doctor || visit.doctor;
     moveForm.elements.room_id.value = target.room || visit.room;
     $(moveDialog).modal("show");
-    if (target.day) {
+    if (target.date) {
       showPreview();
     }
   }
@@ -360,7 +360,7 @@
     dragging = null;
     cell.classList.remove("is-drop-target");
     openMove(visit, {
-      day: cell.dataset.day,
+      date: column.dataset.date,
       time: cell.dataset.time,
       doctor: column.dataset.doctor || (cell.dataset.doctor || visit.doctor),
       room: column.dataset.room || cell.dataset.room || visit.room
@@ -377,7 +377,7 @@
     }
     var cell = canBook && event.target.closest(".board-cell[data-free]");
     if (cell) {
-      openBooking({ day: cell.dataset.day, time: cell.dataset.time, doctor: cell.dataset.doctor, room: cell.dataset.room });
+      openBooking({ date: cell.closest(".board-column").dataset.date, time: cell.dataset.time, doctor: cell.dataset.doctor, room: cell.dataset.room });
     }
   }
 
@@ -395,7 +395,7 @@
     var button = event.target.closest("[data-book-waiting]");
     if (button) {
       var d = button.dataset;
-      openBooking({ day: d.day, time: d.time, doctor: d.doctor, room: d.room, duration: d.duration,
+      openBooking({ date: d.date, time: d.time, doctor: d.doctor, room: d.room, duration: d.duration,
                     patientId: d.patient, patientName: d.patientName, waiting: d.waiting });
     } else if (event.target.closest("[data-dismiss-freed]")) {
       hide(freed);
