@@ -33,7 +33,7 @@ from ..scheduling.slots import find_slots
 from . import bp
 from .auth import current_staff, requires_roles
 from .errors import ApiError, error_response, rejected
-from .payload import json_object
+from .payload import flag, json_object
 
 BOOKERS = frozenset({OWNER, ADMINISTRATOR, CALL_CENTER, COORDINATOR})
 SCHEDULE_READERS = BOOKERS | {DOCTOR}
@@ -110,13 +110,6 @@ def _row(model, value, name, required=True):
     if row is None or getattr(row, "deleted_at", None) is not None:
         raise ApiError(422, fields={name: NOT_AN_ID})
     return row
-
-
-def _flag(body, name):
-    value = body.get(name, False)
-    if not isinstance(value, bool):
-        raise ApiError(422, fields={name: _l("Give true or false.")})
-    return value
 
 
 def _visit_or_404(appointment_id):
@@ -313,7 +306,7 @@ def move(appointment_id):
     room = _row(Room, body.get("room_id"), "room_id", required=False)
     versions = _versions(body.get("versions"))
     with _schedule_change():
-        if _flag(body, "apply"):
+        if flag(body, "apply"):
             reschedule = commit_or_clash(db.session, lambda: apply_move(
                 db.session, current_staff(), visit, starts_at, doctor=doctor, room=room, versions=versions))
         else:
@@ -391,7 +384,7 @@ def book_plan(plan_id):
     horizon = body.get("horizon_days", DEFAULT_HORIZON_DAYS)
     if isinstance(horizon, bool) or not isinstance(horizon, int):
         raise ApiError(422, fields={"horizon_days": _l("Give a whole number of days.")})
-    apply = _flag(body, "apply")
+    apply = flag(body, "apply")
     with _schedule_change():
         if apply:
             booking = commit_or_clash(db.session, lambda: apply_plan_booking(

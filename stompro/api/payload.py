@@ -22,6 +22,14 @@ def json_object(allowed=None):
     return body
 
 
+def flag(body, name):
+    """``body[name]`` as true or false (default false), or 422 naming it."""
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise ApiError(422, fields={name: _l("Give true or false.")})
+    return value
+
+
 def iso_moment(moment):
     """An aware datetime as ISO-8601 UTC: 2026-11-20T10:00:00Z."""
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

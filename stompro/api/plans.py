@@ -24,7 +24,7 @@ from . import bp
 from .auth import current_staff, requires_roles
 from .chart import patient_or_404
 from .errors import ApiError, rejected
-from .payload import json_object
+from .payload import flag, json_object
 
 PLAN_READERS = PLANNING | {ADMINISTRATOR, CASHIER}
 PLAN_WRITERS = PLANNING
@@ -98,7 +98,7 @@ def add_plan_item(plan_id):
             tooth=body.get("tooth"),
             surfaces=body.get("surfaces") or "",
             quantity=body.get("quantity", 1),
-            self_paid=_flag(body, "self_paid"),
+            self_paid=flag(body, "self_paid"),
         )
     return plan_json(plan), 201
 
@@ -115,13 +115,6 @@ def _service(code):
     if service is None:
         raise ApiError(422, fields={"service_code": _l("Give the code of a service of the price list, such as TH-XR.")})
     return service
-
-
-def _flag(body, name):
-    value = body.get(name, False)
-    if not isinstance(value, bool):
-        raise ApiError(422, fields={name: _l("Give true or false.")})
-    return value
 
 
 @bp.post(f"{PLAN_URL}/items/<{ID}:item_id>/remove")

@@ -218,12 +218,23 @@ def test_slot_search_refusals_name_the_field(api, query, field):
 # --- changing ------------------------------------------------------------------------
 
 
-def plan_in(branch, stages):
+def plan_in(branch, stages, days=30):
     doctor = branch.doctor()
-    branch.works_days(doctor, [branch.day(n) for n in range(30)])
+    branch.works_days(doctor, [branch.day(n) for n in range(days)])
     plan, made = branch.plan(branch.patient(), stages)
     db.session.commit()
     return doctor, plan, made
+
+
+def booked_series(api, branch, days=30):
+    """A plan of a one-hour visit and a half-hour one a week later, booked
+    through the API by the administrator from the first test day: the
+    doctor and the two visits' ids."""
+    doctor, plan, _ = plan_in(branch, [{"minutes": 60}, {"minutes": 30, "gap": 7}], days)
+    api.as_role("administrator")
+    made = api.post(f"/api/v1/plans/{plan.id}/book", json={"from": branch.day(0).isoformat(), "apply": True})
+    first, second = (b["appointment_id"] for b in made.get_json()["bookings"])
+    return doctor, first, second
 
 
 def test_booking_a_plan_previews_then_books(api, branch):
@@ -261,17 +272,14 @@ def test_booking_a_plan_refusals(api, branch):
 
 
 def test_moving_previews_then_applies_the_cascade(api, branch):
-    _, plan, stages = plan_in(branch, [{"minutes": 60}, {"minutes": 30, "gap": 7}])
-    api.as_role("administrator")
-    made = api.post(f"/api/v1/plans/{plan.id}/book", json={"from": branch.day(0).isoformat(), "apply": True})
-    first, second = (b["appointment_id"] for b in made.get_json()["bookings"])
+    doctor, first, second = booked_series(api, branch)
     url = f"/api/v1/appointments/{first}/move"
     target = offset(branch.day(2), "09:00")
     preview = api.post(url, json={"start": target}).get_json()
     assert [m["appointment_id"] for m in preview["moves"]] == [first, second] and preview["unplaced"] == []
     assert preview["moves"][0] == {
         "appointment_id": first, "old_start": offset(branch.day(0), "09:00"), "new_start": target,
-        "new_end": offset(branch.day(2), "10:00"), "doctor_id": made.get_json()["bookings"][0]["doctor_id"],
+        "new_end": offset(branch.day(2), "10:00"), "doctor_id": doctor.id,
         "room_id": branch.chairs[0].id, "version": 1,
     }
     assert preview["moves"][1]["new_start"] == offset(branch.day(9), "09:00")
@@ -285,10 +293,7 @@ def test_moving_previews_then_applies_the_cascade(api, branch):
 
 
 def test_a_stale_preview_is_409_and_moves_nothing(api, branch):
-    _, plan, _ = plan_in(branch, [{"minutes": 60}, {"minutes": 30, "gap": 7}])
-    api.as_role("administrator")
-    made = api.post(f"/api/v1/plans/{plan.id}/book", json={"from": branch.day(0).isoformat(), "apply": True})
-    first, second = (b["appointment_id"] for b in made.get_json()["bookings"])
+    _, first, second = booked_series(api, branch)
     url = f"/api/v1/appointments/{first}/move"
     target = offset(branch.day(2), "09:00")
     preview = api.post(url, json={"start": target}).get_json()
@@ -304,13 +309,7 @@ def test_a_stale_preview_is_409_and_moves_nothing(api, branch):
 
 
 def test_a_move_that_leaves_a_visit_without_a_place_is_422_when_applied(api, branch):
-    doctor = branch.doctor()
-    branch.works_days(doctor, [branch.day(n) for n in range(8)])
-    plan, _ = branch.plan(branch.patient(), [{"minutes": 60}, {"minutes": 30, "gap": 7}])
-    db.session.commit()
-    api.as_role("administrator")
-    made = api.post(f"/api/v1/plans/{plan.id}/book", json={"from": branch.day(0).isoformat(), "apply": True})
-    first, second = (b["appointment_id"] for b in made.get_json()["bookings"])
+    _, first, second = booked_series(api, branch, days=8)
     url = f"/api/v1/appointments/{first}/move"
     preview = api.post(url, json={"start": offset(branch.day(1), "09:00")}).get_json()
     assert [u["appointment_id"] for u in preview["unplaced"]] == [second]

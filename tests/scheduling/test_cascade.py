@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from stompro.audit.models import AuditLog
 from stompro.errors import ConflictError, DomainError
@@ -17,7 +17,7 @@ from stompro.scheduling.models import Appointment
 from stompro.scheduling.plan_booking import apply_plan_booking
 from stompro.scheduling.services import HOLDING, Clash, change_visit
 
-from .conftest import Schedule, local, wall
+from .conftest import Schedule, local
 
 
 def series(schedule, stages, days=40, doctors=1):
