@@ -213,7 +213,7 @@ class AbsenceAdmin(StomproModelView):
 
 
 def register(admin):
-    admin.add_view(BoardView(name=_l("Schedule board"), category=CATEGORY, endpoint="schedule", url="/admin/schedule"))
+    admin.add_view(BoardView(name=_l("Appointment board"), category=CATEGORY, endpoint="schedule", url="/admin/schedule"))
     admin.add_view(MyDayView(name=_l("My day"), category=CATEGORY, endpoint="my_day", url="/admin/my-day"))
     admin.add_view(AppointmentAdmin(Appointment, db, name=_l("Visits"), category=CATEGORY, endpoint="appointment"))
     admin.add_view(ShiftAdmin(Shift, db, name=_l("Shifts"), category=CATEGORY, endpoint="shift"))

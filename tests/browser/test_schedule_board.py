@@ -101,6 +101,7 @@ def test_the_administrator_books_free_time_and_drags_a_plan_visit_with_its_casca
         screenshot("booking")
         page.click("#board-book-form button[type=submit]")
         page.locator("#board-book").wait_for(state="hidden")
+        page.locator(".modal-backdrop").wait_for(state="detached")
         booked = column.locator(".board-block", has_text="14:00–14:45")
         assert "Доскова Алла" in booked.inner_text()
         screenshot("day")
@@ -124,6 +125,7 @@ def test_the_administrator_books_free_time_and_drags_a_plan_visit_with_its_casca
         screenshot("preview")
         page.click("#board-move-form [data-move-apply]")
         page.locator("#board-move").wait_for(state="hidden")
+        page.locator(".modal-backdrop").wait_for(state="detached")
 
         for visit_id, day in ((first, WEEK[1]), (second, WEEK[3]), (third, WEEK[5])):
             moved = page.locator(f'.board-column[data-day="{day.isoformat()}"] .board-block[data-visit="{visit_id}"]')

@@ -5,18 +5,19 @@ import re
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from stompro.extensions import db
 from stompro.org.models import Room
 from stompro.patients.models import Patient
 from stompro.planning.services import live_stages
-from stompro.scheduling.availability import at_local
+from stompro.scheduling.availability import at_local, local_day
 from stompro.scheduling.board import build_board
 from stompro.scheduling.models import Appointment, Closure, WaitingEntry
 from stompro.scheduling.services import book_visit
 
 from ..admin.pages import form_data, form_errors, main_form, option, pick
+from ..admin.test_queries import QueryCounter
 from ..conftest import CENTER, SOUTH, clinic, doctor_works, staff_by_login
 from ..planning.test_schedule import build_plan
 
@@ -387,3 +388,34 @@ def test_the_step_is_remembered(app, client, auth):
     assert "board-step-5" in client.get("/admin/schedule/?step=5").get_data(as_text=True)
     assert "board-step-5" in client.get("/admin/schedule/").get_data(as_text=True)
     assert "board-step-15" in client.get("/admin/schedule/?step=15").get_data(as_text=True)
+
+
+def test_a_busy_day_takes_as_many_queries_as_an_empty_one(app, client, auth):
+    """One query per kind of thing, never one per block or column."""
+    auth.as_role("administrator")
+    counts, blocks = {}, {}
+    for name, day in (("busy", _busiest_demo_day()), ("empty", DAY)):
+        counter = QueryCounter()
+        event.listen(db.engine, "before_cursor_execute", counter)
+        try:
+            response = client.get(f"/admin/schedule/grid?day={day.isoformat()}&cancelled=1")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counter)
+        assert response.status_code == 200
+        counts[name], blocks[name] = len(counter.statements), response.get_data(as_text=True).count('class="board-block ')
+    assert blocks["busy"] >= 8 and blocks["empty"] == 0, blocks
+    # The busy day reads the places of its plan visits' stages: one query more, for all of them.
+    assert counts["busy"] == counts["empty"] + 1 <= 15, counts
+
+
+def _busiest_demo_day():
+    """The centre's day with the most demo visits, several plan visits among them."""
+    center = clinic(CENTER)
+    starts = db.session.execute(
+        select(Appointment.starts_at).where(Appointment.clinic_id == center.id, Appointment.plan_stage_id.isnot(None))
+    ).scalars().all()
+    days = {}
+    for moment in starts:
+        day = local_day(center, moment)
+        days[day] = days.get(day, 0) + 1
+    return max(days, key=days.get)
