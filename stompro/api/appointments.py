@@ -143,6 +143,9 @@ def conflict_response(error):
 
 
 class _Conflict(Exception):
+    """A 409 answer ready to send: its body carries the conflict, which an
+    ApiError's cannot."""
+
     def __init__(self, response):
         self.response = response
 

@@ -27,8 +27,9 @@ from sqlalchemy import select
 from ..db import utcnow
 from ..errors import DomainError
 from ..org.branches import clinics_of, require_branch
-from ..org.models import Staff
+from ..org.models import Clinic, Room, Staff
 from ..patients.services import require_live_patient
+from ..planning.models import PlanStage
 from ..planning.services import live_stages, live_variants
 from .availability import at_local, clinic_zone, local_day
 from .models import APPOINTMENT_KINDS, Appointment
@@ -42,10 +43,10 @@ SEEN_STATUSES = ("arrived", "in_chair", "done")
 
 @dataclass
 class StageBooking:
-    stage: object
+    stage: PlanStage
     doctor: Staff
-    room: object
-    clinic: object
+    room: Room
+    clinic: Clinic
     start: datetime
     end: datetime
     appointment: Appointment | None = None

@@ -18,7 +18,7 @@ placement instead, with the time they have already given away (``held``)
 and the visits they are moving (``ignoring``) taken into account."""
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import accumulate
 
 from flask_babel import lazy_gettext as _l
@@ -26,7 +26,7 @@ from sqlalchemy import or_, select
 
 from ..db import utcnow
 from ..errors import DomainError
-from ..org.models import Room, Staff, StaffRole
+from ..org.models import Clinic, Room, Staff, StaffRole
 from ..org.roles import DOCTOR
 from .availability import clinic_zone, working_windows
 from .models import Appointment
@@ -43,11 +43,11 @@ LONGEST_SEARCH_DAYS = 366
 class Slot:
     """A free placement: [start, end) with this doctor in this chair."""
 
-    start: object
-    end: object
+    start: datetime
+    end: datetime
     doctor: Staff
     room: Room
-    clinic: object
+    clinic: Clinic
     preferred: bool = True  # within the patient's preferred days and hours
     awkward: bool = False  # leaves the doctor a gap too short for any visit
 
@@ -62,8 +62,8 @@ class Hold:
     """Time a preview has already given away but not written: its doctor,
     chair and patient count as taken."""
 
-    start: object
-    end: object
+    start: datetime
+    end: datetime
     doctor_id: int
     room_id: int
     patient_id: int | None = None
