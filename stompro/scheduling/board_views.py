@@ -45,6 +45,16 @@ BOOKERS = frozenset({OWNER, ADMINISTRATOR, CALL_CENTER})
 DURATIONS = (15, 20, 30, 45, 60, 90, 120, 180, 240)
 DEFAULT_DURATION = 30
 PICKER_RESULTS = 15
+# What the visit dialog's buttons say: the action, not the status it leads to.
+ACTION_LABELS = {
+    "booked": _l("Unconfirm"),
+    "confirmed": _l("Confirm"),
+    "arrived": _l("Arrived"),
+    "in_chair": _l("To the chair"),
+    "done": _l("Finish"),
+    "no_show": _l("Did not come"),
+    "cancelled": _l("Cancel…"),
+}
 CHANGED_MESSAGE = _l("Someone else has just changed this visit; the board now shows it as it is. Repeat your action if it still applies.")
 
 
@@ -236,7 +246,7 @@ class BoardView(RoleGuard, BaseView):
     def _grid_html(self, board):
         return render_template(
             "scheduling/board_grid.html", board=board, can_book=self.allowed("edit"), label=VALUE_LABELS,
-            card_url=_card_url,
+            actions=ACTION_LABELS, card_url=_card_url,
         )
 
 
