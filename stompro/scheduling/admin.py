@@ -173,6 +173,9 @@ class WaitingEntryAdmin(StomproModelView):
     form_ajax_refs = {"patient": PatientLookup(), "doctor": StaffLookup("doctor", roles={DOCTOR}, colleagues=True)}
     form_choices = column_choices = {"status": [("waiting", _l("Waiting")), ("booked", _l("Booked")),
                                                 ("cancelled", _l("Closed"))]}
+    column_labels = {**LABELS, "time_from": _l("Hours from"), "time_to": _l("Hours until"), "until": _l("Waits until")}
+    form_args = {"days": {"description": _l("Weekdays that suit the patient, e.g. 135: Monday, Wednesday, Friday. "
+                                            "Empty: any day.")}}
 
     def get_create_form(self):
         form_class = super().get_create_form()
