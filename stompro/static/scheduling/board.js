@@ -362,7 +362,9 @@
     openMove(visit, {
       date: column.dataset.date,
       time: cell.dataset.time,
-      doctor: column.dataset.doctor || (cell.dataset.doctor || visit.doctor),
+      // A doctor's column gives the doctor (and the chair of their shift, when it has one);
+      // a chair's column gives the chair, and the visit keeps its doctor.
+      doctor: column.dataset.doctor || visit.doctor,
       room: column.dataset.room || cell.dataset.room || visit.room
     });
   });
