@@ -248,10 +248,16 @@ def test_a_cashier_reads_the_plan_but_may_not_change_it(client, auth):
     assert not db.session.get(PlanItem, item.id).removed
 
 
-def test_the_call_center_may_not_open_a_plan(client, auth):
+def test_the_call_center_opens_a_plan_to_book_it_but_may_not_change_it(client, auth):
     plan = demo_plan("presented")
     auth.as_role("call_center")
-    assert client.get(f"/admin/plan/{plan.id}").status_code == 403
+    response = client.get(f"/admin/plan/{plan.id}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "data-plan-action" not in html and "data-item-add" not in html
+    assert post(client, auth, f"/admin/plan/{plan.id}/choose", {"tier": "optimal"}).status_code == 403
+    db.session.expire_all()
+    assert db.session.get(TreatmentPlan, plan.id).status == "presented"
 
 
 def test_building_a_plan_from_the_card(client, auth, patient, doctor):
