@@ -26,7 +26,7 @@ MONEY_READERS = frozenset({OWNER, ADMINISTRATOR, COORDINATOR, CASHIER})
 
 SECTION_ROLES = {
     "chart": CLINICAL_READERS,
-    "plans": CLINICAL_READERS | {CASHIER},
+    "plans": CLINICAL_READERS | {CASHIER, CALL_CENTER},  # the call center books a plan's visits from it
     "visits": EVERYONE,
     "tasks": TASK_BOOK,
     "messages": TASK_BOOK,

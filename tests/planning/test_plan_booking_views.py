@@ -134,3 +134,9 @@ def test_a_plan_not_chosen_yet_is_not_booked(client, auth, chosen_plan):
     refused = post(client, auth, f"/admin/plan/{chosen_plan.id}/booking/preview")
     assert refused.status_code == 422
     assert refused.get_json()["error"] == "Only a plan being carried out is booked."
+
+
+def test_the_call_center_reaches_the_plan_from_the_card(client, auth, chosen_plan):
+    auth.as_role("call_center")
+    card = client.get(f"/admin/patient_card/{chosen_plan.patient_id}").get_data(as_text=True)
+    assert f'href="/admin/plan/{chosen_plan.id}"' in card
