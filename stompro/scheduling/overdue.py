@@ -6,7 +6,8 @@ task to rebook it, in the task book's "overdue visits" tab.
 ``flask schedule mark-overdue`` runs this now; the periodic job will call
 the same function. Running it again marks nothing twice and makes no second
 task: a marked visit keeps its ``overdue_at``, and the task's dedupe key
-(unique in the database) is the visit's."""
+(unique in the database) is the visit's and its time's. Moving the visit
+(rebooking it) clears ``overdue_at`` (scheduling.services.change_visit)."""
 from datetime import timedelta
 
 from flask import current_app
@@ -57,8 +58,9 @@ def mark_overdue(session, now=None):
 
 
 def rebooking_key(visit):
-    """The dedupe key of a visit's rebooking task: one task per visit."""
-    return f"overdue:{visit.id}"
+    """The dedupe key of a visit's rebooking task: one per visit and time (a
+    visit rebooked and missed again is another call to make)."""
+    return f"overdue:{visit.id}:{visit.starts_at:%Y%m%dT%H%MZ}"
 
 
 def _rebooking_task(session, visit, rule, now):

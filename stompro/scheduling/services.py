@@ -75,6 +75,8 @@ def change_visit(session, actor, visit, status=None, cancel_reason=None, **field
         _place(session, actor, visit, **{**current, **placing})
         if visit.status == "confirmed" and moved & {"starts_at", "ends_at", "doctor", "clinic"}:
             visit.status = "booked"  # a new time is confirmed with the patient again
+        if moved & {"starts_at", "ends_at"}:
+            visit.overdue_at = None  # rebooked: expected at the new time (scheduling.overdue)
     elif "note" in changed:
         bounds.require(bounds.text_problem(placing["note"]), "note")
         visit.note = (placing["note"] or "").strip() or None

@@ -9,7 +9,7 @@ from stompro.extensions import db
 from stompro.scheduling.availability import at_local
 from stompro.scheduling.models import Appointment
 from stompro.scheduling.overdue import mark_overdue
-from stompro.scheduling.services import book_visit, set_visit_status
+from stompro.scheduling.services import book_visit, change_visit, set_visit_status
 from stompro.tasks.models import Task
 
 from ..conftest import doctor_works, staff_by_login
@@ -93,3 +93,15 @@ def test_the_command_marks_what_is_due_and_says_how_many(app, admin, center, pat
     second = app.test_cli_runner().invoke(args=["schedule", "mark-overdue"])
     assert "Visits marked overdue: 0." in second.output
     assert len(_tasks_of(visit)) == 1
+
+
+def test_a_rebooked_visit_is_expected_again_and_a_second_miss_is_another_call(app, admin, center, patient):
+    visit = _visit(admin, center, patient)
+    mark_overdue(db.session, now=visit.starts_at + GRACE)
+    change_visit(db.session, admin, visit, starts_at=visit.starts_at + timedelta(hours=4),
+                 ends_at=visit.ends_at + timedelta(hours=4))
+    assert visit.overdue_at is None  # no longer red on the board at its new time
+    assert visit not in mark_overdue(db.session, now=visit.starts_at - timedelta(minutes=1))
+
+    assert visit in mark_overdue(db.session, now=visit.starts_at + GRACE)
+    assert len(_tasks_of(visit)) == 2
