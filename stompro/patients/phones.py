@@ -1,4 +1,6 @@
 """Phone numbers in any common format → E.164."""
+from functools import lru_cache
+
 import phonenumbers
 from flask_babel import lazy_gettext as _l
 
@@ -31,8 +33,10 @@ def phone_search_digits(term):
     return digits
 
 
+@lru_cache(maxsize=4096)
 def format_phone(e164):
-    """+79161234567 → +7 916 123-45-67, for reading."""
+    """+79161234567 → +7 916 123-45-67, for reading (remembered: a board
+    shows the same patients' phones at every refresh)."""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

@@ -146,22 +146,22 @@ def build_board(session, clinic, day, view="day", layout="doctor", step=DEFAULT_
         resource_columns = [(d, None) for d in doctors if view == "day" or d.id == focus]
     else:
         resource_columns = [(None, r) for r in rooms if view == "day" or r.id == focus]
+    by_column = {}  # (doctor or room id, day) → visits
+    for visit in visits:
+        key = visit.doctor_id if layout == "doctor" else visit.room_id
+        by_column.setdefault((key, local_day(clinic, visit.starts_at)), []).append(visit)
     columns = []
     for doctor, room in resource_columns:
         for column_day in days:
             column = _column(grid, column_day, doctor, room, view, closed, away)
             if doctor is not None:
                 shifts = [(w, doctor.id, w.room_id) for w in windows.get(doctor.id, ())]
-                mine = [v for v in visits if v.doctor_id == doctor.id]
-                column.cells = grid.cells(column_day, shifts, mine)
             else:
                 shifts = [(w, staff_id, room.id) for staff_id, found in windows.items() for w in found
                           if w.room_id == room.id]
-                mine = [v for v in visits if v.room_id == room.id]
-                column.cells = grid.cells(column_day, shifts, mine)
-            column.blocks = [
-                _block(grid, v, stages, now) for v in mine if local_day(clinic, v.starts_at) == column_day
-            ]
+            mine = by_column.get(((doctor or room).id, column_day), [])
+            column.cells = grid.cells(column_day, shifts, mine)
+            column.blocks = [_block(grid, v, stages, now) for v in mine]
             columns.append(column)
 
     today = local_day(clinic, now)

@@ -38,7 +38,7 @@ from .board import (
     DEFAULT_STEP, LAYOUTS, STEPS, VIEWS, branch_doctors, build_board, days_title, local_clock, reschedule_rows,
 )
 from .doctor_day import doctor_day
-from .models import APPOINTMENT_KINDS, Appointment, WaitingEntry
+from .models import APPOINTMENT_KINDS, APPOINTMENT_STATUSES, Appointment, WaitingEntry
 from .waiting import book_from_waiting_list, fitting_entries
 
 BOOKERS = frozenset({OWNER, ADMINISTRATOR, CALL_CENTER})
@@ -245,8 +245,8 @@ class BoardView(RoleGuard, BaseView):
 
     def _grid_html(self, board):
         return render_template(
-            "scheduling/board_grid.html", board=board, can_book=self.allowed("edit"), label=VALUE_LABELS,
-            actions=ACTION_LABELS, card_url=_card_url,
+            "scheduling/board_grid.html", board=board, can_book=self.allowed("edit"), label=_visit_labels(),
+            actions={status: str(text) for status, text in ACTION_LABELS.items()}, card_url=_card_links(),
         )
 
 
@@ -270,7 +270,7 @@ class MyDayView(RoleGuard, BaseView):
             "scheduling/my_day.html",
             day=day, day_title=days_title([day]), today=today, previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
             visits=doctor_day(db.session, me, day), label=VALUE_LABELS,
-            card_url=_card_url, chart_url=lambda patient_id: reachable_url("chart.patient_chart", patient_id=patient_id),
+            card_url=_card_links(), chart_url=lambda patient_id: reachable_url("chart.patient_chart", patient_id=patient_id),
             calendar_url=reachable_url("calendar.staff", staff_id=me.id),
         )
 
@@ -311,6 +311,12 @@ class _Freed:
         )}
 
 
+def _visit_labels():
+    """The kinds' and statuses' labels in the reader's language, translated
+    once per drawing rather than once per block."""
+    return {key: str(VALUE_LABELS[key]) for key in (*APPOINTMENT_KINDS, *APPOINTMENT_STATUSES)}
+
+
 def _payload():
     """The JSON object the page posted ({} for anything else)."""
     payload = request.get_json(silent=True)
@@ -330,8 +336,12 @@ def _versions(value):
     return versions
 
 
-def _card_url(patient_id):
-    return reachable_url("patient_card.show", patient_id=patient_id)
+def _card_links():
+    """The patient card's address of a patient, or None when the reader may
+    not open cards: asked once per drawing, not once per block."""
+    if reachable_url("patient_card.show", patient_id=0) is None:
+        return lambda patient_id: None
+    return lambda patient_id: url_for("patient_card.show", patient_id=patient_id)
 
 
 def _remembered(key, value, allowed, default):
