@@ -68,6 +68,8 @@ def test_the_administrator_previews_then_books_the_whole_plan(client, auth, chos
     assert _visits() == before  # a preview writes nothing
 
     booked = post(client, auth, f"/admin/plan/{chosen_plan.id}/booking", {"expect": answer["expect"]})
+    if booked.status_code == 409:  # the nearest slot slipped into the past meanwhile: the new preview
+        booked = post(client, auth, f"/admin/plan/{chosen_plan.id}/booking", {"expect": booked.get_json()["expect"]})
     assert booked.status_code == 200, booked.get_json()
     assert booked.get_json()["notice"] == f"Visits booked: {len(stages)}."
     db.session.expire_all()
