@@ -18,7 +18,7 @@ placement instead, with the time they have already given away (``held``)
 and the visits they are moving (``ignoring``) taken into account."""
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from itertools import accumulate
 
 from flask_babel import lazy_gettext as _l
@@ -28,13 +28,16 @@ from ..db import utcnow
 from ..errors import DomainError
 from ..org.models import Clinic, Room, Staff, StaffRole
 from ..org.roles import DOCTOR
-from .availability import clinic_zone, working_windows
+from .availability import at_local, clinic_zone, working_windows_of
 from .models import Appointment
-from .services import HOLDING, LONGEST_VISIT
+from .services import HOLDING, LONGEST_VISIT, overlapping
 
 STEP = timedelta(minutes=15)
 # A gap shorter than this between visits is one nobody can be booked into.
 SHORTEST_VISIT = timedelta(minutes=30)
+# The days a search reads first; it reads on, twice as many days each time,
+# until it has found enough of the best placements.
+FIRST_STRETCH_DAYS = 7
 # How many days one search may cover.
 LONGEST_SEARCH_DAYS = 366
 
@@ -123,16 +126,21 @@ def doctor_places(session, doctor=None, specialty=None, clinic=None, clinics=Non
 
 class FreeTime:
     """The working windows and the taken time of some doctors (with their
-    branches' chairs and one patient) from ``first_day`` to ``last_day``,
-    read once; ``slots`` then walks the free placements of any length.
-    Visits whose ids are in ``ignoring`` count as not there."""
+    branches' chairs and one patient) from ``first_day`` to ``last_day``;
+    ``slots`` then walks the free placements of any length. Visits whose
+    ids are in ``ignoring`` count as not there.
+
+    The days are read a stretch at a time (a week, then twice as many days
+    each time) as ``slots`` walks into them: the nearest free time of a busy
+    branch is found without reading its whole year."""
 
     def __init__(self, session, places, first_day, last_day, patient=None, ignoring=()):
-        self.patient = patient
-        self.windows = {
-            (doctor.id, clinic.id): working_windows(session, doctor, clinic, first_day, last_day)
-            for doctor, clinic in places
-        }
+        self.session, self.places, self.patient = session, places, patient
+        self.first_day, self.last_day = first_day, last_day
+        self.ignoring = [visit_id for visit_id in ignoring if visit_id is not None]
+        self.windows = {}  # (doctor id, clinic id) → [Window] in time order, of the days read
+        self.read_until = first_day - timedelta(days=1)
+        self._stretch_days = FIRST_STRETCH_DAYS
         clinic_ids = {clinic.id for _, clinic in places}
         chairs = session.execute(
             select(Room)
@@ -142,27 +150,50 @@ class FreeTime:
         self.chairs = {clinic_id: [room for room in chairs if room.clinic_id == clinic_id] for clinic_id in clinic_ids}
         self.rooms = {room.id: room for room in chairs}
         self._spans = {"doctor": {}, "room": {}, "patient": {}}
-        windows = [window for found in self.windows.values() for window in found]
-        if windows:
-            self._read_taken(session, {doctor.id for doctor, _ in places}, min(w.start for w in windows),
-                             max(w.end for w in windows), ignoring)
+        self._seen_visits = set()
 
-    def _read_taken(self, session, doctor_ids, start, end, ignoring):
+    @property
+    def read_all(self):
+        return self.read_until >= self.last_day
+
+    def read_through(self, day):
+        """Read the stretches up to ``day`` (at least the next one)."""
+        while not self.read_all and (self.read_until < day or self.read_until < self.first_day):
+            first = self.read_until + timedelta(days=1)
+            last = min(self.last_day, first + timedelta(days=self._stretch_days - 1))
+            self._read_stretch(first, last)
+            self.read_until, self._stretch_days = last, self._stretch_days * 2
+
+    def _read_stretch(self, first, last):
+        found = []
+        for clinic in {clinic for _, clinic in self.places}:
+            people = [doctor.id for doctor, branch in self.places if branch is clinic]
+            for doctor_id, windows in working_windows_of(self.session, people, clinic, first, last).items():
+                self.windows.setdefault((doctor_id, clinic.id), []).extend(windows)
+                found.extend(windows)
+        if found:
+            self._read_taken({doctor.id for doctor, _ in self.places}, min(w.start for w in found),
+                             max(w.end for w in found))
+
+    def _read_taken(self, doctor_ids, start, end):
         room_ids = set(self.rooms) | {w.room_id for found in self.windows.values() for w in found if w.room_id}
         taken = [Appointment.doctor_id.in_(doctor_ids), Appointment.room_id.in_(room_ids)]
         if self.patient is not None:
             taken.append(Appointment.patient_id == self.patient.id)
         query = select(
-            Appointment.doctor_id, Appointment.room_id, Appointment.patient_id, Appointment.starts_at,
-            Appointment.ends_at,
+            Appointment.id, Appointment.doctor_id, Appointment.room_id, Appointment.patient_id,
+            Appointment.starts_at, Appointment.ends_at,
         ).where(
             Appointment.deleted_at.is_(None), Appointment.status.in_(HOLDING),
-            Appointment.starts_at < end, Appointment.ends_at > start, or_(*taken),
+            *overlapping(start, end), or_(*taken),
         )
-        ignoring = [visit_id for visit_id in ignoring if visit_id is not None]
-        if ignoring:
-            query = query.where(Appointment.id.not_in(ignoring))
-        for doctor_id, room_id, patient_id, starts_at, ends_at in session.execute(query):
+        if self.ignoring:
+            query = query.where(Appointment.id.not_in(self.ignoring))
+        seen = self._seen_visits
+        for visit_id, doctor_id, room_id, patient_id, starts_at, ends_at in self.session.execute(query):
+            if visit_id in seen:  # a visit across the edge of two stretches
+                continue
+            seen.add(visit_id)
             self._spans["doctor"].setdefault(doctor_id, []).append((starts_at, ends_at))
             self._spans["room"].setdefault(room_id, []).append((starts_at, ends_at))
             if self.patient is not None and patient_id == self.patient.id:
@@ -173,34 +204,43 @@ class FreeTime:
         return _Busy(self._spans[kind].get(key, []) + extra)
 
     def slots(self, doctor, clinic, duration, *, not_before=None, step=STEP, room=None, held=(),
-              shortest_visit=SHORTEST_VISIT):
+              shortest_visit=SHORTEST_VISIT, read_on=True):
         """Free placements of ``duration`` with ``doctor`` in ``clinic``, in
         time order, none before now (or ``not_before``). ``room`` is the chair
-        tried first where the shift names none; ``held`` (Holds) are taken."""
+        tried first where the shift names none; ``held`` (Holds) are taken.
+        Without ``read_on``, only the days read so far are walked."""
         floor = max(utcnow(), not_before) if not_before is not None else utcnow()
         zone = clinic_zone(clinic)
-        doctor_busy = self._busy("doctor", doctor.id, held)
-        patient_busy = self._busy("patient", self.patient.id, held) if self.patient is not None else _Busy()
         chairs = self.chairs.get(clinic.id, [])
         if room is not None and room in chairs:
             chairs = [room] + [chair for chair in chairs if chair is not room]
-        room_busy = {}
-        for window in self.windows.get((doctor.id, clinic.id), ()):
-            if window.end - duration < floor:
-                continue
-            rooms = [self.rooms[window.room_id]] if window.room_id in self.rooms else chairs
-            for start in _starts(window, duration, floor, step, doctor_busy, zone):
-                end = start + duration
-                if not doctor_busy.free(start, end) or not patient_busy.free(start, end):
+        self.read_through(floor.astimezone(zone).date())
+        done = 0  # windows of this doctor walked so far
+        while True:
+            windows = self.windows.get((doctor.id, clinic.id), [])
+            doctor_busy = self._busy("doctor", doctor.id, held)
+            patient_busy = self._busy("patient", self.patient.id, held) if self.patient is not None else _Busy()
+            room_busy = {}
+            for window in windows[done:]:
+                if window.end - duration < floor:
                     continue
-                for chair in rooms:
-                    if chair.id not in room_busy:
-                        room_busy[chair.id] = self._busy("room", chair.id, held)
-                    if room_busy[chair.id].free(start, end):
-                        yield Slot(start, end, doctor, chair, clinic,
-                                   preferred=within_preferences(self.patient, zone, start, end),
-                                   awkward=_leaves_a_useless_gap(window, doctor_busy, start, end, shortest_visit))
-                        break
+                rooms = [self.rooms[window.room_id]] if window.room_id in self.rooms else chairs
+                for start in _starts(window, duration, floor, step, doctor_busy, zone):
+                    end = start + duration
+                    if not doctor_busy.free(start, end) or not patient_busy.free(start, end):
+                        continue
+                    for chair in rooms:
+                        if chair.id not in room_busy:
+                            room_busy[chair.id] = self._busy("room", chair.id, held)
+                        if room_busy[chair.id].free(start, end):
+                            yield Slot(start, end, doctor, chair, clinic,
+                                       preferred=within_preferences(self.patient, zone, start, end),
+                                       awkward=_leaves_a_useless_gap(window, doctor_busy, start, end, shortest_visit))
+                            break
+            done = len(windows)
+            if self.read_all or not read_on:
+                return
+            self.read_through(self.read_until + timedelta(days=1))
 
 
 def _starts(window, duration, floor, step, doctor_busy, zone):
@@ -255,7 +295,15 @@ def find_slots(session, *, duration, first_day, last_day, doctor=None, specialty
     _require_search(duration, first_day, last_day, step)
     places = doctor_places(session, doctor=doctor, specialty=specialty, clinic=clinic, clinics=clinics)
     free = FreeTime(session, places, first_day, last_day, patient)
-    found = [slot for person, branch in places for slot in free.slots(person, branch, duration, step=step)]
+    found = []
+    while not free.read_all:
+        fresh = free.read_until + timedelta(days=1)  # the first day of the stretch read next
+        free.read_through(fresh)
+        for person, branch in places:
+            found.extend(free.slots(person, branch, duration, step=step, read_on=False,
+                                    not_before=at_local(branch, fresh, time(0))))
+        if sum(1 for slot in found if not slot.awkward and slot.preferred) >= limit:
+            break  # nothing later can rank above these
     found.sort(key=lambda slot: slot.rank)
     return found[:limit]
 

@@ -137,3 +137,20 @@ def test_an_impossible_search_names_its_field(schedule, duration, first, last, f
         find_slots(db.session, duration=duration, first_day=schedule.day(first), last_day=schedule.day(last),
                    doctor=schedule.doctor())
     assert refused.value.field == field
+
+
+def test_a_long_search_reads_on_until_it_has_the_best_and_ranks_across_weeks(schedule):
+    """The finder reads a week, then two, then four…: a preferred placement
+    weeks away still outranks an earlier one outside the preferences, and
+    the search stops only once enough of the best are found."""
+    doctor = schedule.doctor()
+    monday = schedule.day(0)
+    schedule.works(doctor, monday, ("09:00", "10:00"))  # week 1: outside the preferred hours only
+    late = monday + timedelta(days=23)  # in the third stretch (days 22–49)
+    schedule.works(doctor, late, ("13:00", "14:00"))
+    patient = schedule.patient(preferred_time_from=time(12), preferred_time_to=time(18))
+    found = find_slots(db.session, duration=timedelta(minutes=60), first_day=monday,
+                       last_day=monday + timedelta(days=60), doctor=doctor, patient=patient, limit=1)
+    assert starts(schedule, found) == [wall(late, "13:00")]
+    assert find_slots(db.session, duration=timedelta(minutes=60), first_day=monday, last_day=monday + timedelta(days=60),
+                      doctor=doctor, limit=1)[0].start == schedule.at(monday, "09:00")
