@@ -5,8 +5,10 @@ The order of a plan. A stage waits for the stage it depends on and comes on
 a later day, at least ``min_gap_days`` after it (healing), the next day at
 the earliest — two visits of a series are two visits. A ``parallel`` stage
 does not wait for the stage it runs beside; it waits for what that stage
-waits for. Stages already booked stay where they are and anchor the stages
-that wait for them.
+waits for, and goes on that stage's day when it can (two specialists, one
+day: planning.schedule dates it so), else on the nearest day it can.
+Stages already booked stay where they are and anchor the stages that wait
+for them.
 
 Placing. Among the stages whose prerequisites are placed, the longest goes
 first, so short visits fit around long ones. Each takes the nearest day with
@@ -20,6 +22,7 @@ A preview writes nothing; applying books each placement through
 services.book_visit, linked to its stage."""
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from itertools import takewhile
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -211,15 +214,14 @@ class _Placing:
         usual = self._usual_doctor(stage.specialty_id)
         duration = timedelta(minutes=stage.duration_min)
         best = None
-        for doctor, clinic in places:
-            slot = nearest_slot(self.free.slots(doctor, clinic, duration, not_before=not_before, held=self.holds),
-                                clinic_zone(clinic))
-            if slot is None:
-                continue
-            key = (not slot.preferred, doctor is not usual, local_day(clinic, slot.start), slot.awkward, slot.start,
-                   doctor.id)
-            if best is None or key < best[0]:
-                best = key, slot
+        beside = self._partner_day(stage)
+        if beside is not None:  # two specialists, one day: the day of the stage it runs with
+            partner_day, partner_clinic = beside
+            day_start = at_local(partner_clinic, partner_day, time(0))
+            if day_start >= not_before:
+                best = self._best(places, duration, day_start, usual, on_day=partner_day)
+        if best is None:
+            best = self._best(places, duration, not_before, usual)
         if best is None:
             return _l("No free time of a doctor of this specialty until %(day)s.", day=f"{self.last_day:%d.%m.%Y}")
         slot = best[1]
@@ -227,6 +229,40 @@ class _Placing:
         self.holds.append(Hold(slot.start, slot.end, slot.doctor.id, slot.room.id, self.patient.id))
         self.starts[stage.id] = (slot.start, slot.clinic)
         self.usual.setdefault(stage.specialty_id, slot.doctor)
+        return None
+
+    def _best(self, places, duration, not_before, usual, on_day=None):
+        """The best placement among ``places`` from ``not_before`` (on
+        ``on_day`` only, when given): within the preferences, with the usual
+        doctor, on the nearest day, snug."""
+        best = None
+        for doctor, clinic in places:
+            slots = self.free.slots(doctor, clinic, duration, not_before=not_before, held=self.holds)
+            if on_day is not None:
+                slots = takewhile(lambda slot, c=clinic: local_day(c, slot.start) == on_day, slots)
+            slot = nearest_slot(slots, clinic_zone(clinic))
+            if slot is None:
+                continue
+            key = (not slot.preferred, doctor is not usual, local_day(clinic, slot.start), slot.awkward, slot.start,
+                   doctor.id)
+            if best is None or key < best[0]:
+                best = key, slot
+        return best
+
+    def _partner_day(self, stage):
+        """(day, branch) of a placed stage this one runs beside — the stage
+        a parallel stage depends on, or a parallel stage depending on this
+        one — plus the parallel stage's gap; or None."""
+        for other in self.stages:
+            if stage.parallel and other.id == stage.depends_on_id:
+                gap = stage.min_gap_days or 0
+            elif other.parallel and other.depends_on_id == stage.id:
+                gap = -(other.min_gap_days or 0)
+            else:
+                continue
+            if other.id in self.starts:
+                start, clinic = self.starts[other.id]
+                return local_day(clinic, start) + timedelta(days=gap), clinic
         return None
 
     def _usual_doctor(self, specialty_id):

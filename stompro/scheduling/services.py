@@ -28,7 +28,7 @@ from ..integrity import OVERLAP_MESSAGES
 from ..org.branches import clinic_ids_of, require_branch
 from ..org.roles import DOCTOR
 from ..patients.services import require_live_patient
-from .availability import clinic_zone, working_time_problem
+from .availability import clinic_zone, local_day, working_time_problem
 from .models import APPOINTMENT_KINDS, APPOINTMENT_STATUSES, FREEING_STATUSES, Appointment
 
 # Statuses that hold their time (FREEING_STATUSES free it).
@@ -153,6 +153,8 @@ def _place(session, actor, visit, clinic, room, doctor, patient, starts_at, ends
         session.info[PLACED].append((visit.id, doctor.id, room.id, patient.id, starts_at, ends_at))
     visit.clinic, visit.room, visit.doctor, visit.patient = clinic, room, doctor, patient
     visit.starts_at, visit.ends_at, visit.kind, visit.plan_stage = starts_at, ends_at, kind, plan_stage
+    if plan_stage is not None:  # the stage's date is its visit's: the payment schedule follows it
+        plan_stage.planned_date = local_day(clinic, starts_at)
     visit.note = (note or "").strip() or None
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from stompro.errors import DomainError
 from stompro.extensions import db
 from stompro.scheduling.availability import local_day
+from stompro.scheduling.cascade import apply_move
 from stompro.scheduling.models import Appointment
 from stompro.scheduling.plan_booking import apply_plan_booking, preview_plan_booking
 
@@ -138,3 +139,41 @@ def test_a_plan_without_a_chosen_variant_is_refused(schedule):
     plan.variants[0].chosen = False
     with pytest.raises(DomainError, match="Choose a variant first"):
         preview_plan_booking(db.session, schedule.owner, plan)
+
+
+def test_a_parallel_stage_goes_on_the_day_of_the_stage_it_runs_beside(schedule):
+    """Two specialists, one day — as the plan's payment schedule dates it —
+    even when the parallel stage's own specialist is free earlier."""
+    therapist, hygienist = schedule.doctor("therapy"), schedule.doctor("hygiene")
+    patient = schedule.patient()
+    schedule.works(therapist, schedule.day(2), ("09:00", "12:00"))
+    schedule.works_days(hygienist, [schedule.day(n) for n in range(3)], ("09:00", "12:00"))
+    plan, _ = schedule.plan(patient, [{"minutes": 60, "specialty": "therapy"},
+                                      {"minutes": 30, "specialty": "hygiene", "parallel": True}])
+    placed = by_stage(preview_plan_booking(db.session, schedule.owner, plan, first_day=schedule.day(0)))
+    assert local(schedule, placed[1].start) == wall(schedule.day(2), "09:00")
+    assert local(schedule, placed[2].start) == wall(schedule.day(2), "10:00")  # after the therapist, same day
+
+
+def test_a_parallel_stage_whose_partners_day_is_full_goes_on_the_nearest_day(schedule):
+    therapist, hygienist = schedule.doctor("therapy"), schedule.doctor("hygiene")
+    patient = schedule.patient()
+    schedule.works(therapist, schedule.day(2), ("09:00", "10:00"))
+    schedule.works_days(hygienist, [schedule.day(0), schedule.day(3)], ("09:00", "12:00"))
+    plan, _ = schedule.plan(patient, [{"minutes": 60, "specialty": "therapy"},
+                                      {"minutes": 30, "specialty": "hygiene", "parallel": True}])
+    placed = by_stage(preview_plan_booking(db.session, schedule.owner, plan, first_day=schedule.day(0)))
+    assert local(schedule, placed[2].start) == wall(schedule.day(0), "09:00")
+
+
+def test_a_booked_stage_takes_its_visits_day_and_follows_it_when_moved(schedule):
+    """planning.schedule dates a stage by its planned date: the payment
+    schedule then follows the visits actually booked."""
+    doctor, patient = schedule.doctor(), schedule.patient()
+    schedule.works_days(doctor, [schedule.day(n) for n in range(10)])
+    plan, stages = schedule.plan(patient, [{"minutes": 60}, {"minutes": 30, "gap": 3}])
+    booking = apply_plan_booking(db.session, schedule.owner, plan, first_day=schedule.day(0))
+    assert [stage.planned_date for stage in stages] == [schedule.day(0), schedule.day(3)]
+    first = by_stage(booking)[1].appointment
+    apply_move(db.session, schedule.owner, first, schedule.at(schedule.day(1), "09:00"))
+    assert [stage.planned_date for stage in stages] == [schedule.day(1), schedule.day(4)]
