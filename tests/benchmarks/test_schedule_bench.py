@@ -1,7 +1,8 @@
 """The schedule at a busy branch's scale, printed for the issue note (not
 timed assertions): the board's day and week, the slot finder over 60 days,
 booking a 12-stage plan and the cascade's preview over a plan of 12
-dependent visits — each beside the time of its own queries run bare.
+dependent visits — each beside the time of its own queries run bare; and
+the board's patient picker over 100 000 patients.
 
     pytest tests/benchmarks/test_schedule_bench.py -s
     STOMPRO_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres pytest tests/benchmarks/test_schedule_bench.py -s
@@ -13,7 +14,9 @@ visits in every six hours of a shift, about 56 000 visits, with short gaps a
 quarters free."""
 import time as clock
 from datetime import date, time, timedelta
+from pathlib import Path
 
+import yaml
 from sqlalchemy import insert, or_, select, text
 
 from stompro.api.auth import issue_token
@@ -22,8 +25,10 @@ from stompro.extensions import db
 from stompro.org.models import Clinic, Room, Specialty, Staff
 from stompro.org.services import create_staff
 from stompro.patients.models import Patient
+from stompro.patients.services import search_patients
 from stompro.planning.models import PlanStage, PlanVariant, TreatmentPlan
 from stompro.scheduling.availability import at_local, local_day
+from stompro.scheduling.board_views import PICKER_RESULTS
 from stompro.scheduling.cascade import preview_move
 from stompro.scheduling.models import Appointment, Shift
 from stompro.scheduling.plan_booking import apply_plan_booking, preview_plan_booking
@@ -253,3 +258,52 @@ def test_the_board_slots_plan_booking_and_cascade_of_a_busy_branch(tmp_path):
         ):
             wall, cpu = timings_ms(call, 5)
             print(f"[{dialect}] {name}: p50 {p50(wall):.1f} ms (CPU {p50(cpu):.1f} ms)")
+
+
+PICKER_PATIENTS = 100_000
+
+
+def _many_patients(app):
+    """100 000 patients with the demo's Russian names, phones and birth dates."""
+    names = yaml.safe_load((Path(__file__).resolve().parents[2] / "seeds/demo/names.yaml").read_text("utf-8"))
+    surnames, firsts = names["surnames"], names["male_first_names"]
+    middles = names["patronymics"]
+    with app.app_context():
+        now = utcnow()
+        rows = [
+            {"last_name": f"{surnames[n % len(surnames)]}", "first_name": firsts[(n // 7) % len(firsts)],
+             "middle_name": middles[(n // 11) % len(middles)]["male"], "birth_date": date(1940, 1, 1) + timedelta(days=n % 30000),
+             "phone": f"+79{(n * 7919) % 10**9:09d}", "status": "active", "version": 1, "created_at": now,
+             "updated_at": now}
+            for n in range(PICKER_PATIENTS)
+        ]
+        for chunk in range(0, len(rows), 10000):
+            db.session.execute(insert(Patient), rows[chunk:chunk + 10000])
+        db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("ANALYZE patient"))
+            db.session.commit()
+        sample = rows[4321]
+        db.session.remove()
+    return sample
+
+
+def test_the_boards_patient_picker_over_100000_patients(tmp_path):
+    with seeded_app(tmp_path) as (app, dialect, _):
+        sample = _many_patients(app)
+        administrator = signed_in_client(app, "admin")
+        phone = sample["phone"]
+        for name, typed in (
+            ("a surname fragment", sample["last_name"][:5]),
+            ("surname and first name", f"{sample['last_name']} {sample['first_name']}"),
+            ("a phone as typed", f"8 {phone[2:5]} {phone[5:8]}-{phone[8:10]}-{phone[10:]}"),
+            ("a phone's last digits", phone[-6:]),
+            ("a birth date", f"{sample['birth_date']:%d.%m.%Y}"),
+        ):
+            wall, cpu = timings_ms(lambda run: administrator.get(f"/admin/schedule/patients?q={typed}"), RUNS)
+            with app.app_context():
+                found = len(search_patients(db.session, typed, limit=PICKER_RESULTS))
+                bare = _ms(lambda: search_patients(db.session, typed, limit=PICKER_RESULTS))
+                db.session.remove()
+            print(f"[{dialect}] board's patient picker, {name} '{typed}': p50 {p50(wall):.1f} ms "
+                  f"(CPU {p50(cpu):.1f} ms), {found} found; the search bare: {bare:.1f} ms")
