@@ -1,5 +1,6 @@
 """The rules of a plan after it is built: protocol enforcement on removal,
 the insurance program, frozen prices, the status flow, editing stages."""
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -7,6 +8,7 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from stompro.catalog.models import TIERS, PriceListItem, Service
+from stompro.catalog.prices import current_price_list
 from stompro.errors import DomainError
 from stompro.extensions import db
 from stompro.patients.models import InsurancePolicy
@@ -66,7 +68,7 @@ def demo_plan(status):
 
 def make_plan(patient, policy=None, status="draft"):
     """A plan with three variants of one empty stage each, priced by the demo price list."""
-    price_list_id = db.session.execute(select(TreatmentPlan.price_list_id).limit(1)).scalar_one()
+    price_list_id = current_price_list(db.session, date.today()).id
     plan = TreatmentPlan(
         patient=patient,
         author=staff_by_login("doctor"),
