@@ -14,6 +14,7 @@ from stompro.extensions import db
 from stompro.scheduling.availability import local_day
 from stompro.scheduling.cascade import apply_move, preview_move
 from stompro.scheduling.models import Appointment
+from stompro.scheduling.overdue import mark_overdue, overdue_grace
 from stompro.scheduling.plan_booking import apply_plan_booking
 from stompro.scheduling.services import HOLDING, Clash, change_visit
 
@@ -150,6 +151,19 @@ def test_a_visit_changed_since_the_preview_makes_apply_change_nothing(schedule):
     assert conflict.value.visit == second
     db.session.rollback()
     assert {v.id: (v.starts_at, v.version) for v in (first, second)} == before
+
+
+def test_rebooking_a_missed_plan_visit_moves_the_visits_after_it(schedule):
+    _, _, _, visits = series(schedule, [{"minutes": 60}, {"minutes": 30, "gap": 7}])
+    first, second = visits[1], visits[2]
+    missed_at, second_was = first.starts_at + overdue_grace(), second.starts_at
+    assert first in mark_overdue(db.session, now=missed_at)
+    later = first.starts_at + timedelta(days=3)
+    apply_move(db.session, schedule.owner, first, later)
+    assert first.starts_at == later and first.overdue_at is None  # expected again, no longer red
+    assert second.starts_at > second_was
+    assert local_day(schedule.clinic, second.starts_at) - local_day(schedule.clinic, later) >= timedelta(days=7)
+    assert first not in mark_overdue(db.session, now=missed_at)
 
 
 def test_apply_refuses_when_a_visit_finds_no_place(schedule):
