@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from flask import abort, has_request_context, jsonify, render_template, request, session, url_for
 from flask_admin import BaseView, expose
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -39,12 +40,15 @@ from .board import (
 )
 from .doctor_day import doctor_day
 from .models import APPOINTMENT_KINDS, APPOINTMENT_STATUSES, Appointment, WaitingEntry
+from .slots import find_slots
 from .waiting import book_from_waiting_list, fitting_entries
 
 BOOKERS = frozenset({OWNER, ADMINISTRATOR, CALL_CENTER})
 DURATIONS = (15, 20, 30, 45, 60, 90, 120, 180, 240)
 DEFAULT_DURATION = 30
 PICKER_RESULTS = 15
+FOUND_SLOTS = 20
+FIND_DAYS = timedelta(days=30)  # the days "Find a time" searches unless told otherwise
 # What the visit dialog's buttons say: the action, not the status it leads to.
 ACTION_LABELS = {
     "booked": _l("Unconfirm"),
@@ -70,18 +74,59 @@ class BoardView(RoleGuard, BaseView):
     @expose("/")
     def index(self):
         board = self._board()
+        doctors = branch_doctors(db.session, board.clinic)
         return self.render(
             "scheduling/board.html", board=board, grid=self._grid_html(board), can_book=self.allowed("edit"),
             branches=clinics_of(db.session, current_user), label=VALUE_LABELS, kinds=APPOINTMENT_KINDS,
             durations=DURATIONS, default_duration=DEFAULT_DURATION, steps=STEPS,
-            doctors=branch_doctors(db.session, board.clinic), rooms=[r for r in board.clinic.rooms if r.active],
+            doctors=doctors, specialties=_specialties(doctors), rooms=[r for r in board.clinic.rooms if r.active],
             new_patient_url=reachable_url("patient.create_view"),
+            find_from=board.today.strftime("%d.%m.%Y"), find_to=(board.today + FIND_DAYS).strftime("%d.%m.%Y"),
         )
 
     @expose("/grid")
     def grid(self):
         """The grid and the waiting room alone: what the page fetches to refresh itself."""
         return self._grid_html(self._board())
+
+    @expose("/slots")
+    def slots(self):
+        """The "Find a time" dialog: free placements in the board's branch
+        for ``?doctor_id=`` or ``?specialty_id=`` (or any doctor), ``duration``
+        minutes, ``from``–``to`` (dd.mm.yyyy), ranked by ``patient_id``'s
+        preferences (scheduling.slots.find_slots), as the dialog's rows."""
+        if not self.allowed("edit"):
+            abort(403)
+        args = request.args
+        clinic = self._clinic()
+        try:
+            doctor, specialty = self._slot_doctor(clinic, args)
+            first_day, last_day = _date(args.get("from")), _date(args.get("to"))
+            if first_day is None or last_day is None:
+                raise DomainError(_("Enter the date."), field="from" if first_day is None else "to")
+            first_day = max(first_day, local_day(clinic, utcnow()))
+            found = find_slots(
+                db.session, duration=timedelta(minutes=_duration(args.get("duration"))), first_day=first_day,
+                last_day=last_day, doctor=doctor, specialty=specialty, clinic=clinic,
+                patient=_row(Patient, args.get("patient_id")), limit=FOUND_SLOTS,
+            )
+        except DomainError as error:
+            return jsonify(error=str(error.message), field=error.field), 422
+        return jsonify(found=len(found), slots=render_template(
+            "scheduling/board_slots.html", slots=[_slot_row(clinic, slot) for slot in found],
+        ))
+
+    def _slot_doctor(self, clinic, args):
+        """The doctor or the specialty the search is for: a doctor of the branch, a specialty of its doctors."""
+        doctors = branch_doctors(db.session, clinic)
+        doctor_id, specialty_id = _int(args.get("doctor_id")), _int(args.get("specialty_id"))
+        doctor = next((person for person in doctors if person.id == doctor_id), None)
+        if doctor_id is not None and doctor is None:
+            raise DomainError(_("Choose a doctor of this branch."), field="doctor_id")
+        specialty = next((person.specialty for person in doctors if person.specialty_id == specialty_id), None)
+        if specialty_id is not None and specialty is None:
+            raise DomainError(_("Nobody in this branch has this specialty."), field="specialty_id")
+        return doctor, specialty
 
     @expose("/patients")
     def patients(self):
@@ -275,6 +320,17 @@ class MyDayView(RoleGuard, BaseView):
         )
 
 
+def _slot_row(clinic, slot):
+    """A found placement as the dialog lists it, in the branch's time."""
+    day = local_day(clinic, slot.start)
+    return {
+        "day": day.strftime("%d.%m.%Y"), "weekday": format_date(day, "EEE"), "time": local_clock(clinic, slot.start),
+        "until": local_clock(clinic, slot.end), "doctor": slot.doctor, "room": slot.room,
+        "minutes": int((slot.end - slot.start).total_seconds() // 60),
+        "preferred": slot.preferred, "awkward": slot.awkward,
+    }
+
+
 class _Preview:
     """A move's preview as the dialog shows it."""
 
@@ -309,6 +365,12 @@ class _Freed:
             day=local_day(self.clinic, self.starts_at), clock=local_clock(self.clinic, self.starts_at),
             until=local_clock(self.clinic, self.ends_at),
         )}
+
+
+def _specialties(doctors):
+    """The specialties of the branch's doctors, each once, in their order."""
+    found = {person.specialty.id: person.specialty for person in doctors if person.specialty is not None}
+    return sorted(found.values(), key=lambda specialty: (specialty.sort_order, str(specialty)))
 
 
 def _visit_labels():

@@ -56,8 +56,15 @@ def plan_visits(app, patient_id):
                                      starts_at=starts_at, ends_at=starts_at + timedelta(hours=1), plan_stage=stage))
         db.session.commit()
         ids = [visit.id for visit in visits]
-    try:
+    with discarding_visits(app, patient_id):
         yield ids
+
+
+@contextmanager
+def discarding_visits(app, patient_id):
+    """Soft-delete every visit of the patient at the end, so the days other tests read stay as seeded."""
+    try:
+        yield
     finally:
         with app.app_context():
             for visit in db.session.execute(select(Appointment).filter_by(patient_id=patient_id)).scalars():
@@ -145,3 +152,53 @@ def at_local_center(app, day, clock):
     with app.app_context():
         center = db.session.execute(select(Clinic).filter_by(name=CENTER)).scalar_one()
         return at_local(center, day, clock)
+
+
+FIND_DAY = date(2028, 4, 3)  # a Monday with no other test's visits
+FIND_TEXTS = {"ru": ("Найти время", "Записать"), "en": ("Find a time", "Book")}
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_call_center_finds_a_time_for_a_patient_and_books_it(app, page, live_server, screenshot, language):
+    find, book = FIND_TEXTS[language]
+    with ExitStack() as stack:
+        patient_id = stack.enter_context(committed_patient(
+            app, "Искова", "Нина", date(1990, 7, 8), "+79167003302", NO_FINDINGS, 1))
+        stack.enter_context(shift_for(app, "Ковалёва", FIND_DAY, hours=(time(9), time(12))))
+        stack.enter_context(discarding_visits(app, patient_id))
+        with app.app_context():
+            center_id = db.session.execute(select(Clinic.id).filter_by(name=CENTER)).scalar_one()
+            doctor_id = db.session.execute(select(Staff.id).filter_by(login="doctor")).scalar_one()
+
+        sign_in(page, live_server, "callcenter")
+        switch_language(page, language)
+        page.goto(f"{live_server}/admin/schedule/?clinic={center_id}&day={FIND_DAY.isoformat()}")
+        page.get_by_role("button", name=find).click()
+        page.locator("#board-find").wait_for(state="visible")
+        page.locator("#board-find-patient-search").press_sequentially("Иско", delay=40)
+        page.locator("#board-find-patient-results [data-patient]", has_text="Искова Нина").click()
+        page.select_option("#board-find-doctor", str(doctor_id))
+        page.select_option("#board-find-duration", "60")
+        page.fill("#board-find-from", FIND_DAY.strftime("%d.%m.%Y"))
+        page.fill("#board-find-to", FIND_DAY.strftime("%d.%m.%Y"))
+        page.click("#board-find-form button[type=submit]")
+        first = page.locator("#board-find-results [data-slot]").first
+        first.wait_for()
+        assert "09:00–10:00" in first.inner_text()
+        screenshot("found")
+
+        first.get_by_role("button", name=book).click()
+        page.locator("#board-book").wait_for(state="visible")
+        assert page.input_value("#board-book-day") == FIND_DAY.strftime("%d.%m.%Y")
+        assert page.input_value("#board-book-time") == "09:00"
+        assert page.input_value("#board-book-duration") == "60"
+        assert "Искова Нина" in page.locator("#board-patient-chosen").inner_text()
+        page.click("#board-book-form button[type=submit]")
+        page.locator("#board-book").wait_for(state="hidden")
+
+        with app.app_context():
+            visit = db.session.execute(
+                select(Appointment).filter_by(patient_id=patient_id, doctor_id=doctor_id)
+                .where(Appointment.starts_at == at_local_center(app, FIND_DAY, time(9)))
+            ).scalar_one()
+            assert visit.ends_at - visit.starts_at == timedelta(minutes=60)

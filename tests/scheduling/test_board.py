@@ -329,6 +329,62 @@ def test_the_patient_picker_finds_by_surname_phone_and_birth_date(app, client, a
         assert patient.id in [p["id"] for p in found], typed
 
 
+def _find(client, **args):
+    query = {"clinic": clinic(CENTER).id, "duration": "60", "from": DAY.strftime("%d.%m.%Y"),
+             "to": DAY.strftime("%d.%m.%Y"), **args}
+    return client.get("/admin/schedule/slots", query_string=query)
+
+
+def _found_times(response):
+    assert response.status_code == 200, response.get_json()
+    return re.findall(r'data-time="([\d:]+)" data-doctor="(\d+)"', response.get_json()["slots"])
+
+
+def test_finding_a_time_lists_the_doctors_free_time_the_patients_preferred_first(app, client, auth, doctor):
+    doctor_works(DAY, hours=(time(10), time(14)))
+    _book(doctor, _patient(), time(11), minutes=60)
+    patient = _patient("Утренняя")
+    patient.preferred_time_from = time(12)
+    db.session.commit()
+    auth.as_role("call_center")
+    found = _found_times(_find(client, doctor_id=doctor.id, patient_id=patient.id))
+    assert found[0] == ("12:00", str(doctor.id))  # within the patient's hours first
+    assert {clock for clock, _ in found} >= {"10:00", "12:00", "13:00"} and "11:00" not in {c for c, _ in found}
+    rows = _find(client, doctor_id=doctor.id, patient_id=patient.id).get_json()["slots"]
+    assert "outside the patient's preferred time" in rows
+    by_specialty = _found_times(_find(client, specialty_id=doctor.specialty_id))
+    assert ("10:00", str(doctor.id)) in by_specialty
+
+
+def test_finding_a_time_in_days_nobody_works_says_so(app, client, auth):
+    auth.as_role("administrator")
+    response = _find(client, duration="240")
+    assert _found_times(response) == [] and "No free time in these days" in response.get_json()["slots"]
+
+
+@pytest.mark.parametrize("args, field, message", [
+    ({"duration": "0"}, "duration", "A visit lasts from 5 minutes to 12 hours."),
+    ({"from": "31.02.2027"}, "from", "Enter the date."),
+    ({"to": (DAY - timedelta(days=1)).strftime("%d.%m.%Y")}, "to", "The last day cannot be before the first."),
+    ({"to": (DAY + timedelta(days=400)).strftime("%d.%m.%Y")}, "to", "Search at most a year at a time."),
+    ({"doctor_id": "999999999"}, "doctor_id", "Choose a doctor of this branch."),
+    ({"specialty_id": "999999999"}, "specialty_id", "Nobody in this branch has this specialty."),
+])
+def test_finding_a_time_refuses_bad_input_naming_the_field(app, client, auth, args, field, message):
+    auth.as_role("administrator")
+    response = _find(client, **args)
+    assert response.status_code == 422
+    assert response.get_json() == {"error": message, "field": field}
+
+
+def test_the_find_dialog_is_offered_to_those_who_book(app, client, auth):
+    auth.as_role("administrator")
+    assert "data-open-find" in client.get("/admin/schedule/").get_data(as_text=True)
+    auth.as_role("doctor")
+    assert "data-open-find" not in client.get("/admin/schedule/").get_data(as_text=True)
+    assert _find(client).status_code == 403
+
+
 # -- who ------------------------------------------------------------------------------
 
 

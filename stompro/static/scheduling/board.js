@@ -161,24 +161,74 @@
     act("visits/" + current.id + "/status", { status: "cancelled", reason: reason, version: current.version }, visitDialog);
   });
 
+  // --- the patient picker (booking and finding time) ------------------------------
+
+  /* The picker inside ``form``: typing searches by surname, phone or birth
+     date; choosing fills the form's patient_id. Returns its chooser. */
+  function patientPicker(form, errorBox) {
+    var input = form.querySelector("[data-patient-search]");
+    var results = form.querySelector("[data-patient-results]");
+    var chosenBox = form.querySelector("[data-patient-chosen]");
+    var timer = null;
+
+    function choose(id, text) {
+      form.elements.patient_id.value = id || "";
+      chosenBox.textContent = text || "";
+      results.innerHTML = "";
+    }
+
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      var typed = input.value.trim();
+      if (typed.length < 2) {
+        results.innerHTML = "";
+        return;
+      }
+      timer = window.setTimeout(function () {
+        get(base + "patients?q=" + encodeURIComponent(typed)).then(function (answer) {
+          results.innerHTML = "";
+          if (!answer.patients.length) {
+            var none = document.createElement("div");
+            none.className = "list-group-item small text-muted";
+            none.textContent = page.dataset.nothingFound;
+            results.appendChild(none);
+          }
+          answer.patients.forEach(function (patient) {
+            var item = document.createElement("button");
+            item.type = "button";
+            item.className = "list-group-item list-group-item-action py-1 small";
+            item.dataset.patient = patient.id;
+            item.setAttribute("role", "option");
+            item.textContent = [patient.name, patient.born, patient.phone].filter(Boolean).join(" · ");
+            results.appendChild(item);
+          });
+        }, function (error) {
+          show(errorBox, error);
+        });
+      }, 250);
+    });
+
+    results.addEventListener("click", function (event) {
+      var item = event.target.closest("[data-patient]");
+      if (item) {
+        choose(item.dataset.patient, item.textContent);
+        input.value = "";
+        form.dispatchEvent(new Event("patient-chosen"));
+      }
+    });
+
+    return { choose: choose, input: input };
+  }
+
   // --- booking free time ------------------------------------------------------------
 
   var bookDialog = document.getElementById("board-book");
   var bookForm = document.getElementById("board-book-form");
-  var search = document.getElementById("board-patient-search");
-  var results = document.getElementById("board-patient-results");
-  var chosen = document.getElementById("board-patient-chosen");
-  var searchTimer = null;
-
-  function choosePatient(id, text) {
-    bookForm.elements.patient_id.value = id || "";
-    chosen.textContent = text || "";
-    results.innerHTML = "";
-  }
+  var bookPicker = patientPicker(bookForm, bookDialog.querySelector(".board-dialog-error"));
 
   function openBooking(values) {
     bookForm.reset();
-    choosePatient(values.patientId, values.patientName);
+    bookPicker.choose(values.patientId, values.patientName);
     bookForm.elements.waiting_entry_id.value = values.waiting || "";
     hide(bookDialog.querySelector(".board-dialog-error"));
     bookForm.elements.day.value = values.date;
@@ -197,48 +247,12 @@
 
   $(bookDialog).on("shown.bs.modal", function () {
     if (!bookForm.elements.patient_id.value) {
-      search.focus();
+      bookPicker.input.focus();
     }
   });
 
-  search.addEventListener("input", function () {
-    window.clearTimeout(searchTimer);
-    var typed = search.value.trim();
-    if (typed.length < 2) {
-      results.innerHTML = "";
-      return;
-    }
-    searchTimer = window.setTimeout(function () {
-      get(base + "patients?q=" + encodeURIComponent(typed)).then(function (answer) {
-        results.innerHTML = "";
-        if (!answer.patients.length) {
-          var none = document.createElement("div");
-          none.className = "list-group-item small text-muted";
-          none.textContent = page.dataset.nothingFound;
-          results.appendChild(none);
-        }
-        answer.patients.forEach(function (patient) {
-          var item = document.createElement("button");
-          item.type = "button";
-          item.className = "list-group-item list-group-item-action py-1 small";
-          item.dataset.patient = patient.id;
-          item.setAttribute("role", "option");
-          item.textContent = [patient.name, patient.born, patient.phone].filter(Boolean).join(" · ");
-          results.appendChild(item);
-        });
-      }, function (error) {
-        show(bookDialog.querySelector(".board-dialog-error"), error);
-      });
-    }, 250);
-  });
-
-  results.addEventListener("click", function (event) {
-    var item = event.target.closest("[data-patient]");
-    if (item) {
-      choosePatient(item.dataset.patient, item.textContent);
-      bookForm.elements.waiting_entry_id.value = "";
-      search.value = "";
-    }
+  bookForm.addEventListener("patient-chosen", function () {
+    bookForm.elements.waiting_entry_id.value = "";
   });
 
   bookForm.addEventListener("submit", function (event) {
@@ -254,6 +268,54 @@
       note: form.note.value, waiting_entry_id: form.waiting_entry_id.value
     }, bookDialog);
   });
+
+  // --- finding a time: the server ranks free placements (scheduling.slots) ------------
+
+  var findDialog = document.getElementById("board-find");
+  var findForm = document.getElementById("board-find-form");
+  var findResults = document.getElementById("board-find-results");
+
+  if (findDialog) {
+    var findError = findDialog.querySelector(".board-dialog-error");
+    var findPicker = patientPicker(findForm, findError);
+
+    document.querySelector("[data-open-find]").addEventListener("click", function () {
+      hide(findError);
+      $(findDialog).modal("show");
+    });
+
+    $(findDialog).on("shown.bs.modal", function () {
+      findPicker.input.focus();
+    });
+
+    findForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      hide(findError);
+      var form = findForm.elements;
+      var search = new URLSearchParams(query.replace(/^\?/, ""));
+      ["patient_id", "specialty_id", "doctor_id", "duration", "from", "to"].forEach(function (name) {
+        search.set(name, form[name].value);
+      });
+      findResults.innerHTML = "";
+      get(page.dataset.slotsUrl + "?" + search.toString()).then(function (answer) {
+        findResults.innerHTML = answer.slots;
+      }, function (error) {
+        show(findError, error);
+      });
+    });
+
+    findResults.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-book-slot]");
+      if (!button) {
+        return;
+      }
+      var d = button.dataset;
+      var patientId = findForm.elements.patient_id.value;
+      $(findDialog).modal("hide");
+      openBooking({ date: d.date, time: d.time, doctor: d.doctor, room: d.room, duration: d.duration,
+                    patientId: patientId, patientName: patientId ? findForm.querySelector("[data-patient-chosen]").textContent : "" });
+    });
+  }
 
   // --- moving: a dialog, or a block dropped on another time, doctor, chair or day ---
 
