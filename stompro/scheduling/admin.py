@@ -3,6 +3,8 @@ save through stompro.scheduling's services and show only the rows of the
 person's branches."""
 from flask import flash, redirect, request
 from flask_admin import expose
+from babel.dates import get_day_names
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,11 +27,19 @@ from .board_views import BoardView, MyDayView
 from .calendar_views import CalendarView
 from .forms import ShiftPatternForm
 from .models import Absence, Appointment, Closure, Shift, WaitingEntry
-from .services import NEXT_STATUSES, book_visit, change_visit
-from .shifts import add_shift, change_shift, generate_shifts, remove_absence, remove_shift, save_absence, save_closure
+from .services import NEXT_STATUSES, book_visit, change_visit, visit_label
+from .shifts import (
+    add_shift, change_shift, generate_shifts, hours_beyond_branch, remove_absence, remove_shift, save_absence, save_closure, visits_in_the_way,
+)
 from .waiting import add_waiting_entry, change_waiting_entry, close_waiting_entry
 
 CATEGORY = _l("Schedule")
+
+
+def _weekdays(digits):
+    """"135" → "Mon, Wed, Fri" in the reader's language (1 = Monday); empty: any day."""
+    names = get_day_names("abbreviated", locale=get_locale())
+    return ", ".join(names[int(digit) - 1] for digit in digits or "" if digit in "1234567")
 
 
 def _stage_label(stage):
@@ -151,7 +161,15 @@ class ShiftAdmin(StomproModelView):
                 flash(error.message, "error")
             else:
                 db.session.commit()
-                flash(_("Shifts made: %(count)s.", count=len(made)), "success")
+                if made:
+                    flash(_("Shifts made: %(count)s.", count=len(made)), "success")
+                else:
+                    flash(_("No shift made: %(person)s already has shifts on every one of those days.",
+                            person=staff.short_name), "warning")
+                if hours_beyond_branch(clinic, form.week()):
+                    flash(_("The branch works from %(opens)s to %(closes)s: visits are booked only within those hours "
+                            "of a shift.", opens=f"{clinic.opens_at:%H:%M}", closes=f"{clinic.closes_at:%H:%M}"),
+                          "warning")
                 return redirect(self.get_url(".index_view"))
         return self.render("scheduling/generate_shifts.html", form=form)
 
@@ -174,6 +192,7 @@ class WaitingEntryAdmin(StomproModelView):
     form_choices = column_choices = {"status": [("waiting", _l("Waiting")), ("booked", _l("Booked")),
                                                 ("cancelled", _l("Closed"))]}
     column_labels = {**LABELS, "time_from": _l("Hours from"), "time_to": _l("Hours until"), "until": _l("Waits until")}
+    column_formatters = {"days": lambda view, context, entry, name: _weekdays(entry.days)}
     form_args = {"days": {"description": _l("Weekdays that suit the patient, e.g. 135: Monday, Wednesday, Friday. "
                                             "Empty: any day.")}}
 
@@ -191,7 +210,25 @@ class WaitingEntryAdmin(StomproModelView):
         return form
 
 
-class ClosureAdmin(StomproModelView):
+class _NamesVisitsInTheWay:
+    """After a closure or an absence is saved: the visits already booked on
+    its days, which it does not move — the reception moves or cancels them."""
+
+    SHOWN = 10
+
+    def after_model_change(self, form, model, is_created):
+        super().after_model_change(form, model, is_created)
+        visits = visits_in_the_way(db.session, model.first_day, model.last_day, **self.whose(model))
+        if not visits:
+            return
+        names = "; ".join(visit_label(visit) for visit in visits[:self.SHOWN])
+        if len(visits) > self.SHOWN:
+            names += " …"
+        flash(_("Visits booked on these days stay booked (%(count)s): %(visits)s. Move or cancel them on the board.",
+                count=len(visits), visits=names), "warning")
+
+
+class ClosureAdmin(_NamesVisitsInTheWay, StomproModelView):
     """Holidays and other days a branch is closed: nothing is booked there."""
 
     permissions = Permissions.managed_by({OWNER, ADMINISTRATOR}, readers={CALL_CENTER, DOCTOR}, export={OWNER})
@@ -202,8 +239,12 @@ class ClosureAdmin(StomproModelView):
     column_default_sort = ("first_day", True)
     form_columns = ("clinic", "first_day", "last_day", "reason")
 
+    @staticmethod
+    def whose(closure):
+        return {"clinic": closure.clinic}
 
-class AbsenceAdmin(StomproModelView):
+
+class AbsenceAdmin(_NamesVisitsInTheWay, StomproModelView):
     """Vacations, sick leave: the person is not booked on those days."""
 
     permissions = Permissions.managed_by({OWNER, ADMINISTRATOR}, readers={CALL_CENTER, DOCTOR}, export={OWNER})
@@ -213,6 +254,10 @@ class AbsenceAdmin(StomproModelView):
     column_default_sort = ("first_day", True)
     form_columns = ("staff", "kind", "first_day", "last_day", "note")
     form_ajax_refs = {"staff": StaffLookup(colleagues=True)}
+
+    @staticmethod
+    def whose(absence):
+        return {"staff": absence.staff}
 
 
 def register(admin):

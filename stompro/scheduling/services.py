@@ -180,6 +180,12 @@ def clash_message(clash, field):
     return messages[field]
 
 
+def visit_label(visit):
+    """A visit as a message names it: when (the branch's clock), who, with whom."""
+    when = f"{visit.starts_at.astimezone(clinic_zone(visit.clinic)):%d.%m.%Y %H:%M}"
+    return f"{when} {visit.patient.full_name} ({visit.doctor})"
+
+
 def _refuse_overlap(session, visit, doctor, room, patient, starts_at, ends_at):
     """One doctor, one chair, one patient: one visit at a time."""
     found = find_clash(session, doctor.id, room.id, patient.id, starts_at, ends_at, ignoring=(visit.id,))

@@ -1,17 +1,19 @@
 """Working time: shifts (one by one, or generated from a weekly pattern for
 a date range), a branch's closures and a person's absences. What they leave
 open is where visits are booked (scheduling.availability)."""
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, true
+from sqlalchemy.orm import joinedload
 
 from .. import bounds
 from ..errors import DomainError
 from ..org.branches import clinic_ids_of, require_branch, works_network_wide
 from ..records import soft_delete
 from .availability import at_local, local_day
-from .models import ABSENCE_KINDS, Absence, Closure, Shift
+from .models import ABSENCE_KINDS, Absence, Appointment, Closure, Shift
+from .services import HOLDING
 
 LONGEST_SHIFT = timedelta(hours=16)
 # Shifts are generated for at most a year at a time.
@@ -91,6 +93,13 @@ def generate_shifts(session, actor, staff, clinic, first_day, last_day, week, ro
     return made
 
 
+def hours_beyond_branch(clinic, week):
+    """Does the weekly pattern start before the branch opens or end after
+    it closes? Allowed (a doctor prepares before opening), but those hours
+    are never bookable, and the person who planned them should know."""
+    return any(opens < clinic.opens_at or closes > clinic.closes_at for opens, closes in week.values())
+
+
 def _overlapping_shift(session, staff, starts_at, ends_at, shift_id):
     with session.no_autoflush:
         return session.execute(
@@ -138,6 +147,27 @@ def save_absence(session, actor, absence, is_created, **form_only):
     _days(absence.first_day, absence.last_day)
     session.flush()
     return absence
+
+
+def visits_in_the_way(session, first_day, last_day, clinic=None, staff=None):
+    """The live visits a closure of ``clinic`` (or an absence of ``staff``)
+    from ``first_day`` to ``last_day`` falls on, in order: saving one does
+    not move them — the reception must, and is told so."""
+    query = select(Appointment).where(
+        Appointment.deleted_at.is_(None), Appointment.status.in_(HOLDING),
+        # a day's margin either side for time zones; the branch's own days are checked below
+        Appointment.starts_at >= datetime.combine(first_day - timedelta(days=1), time(0), timezone.utc),
+        Appointment.starts_at < datetime.combine(last_day + timedelta(days=2), time(0), timezone.utc),
+    )
+    if clinic is not None:
+        query = query.where(Appointment.clinic_id == clinic.id)
+    if staff is not None:
+        query = query.where(Appointment.doctor_id == staff.id)
+    visits = session.execute(
+        query.options(joinedload(Appointment.patient), joinedload(Appointment.clinic))
+        .order_by(Appointment.starts_at, Appointment.id)
+    ).scalars().all()
+    return [visit for visit in visits if first_day <= local_day(visit.clinic, visit.starts_at) <= last_day]
 
 
 def _branches_of(actor, staff):

@@ -1,6 +1,7 @@
 """The schedule board: what a day shows (columns, blocks, "visit k of n",
 free time only inside working time) and every action's write path — valid
 and refused — with the database checked afterwards."""
+import html
 import re
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -160,6 +161,10 @@ def test_the_waiting_room_lists_arrivals_and_alerts_after_the_setting(app, plann
     assert (waiting.minutes, waiting.alert) == (14, False)
     [waiting] = build_board(db.session, center, DAY, now=at_local(center, DAY, time(10, 5))).waiting_room
     assert waiting.alert
+    tomorrow = DAY + timedelta(days=1)
+    assert build_board(db.session, center, tomorrow, now=at_local(center, DAY, time(10, 5))).waiting_room is None
+    week = build_board(db.session, center, DAY, view="week", focus=doctor.id, now=at_local(center, DAY, time(10, 5)))
+    assert [w.visit for w in week.waiting_room] == [visit]
 
 
 # -- actions -------------------------------------------------------------------------
@@ -183,9 +188,11 @@ def test_booking_free_time_from_the_board(app, client, auth, doctor):
 
 
 @pytest.mark.parametrize("changes, field, message", [
-    ({"time": "19:00"}, "starts_at", "has no shift in this branch at that time"),
+    ({"time": "19:00"}, "starts_at", "Ковалёва М.С. works 09:00–18:00 on 10.03.2027 in this branch."),
     ({"time": "25:99"}, "time", "Enter the time as HH:MM."),
-    ({"day": "yesterday"}, "day", "Enter the date."),
+    ({"day": "yesterday"}, "day", "Enter a date that exists, as dd.mm.yyyy."),
+    ({"day": "31.02.2027"}, "day", "Enter a date that exists, as dd.mm.yyyy."),
+    ({"time": "10:07"}, "time", "Visits start on the board's grid: every 5 minutes (10:05, 10:10 …)."),
     ({"duration": "0"}, "duration", "A visit lasts from 5 minutes to 12 hours."),
     ({"patient_id": None}, "patient", "This field is required."),
     ({"kind": "surgery-x"}, "kind", "Unknown kind of visit."),
@@ -229,6 +236,28 @@ def test_a_clash_is_refused_with_the_generic_screens_message(app, client, auth, 
     errors = form_errors(client.post("/admin/appointment/new/", data=data).get_data(as_text=True))
     assert board_message in errors, errors
     assert _visits() == before
+
+
+@pytest.mark.parametrize("screen", ["closure", "absence"])
+def test_a_closure_or_absence_over_booked_visits_names_them(app, client, auth, doctor, screen):
+    doctor_works(DAY)
+    visit = _book(doctor, _patient(), time(10))
+    auth.as_role("administrator")
+    form = main_form(client.get(f"/admin/{screen}/new/").get_data(as_text=True))
+    day = f"{DAY:%d.%m.%Y}"
+    fields = ({"clinic": option(form, "clinic", "Центр"), "reason": "Авария водопровода"} if screen == "closure"
+              else {"staff": pick(client, form, "staff", "Ковал"), "kind": "sick_leave"})
+    page = client.post(f"/admin/{screen}/new/", data=form_data(form, first_day=day, last_day=day, **fields),
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Visits booked on these days stay booked (1): 10.03.2027 10:00 Доскина Вера" in html.unescape(page)
+    db.session.refresh(visit)
+    assert visit.status == "booked"
+
+    form = main_form(client.get(f"/admin/{screen}/new/").get_data(as_text=True))
+    free_day = f"{DAY + timedelta(days=1):%d.%m.%Y}"
+    page = client.post(f"/admin/{screen}/new/", data=form_data(form, first_day=free_day, last_day=free_day, **fields),
+                       follow_redirects=True).get_data(as_text=True)
+    assert "stay booked" not in page
 
 
 def test_statuses_follow_the_service_and_record_the_arrival(app, client, auth, doctor):
@@ -364,7 +393,7 @@ def test_finding_a_time_in_days_nobody_works_says_so(app, client, auth):
 
 @pytest.mark.parametrize("args, field, message", [
     ({"duration": "0"}, "duration", "A visit lasts from 5 minutes to 12 hours."),
-    ({"from": "31.02.2027"}, "from", "Enter the date."),
+    ({"from": "31.02.2027"}, "from", "Enter a date that exists, as dd.mm.yyyy."),
     ({"to": (DAY - timedelta(days=1)).strftime("%d.%m.%Y")}, "to", "The last day cannot be before the first."),
     ({"to": (DAY + timedelta(days=400)).strftime("%d.%m.%Y")}, "to", "Search at most a year at a time."),
     ({"doctor_id": "999999999"}, "doctor_id", "Choose a doctor of this branch."),
