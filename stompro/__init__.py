@@ -73,6 +73,12 @@ def register_blueprints(app):
 
         return redirect(url_for("admin.index"))
 
+    @app.route("/favicon.ico")
+    def favicon():
+        from flask import redirect, url_for
+
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
+
 
 def register_security(app):
     from .security import register_security
@@ -115,11 +121,13 @@ def register_errorhandlers(app):
 
 def register_template_helpers(app):
     from .i18n import current_language
+    from .patients.phones import format_phone
     from .timefmt import format_moment, format_money
 
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["phone"] = format_phone
 
 
 def prepare_embedded_database(app):

@@ -1,6 +1,6 @@
 """The role-aware ModelView every admin screen derives from."""
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Callable
@@ -48,6 +48,7 @@ TYPE_FORMATTERS.update(
     {
         datetime: lambda view, value, name: format_moment(value),
         date: lambda view, value, name: value.strftime("%d.%m.%Y"),
+        time: lambda view, value, name: value.strftime("%H:%M"),
         Decimal: lambda view, value, name: format_money(value),
         bool: lambda view, value, name: str(_l("Yes") if value else _l("No")),
     }
@@ -57,6 +58,7 @@ EXPORT_FORMATTERS.update(
     {
         datetime: lambda view, value, name: format_moment(value),
         date: lambda view, value, name: value.strftime("%d.%m.%Y"),
+        time: lambda view, value, name: value.strftime("%H:%M"),
         bool: lambda view, value, name: str(_l("Yes") if value else _l("No")),
     }
 )

@@ -32,7 +32,7 @@ from ..extensions import db
 from ..i18n import localized
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, OWNER, PLANNING
 from ..patients.models import InsurancePolicy, Patient
-from ..scheduling.availability import clinic_zone
+from ..scheduling.availability import clinic_zone, zone_name
 from ..scheduling.plan_booking import apply_plan_booking, holding_visits, preview_plan_booking
 from ..scheduling.services import commit_or_clash
 from ..timefmt import format_span, to_local
@@ -282,7 +282,7 @@ class PlanView(RoleGuard, BaseView):
             rows=[_preview_row(placed, numbers) for placed in booking.bookings],
             unplaced=[{"number": numbers.get(stage.id), "title": _stage_title(stage), "reason": str(reason)}
                       for stage, reason in booking.unplaced],
-            zones=sorted({placed.clinic.time_zone for placed in booking.bookings}),
+            zones=sorted({zone_name(placed.clinic) for placed in booking.bookings}),
         )
         return {"html": html, "expect": _booking_signature(booking)}
 

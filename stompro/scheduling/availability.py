@@ -6,14 +6,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_timezone_name
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
 from .models import Absence, Closure, Shift
 
 
 def clinic_zone(clinic):
     return ZoneInfo(clinic.time_zone or "UTC")
+
+
+def zone_name(clinic):
+    """The branch's time zone as a reader says it ("Москва", "Central European Time"), not its tz id."""
+    return get_timezone_name(clinic_zone(clinic), locale=get_locale())
 
 
 def local_day(clinic, moment):
@@ -119,6 +126,16 @@ def working_windows_of(session, staff_ids, clinic, first, last):
     return windows
 
 
+def last_shift_day(session, places):
+    """The last day with a shift of any of ``places`` ((person, branch) pairs), or None."""
+    return session.execute(
+        select(func.max(Shift.work_date)).where(
+            Shift.deleted_at.is_(None),
+            or_(*(and_(Shift.staff_id == person.id, Shift.clinic_id == branch.id) for person, branch in places)),
+        )
+    ).scalar()
+
+
 def working_time_problem(session, clinic, doctor, starts_at, ends_at):
     """Why a visit [starts_at, ends_at) is outside the doctor's working time
     in the branch — a closed day, a day away, outside the branch's hours, no
@@ -139,7 +156,16 @@ def working_time_problem(session, clinic, doctor, starts_at, ends_at):
         )
     windows = working_windows(session, doctor, clinic, day, day)
     if not any(w.start <= starts_at and ends_at <= w.end for w in windows):
+        hours = ", ".join(f"{_clock(clinic, w.start)}–{_clock(clinic, w.end)}" for w in windows)
         if any(w.start <= starts_at < w.end for w in windows):
-            return _l("The visit does not fit: %(person)s's shift ends before it does.", person=str(doctor))
-        return _l("%(person)s has no shift in this branch at that time.", person=str(doctor))
+            return _l("The visit does not fit: %(person)s works %(hours)s on %(day)s.", person=str(doctor),
+                      hours=hours, day=f"{day:%d.%m.%Y}")
+        if windows:
+            return _l("%(person)s works %(hours)s on %(day)s in this branch.", person=str(doctor), hours=hours,
+                      day=f"{day:%d.%m.%Y}")
+        return _l("%(person)s has no shift in this branch on %(day)s.", person=str(doctor), day=f"{day:%d.%m.%Y}")
     return None
+
+
+def _clock(clinic, moment):
+    return f"{moment.astimezone(clinic_zone(clinic)):%H:%M}"

@@ -114,7 +114,7 @@ class Board:
     rows: list  # [(offset, clock)] of the time column
     length: int  # minutes from opening to closing
     columns: list
-    waiting_room: list
+    waiting_room: list | None  # None when the board does not show today
     today: date
     previous_day: date
     next_day: date
@@ -169,7 +169,8 @@ def build_board(session, clinic, day, view="day", layout="doctor", step=DEFAULT_
     return Board(
         clinic=clinic, day=day, view=view, layout=layout, step=step, show_cancelled=show_cancelled, days=days,
         focus=focus, resources=resources, rows=grid.rows, length=grid.length, columns=columns,
-        waiting_room=waiting_room(session, clinic, now), today=today, previous_day=day - stride,
+        waiting_room=waiting_room(session, clinic, now) if today in days else None,  # today's, shown with today
+        today=today, previous_day=day - stride,
         next_day=day + stride, title=days_title(days),
     )
 

@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "no_show": _l("Did not come"),
     "cancelled": _l("Cancel…"),
 }
+DATE_MESSAGE = _l("Enter a date that exists, as dd.mm.yyyy.")
 CHANGED_MESSAGE = _l("Someone else has just changed this visit; the board now shows it as it is. Repeat your action if it still applies.")
 
 
@@ -103,7 +104,7 @@ class BoardView(RoleGuard, BaseView):
             doctor, specialty = self._slot_doctor(clinic, args)
             first_day, last_day = _date(args.get("from")), _date(args.get("to"))
             if first_day is None or last_day is None:
-                raise DomainError(_("Enter the date."), field="from" if first_day is None else "to")
+                raise DomainError(DATE_MESSAGE, field="from" if first_day is None else "to")
             first_day = max(first_day, local_day(clinic, utcnow()))
             found = find_slots(
                 db.session, duration=timedelta(minutes=_duration(args.get("duration"))), first_day=first_day,
@@ -442,11 +443,14 @@ def _moment(clinic, payload):
     """``day`` (dd.mm.yyyy) and ``time`` (HH:MM) at the branch → a UTC moment."""
     day = _date(payload.get("day"))
     if day is None:
-        raise DomainError(_("Enter the date."), field="day")
+        raise DomainError(DATE_MESSAGE, field="day")
     try:
         clock = datetime.strptime(str(payload.get("time") or "").strip(), "%H:%M").time()
     except ValueError:
         raise DomainError(_("Enter the time as HH:MM."), field="time") from None
+    if clock.minute % min(STEPS):
+        raise DomainError(_("Visits start on the board's grid: every %(minutes)s minutes (10:05, 10:10 …).",
+                            minutes=min(STEPS)), field="time")
     return at_local(clinic, day, clock)
 
 

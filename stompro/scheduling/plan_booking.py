@@ -34,7 +34,7 @@ from ..org.models import Clinic, Room, Staff
 from ..patients.services import require_live_patient
 from ..planning.models import PlanStage
 from ..planning.services import live_stages, live_variants
-from .availability import at_local, clinic_zone, local_day
+from .availability import at_local, clinic_zone, last_shift_day, local_day
 from .models import APPOINTMENT_KINDS, Appointment
 from .services import HOLDING, book_visit
 from .slots import FreeTime, Hold, doctor_places
@@ -223,7 +223,7 @@ class _Placing:
         if best is None:
             best = self._best(places, duration, not_before, usual)
         if best is None:
-            return _l("No free time of a doctor of this specialty until %(day)s.", day=f"{self.last_day:%d.%m.%Y}")
+            return self._why_no_time(places, not_before)
         slot = best[1]
         self.result.bookings.append(StageBooking(stage, slot.doctor, slot.room, slot.clinic, slot.start, slot.end))
         self.holds.append(Hold(slot.start, slot.end, slot.doctor.id, slot.room.id, self.patient.id))
@@ -264,6 +264,19 @@ class _Placing:
                 start, clinic = self.starts[other.id]
                 return local_day(clinic, start) + timedelta(days=gap), clinic
         return None
+
+    def _why_no_time(self, places, not_before):
+        """No placement until the horizon: when the doctors' shifts run out
+        before it, that is the cause to name (shifts are planned weeks ahead,
+        a plan's healing gaps reach months ahead)."""
+        planned_until = last_shift_day(self.session, places)
+        if planned_until is None or planned_until < local_day(places[0][1], not_before):
+            return _l("No shifts are planned for the doctors of this specialty from %(day)s. Plan their shifts, "
+                      "then book again.", day=f"{local_day(places[0][1], not_before):%d.%m.%Y}")
+        if planned_until < self.last_day:
+            return _l("No free time in the shifts of the doctors of this specialty, planned until %(day)s. Plan "
+                      "their shifts further, then book again.", day=f"{planned_until:%d.%m.%Y}")
+        return _l("No free time of a doctor of this specialty until %(day)s.", day=f"{self.last_day:%d.%m.%Y}")
 
     def _usual_doctor(self, specialty_id):
         """The doctor of this specialty the patient saw last, else the one

@@ -123,7 +123,7 @@ def test_a_time_outside_the_shift_is_422_on_start(api, branch):
     response = api.post("/api/v1/appointments", json=visit_body(branch, doctor, patient, day, "11:30", minutes=60))
     assert response.status_code == 422
     assert response.get_json()["fields"] == {"start": "The visit does not fit: "
-                                             f"{doctor}'s shift ends before it does."}
+                                             f"{doctor} works 09:00–12:00 on {day:%d.%m.%Y}."}
 
 
 def test_only_booking_roles_book_and_only_in_their_branches(api, branch, elsewhere):

@@ -64,12 +64,12 @@ def test_a_visit_inside_the_shift_is_booked_in_utc(app, admin):
 
 
 def test_no_shift_no_visit(app, admin, doctor):
-    _refused(lambda: _book(admin, doctor, _patient(), time(10)), "has no shift in this branch at that time")
+    _refused(lambda: _book(admin, doctor, _patient(), time(10)), "has no shift in this branch on")
 
 
 def test_the_whole_visit_must_fit_before_the_shift_ends(app, admin):
     doctor = doctor_works(DAY)  # 09:00–18:00
-    _refused(lambda: _book(admin, doctor, _patient(), time(17, 30), minutes=60), "shift ends before it does")
+    _refused(lambda: _book(admin, doctor, _patient(), time(17, 30), minutes=60), "The visit does not fit: Ковалёва М.С. works 09:00–18:00 on")
     assert _book(admin, doctor, _patient(), time(17), minutes=60).ends_at == at_local(clinic(CENTER), DAY, time(18))
 
 

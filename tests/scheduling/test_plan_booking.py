@@ -123,7 +123,21 @@ def test_a_stage_without_a_shift_within_the_horizon_is_unplaced_with_its_depende
     booking = preview_plan_booking(db.session, schedule.owner, plan, first_day=schedule.day(0), horizon_days=30)
     assert [placed.stage for placed in booking.bookings] == [stages[0]]
     reasons = {stage.position: str(reason) for stage, reason in booking.unplaced}
-    assert reasons[2].startswith("No free time of a doctor of this specialty until")
+    assert reasons[2] == (f"No shifts are planned for the doctors of this specialty from {schedule.day(1):%d.%m.%Y}. "
+                          "Plan their shifts, then book again.")
+    assert reasons[3] == "Waits for stage 2, which could not be placed."
+
+
+def test_a_stage_past_the_planned_shifts_says_until_when_they_are_planned(schedule):
+    therapist, patient, other = schedule.doctor("therapy"), schedule.patient(), schedule.patient()
+    schedule.works_days(therapist, [schedule.day(n) for n in range(5)], hours=("09:00", "10:00"))
+    for n in range(1, 5):
+        schedule.visit(therapist, other, schedule.day(n), "09:00", 60)
+    plan, _ = schedule.plan(patient, [{"minutes": 60}, {"minutes": 60, "gap": 1}, {"minutes": 60, "gap": 14}])
+    booking = preview_plan_booking(db.session, schedule.owner, plan, first_day=schedule.day(0), horizon_days=30)
+    reasons = {stage.position: str(reason) for stage, reason in booking.unplaced}
+    assert reasons[2] == ("No free time in the shifts of the doctors of this specialty, planned until "
+                          f"{schedule.day(4):%d.%m.%Y}. Plan their shifts further, then book again.")
     assert reasons[3] == "Waits for stage 2, which could not be placed."
 
 

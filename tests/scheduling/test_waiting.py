@@ -1,6 +1,7 @@
 """The waiting list: entries added, changed and closed through
 scheduling.waiting with clear messages; who fits a freed time; booking a
 waiting patient books their entry."""
+import re
 from datetime import date, time, timedelta
 
 import pytest
@@ -54,6 +55,18 @@ def _refused(call, field, text):
 def test_an_entry_waits_with_its_days_in_order(app, admin, center):
     entry = _entry(admin, center, days="5, 3 1", time_from=time(9), time_to=time(13), note="  Хочет пораньше ")
     assert (entry.status, entry.days, entry.note, entry.appointment) == ("waiting", "135", "Хочет пораньше", None)
+
+
+def test_the_list_shows_weekdays_and_hours_as_people_write_them(app, client, auth, admin, center):
+    _entry(admin, center, "Спискова", days="135", time_from=time(9), time_to=time(13))
+    db.session.commit()
+    for language, days in (("en", "Mon, Wed, Fri"), ("ru", "пн, ср, пт")):
+        auth.as_role("administrator", language=language)
+        row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*Спискова(?:(?!</tr>).)*</tr>",
+                        client.get("/admin/waiting_entry/").get_data(as_text=True), re.S).group(0)
+        cells = [re.sub(r"<[^>]+>|\s+", " ", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        assert days in cells and "09:00" in cells and "13:00" in cells, cells
+        assert "09:00:00" not in row
 
 
 @pytest.mark.parametrize("asked, field, text", [

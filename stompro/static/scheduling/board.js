@@ -103,6 +103,9 @@
       show(errorBox, error);
     }).then(function (answer) {
       buttons.forEach(function (b) { b.disabled = false; });
+      if (!answer && !dialog.contains(document.activeElement)) {
+        dialog.focus();  // a disabled button dropped the focus: Escape must still reach the dialog
+      }
       return answer;
     });
   }
