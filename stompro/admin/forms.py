@@ -4,6 +4,7 @@ column's field is held to."""
 import re
 from datetime import datetime, time
 
+from babel.dates import get_day_names
 from flask_admin.contrib.sqla import filters as sqla_filters
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.form import AdminModelConverter
@@ -13,9 +14,10 @@ from flask_admin.model.form import converts
 from flask_babel import lazy_gettext as _l
 import flask_babel
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from flask_wtf.i18n import translations as wtf_translations
 from sqlalchemy import Date, Integer, Numeric, String, Text
-from wtforms import BooleanField, DateField, DateTimeField, DecimalField, TimeField
+from wtforms import BooleanField, DateField, DateTimeField, DecimalField, SelectMultipleField, TimeField
 from wtforms.validators import ValidationError
 from wtforms.widgets import TextInput
 
@@ -372,3 +374,53 @@ class FilterConverter(sqla_filters.FilterConverter):
     @convert("utcdatetime")
     def conv_utc_datetime(self, column, name, **kwargs):
         return [f(column, name, **kwargs) for f in self.clinic_datetime_filters]
+
+
+class WeekdayBoxes:
+    """Seven inline checkboxes, Monday first (Flask-Admin's form-control class left off)."""
+
+    def __call__(self, field, **kwargs):
+        boxes = []
+        for value, label, checked, _ in field.iter_choices():
+            box_id = f"{field.id}-{value}"
+            boxes.append(
+                f'<div class="custom-control custom-checkbox custom-control-inline">'
+                f'<input type="checkbox" class="custom-control-input" name="{escape(field.name)}" value="{value}" '
+                f'id="{escape(box_id)}"{" checked" if checked else ""}>'
+                f'<label class="custom-control-label" for="{escape(box_id)}">{escape(label)}</label></div>'
+            )
+        return Markup(f'<div class="weekday-boxes" id="{escape(field.id)}">{"".join(boxes)}</div>')
+
+
+class WeekdaysField(SelectMultipleField):
+    """Weekdays ticked as boxes, stored as ISO digits: "135" is Monday,
+    Wednesday and Friday; none ticked is stored as nothing."""
+
+    widget = WeekdayBoxes()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.pop("choices", None)
+        # The column's text bound does not apply: only the seven choices get through.
+        validators = [check for check in validators or () if not isinstance(check, WithinBounds)]
+        super().__init__(label, validators, choices=_weekday_choices, **kwargs)
+
+    def process_data(self, value):
+        self.data = [digit for digit in (value or "") if digit in WEEKDAY_DIGITS]
+
+    def populate_obj(self, obj, name):
+        setattr(obj, name, "".join(sorted(set(self.data or ()))) or None)
+
+
+WEEKDAY_DIGITS = "1234567"
+
+
+def _weekday_choices():
+    """(ISO digit, the day's short name in the reader's language), Monday first."""
+    names = get_day_names("abbreviated", locale=flask_babel.get_locale())
+    return [(digit, names[int(digit) - 1]) for digit in WEEKDAY_DIGITS]
+
+
+def weekday_names(digits):
+    """"135" → "Mon, Wed, Fri" in the reader's language; nothing → ""."""
+    names = dict(_weekday_choices())
+    return ", ".join(names[digit] for digit in digits or "" if digit in names)

@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..admin.base import StomproModelView
 from ..admin.filters import clinic_filter
+from ..admin.forms import WeekdaysField, weekday_names
 from ..admin.labels import LABELS
 from ..admin.permissions import Permissions
 from ..extensions import db
@@ -22,6 +23,8 @@ class ClinicAdmin(StomproModelView):
     column_searchable_list = ("name", "address")
     column_default_sort = "name"
     form_excluded_columns = StomproModelView.form_excluded_columns + ("rooms",)
+    form_overrides = {"working_days": WeekdaysField}
+    column_formatters_detail = {"working_days": lambda view, context, clinic, name: weekday_names(clinic.working_days)}
 
 
 class RoomAdmin(StomproModelView):

@@ -8,7 +8,7 @@ from sqlalchemy import exists, select
 
 from ..admin.base import StomproModelView, Writes
 from ..admin.filters import TextChoiceFilter, clinic_filter, rows_filter, staff_filter
-from ..admin.forms import FormOnlyBooleanField
+from ..admin.forms import FormOnlyBooleanField, WeekdaysField, weekday_names
 from ..admin.labels import LABELS
 from ..admin.links import ReachableLinkRowAction
 from ..admin.lookups import PatientLookup, StaffLookup
@@ -31,6 +31,10 @@ TAG_LABELS = {"VIP": _l("VIP"), "insured": _l("Insured"), "child": _l("Child"), 
 
 def tag_label(tag):
     return str(TAG_LABELS.get(tag, tag))
+
+
+def _weekdays(view, context, model, name):
+    return weekday_names(getattr(model, name))
 
 
 def _readable_phone(view, context, model, name):
@@ -104,10 +108,10 @@ class PatientAdmin(StomproModelView):
     form_extra_fields = {"confirm_duplicate": FormOnlyBooleanField(_l("This is another person: register anyway"))}
     inline_models = [(PatientTag, {"form_columns": ("id", "tag"), "column_labels": LABELS})]
     form_ajax_refs = {"coordinator": StaffLookup("coordinator", roles={COORDINATOR})}
-    form_overrides = {"phone": PhoneField}
+    form_overrides = {"phone": PhoneField, "preferred_days": WeekdaysField}
     column_formatters = {"last_name": _surname_to_card, "phone": _readable_phone, "tags": _tags}
-    column_formatters_detail = {"phone": _readable_phone, "tags": _tags}
-    column_formatters_export = {"phone": _readable_phone, "tags": _tags}
+    column_formatters_detail = column_formatters_export = {"phone": _readable_phone, "tags": _tags,
+                                                           "preferred_days": _weekdays}
     column_extra_row_actions = [
         EndpointLinkRowAction("fa fa-id-card-o", "patient_card.show", title=_l("Patient card"), id_arg="patient_id"),
         ReachableLinkRowAction("fa fa-th", "chart.patient_chart", title=_l("Dental chart"), id_arg="patient_id"),

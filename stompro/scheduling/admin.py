@@ -3,8 +3,6 @@ save through stompro.scheduling's services and show only the rows of the
 person's branches."""
 from flask import flash, redirect, request
 from flask_admin import expose
-from babel.dates import get_day_names
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,6 +10,7 @@ from sqlalchemy import select
 
 from ..admin.base import StomproModelView, Writes
 from ..admin.filters import clinic_filter, rows_filter, staff_filter
+from ..admin.forms import WeekdaysField, weekday_names
 from ..admin.labels import LABELS
 from ..admin.lookups import PatientLookup, RowLookup, StaffLookup
 from ..admin.permissions import Permissions
@@ -34,12 +33,6 @@ from .shifts import (
 from .waiting import add_waiting_entry, change_waiting_entry, close_waiting_entry
 
 CATEGORY = _l("Schedule")
-
-
-def _weekdays(digits):
-    """"135" → "Mon, Wed, Fri" in the reader's language (1 = Monday); empty: any day."""
-    names = get_day_names("abbreviated", locale=get_locale())
-    return ", ".join(names[int(digit) - 1] for digit in digits or "" if digit in "1234567")
 
 
 def _stage_label(stage):
@@ -192,9 +185,9 @@ class WaitingEntryAdmin(StomproModelView):
     form_choices = column_choices = {"status": [("waiting", _l("Waiting")), ("booked", _l("Booked")),
                                                 ("cancelled", _l("Closed"))]}
     column_labels = {**LABELS, "time_from": _l("Hours from"), "time_to": _l("Hours until"), "until": _l("Waits until")}
-    column_formatters = {"days": lambda view, context, entry, name: _weekdays(entry.days)}
-    form_args = {"days": {"description": _l("Weekdays that suit the patient, e.g. 135: Monday, Wednesday, Friday. "
-                                            "Empty: any day.")}}
+    column_formatters = {"days": lambda view, context, entry, name: weekday_names(entry.days)}
+    form_overrides = {"days": WeekdaysField}
+    form_args = {"days": {"description": _l("The days that suit the patient; none ticked: any day.")}}
 
     def get_create_form(self):
         form_class = super().get_create_form()

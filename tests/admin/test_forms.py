@@ -171,3 +171,16 @@ def test_a_bad_phone_is_refused(client, auth, owner):
     assert response.status_code == 200
     assert "is not a phone number" in response.get_data(as_text=True)
     assert count(Patient) == before
+
+
+def test_a_patients_preferred_days_are_ticked_weekdays(client, auth, owner):
+    response = post_form(
+        client, auth, "/admin/patient/new/",
+        {"last_name": "Тестова", "first_name": "Анна", "birth_date": "1990-05-04", "phone": "8 (916) 555-12-35",
+         "status": "active", "preferred_days": ["6", "2"]},
+    )
+    assert response.status_code == 302
+    patient = first(Patient, Patient.last_name == "Тестова")
+    assert patient.preferred_days == "26"
+    details = client.get(f"/admin/patient/details/?id={patient.id}").get_data(as_text=True)
+    assert "Tue, Sat" in details

@@ -226,7 +226,7 @@ VALID = {
     },
     "waiting_entry": lambda c, f, role: {
         "patient": pick(c, f, "patient", _new_patient(role).last_name), "clinic": option(f, "clinic", "Центр"),
-        "specialty": option(f, "specialty", "Restorative"), "duration_min": "45", "days": "1, 3, 5",
+        "specialty": option(f, "specialty", "Restorative"), "duration_min": "45", "days": ["1", "3", "5"],
         "time_from": "09:00", "time_to": "13:00", "until": f"{FAR:%d.%m.%Y}",
     },
     "task": lambda c, f, role: {
@@ -249,7 +249,7 @@ VALID = {
     },
     "clinic": lambda c, f, role: {
         "name": "StomPRO Север", "address": "Москва, ул. Северная, 1", "time_zone": "Europe/Moscow",
-        "currency": "RUB", "opens_at": "09:00", "closes_at": "20:00", "working_days": "12345", "active": "y",
+        "currency": "RUB", "opens_at": "09:00", "closes_at": "20:00", "working_days": list("12345"), "active": "y",
     },
     "room": lambda c, f, role: {"clinic": option(f, "clinic", "Центр"), "name": "Кресло 9", "kind": "chair", "active": "y"},
     "specialty": lambda c, f, role: {"code": "test", "name_en": "Test", "name_ru": "Проверка", "sort_order": "99"},

@@ -17,6 +17,7 @@ from stompro.scheduling.waiting import (
     add_waiting_entry, book_from_waiting_list, change_waiting_entry, close_waiting_entry, fitting_entries,
 )
 
+from ..admin.pages import form_data, main_form
 from ..conftest import doctor_works, staff_by_login
 
 DAY = date(2027, 3, 10)  # a Wednesday the demo books nothing on
@@ -67,6 +68,25 @@ def test_the_list_shows_weekdays_and_hours_as_people_write_them(app, client, aut
         cells = [re.sub(r"<[^>]+>|\s+", " ", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
         assert days in cells and "09:00" in cells and "13:00" in cells, cells
         assert "09:00:00" not in row
+
+
+def test_the_days_are_ticked_as_weekdays_on_the_screen(app, client, auth, admin, center):
+    entry = _entry(admin, center, "Галочкина", days="135")
+    db.session.commit()
+    auth.as_role("administrator", language="ru")
+    url = f"/admin/waiting_entry/edit/?id={entry.id}"
+    form = main_form(client.get(url).get_data(as_text=True))
+    assert [value for name, value in form["fields"] if name == "days"] == ["1", "3", "5"]
+    assert 'for="days-2">вт</label>' in client.get(url).get_data(as_text=True)
+    client.post(url, data=form_data(form))  # saved unchanged
+    db.session.refresh(entry)
+    assert entry.days == "135"
+    client.post(url, data=form_data(form, days=["2", "4"]))
+    db.session.refresh(entry)
+    assert entry.days == "24"
+    client.post(url, data=form_data(form, days=None))  # none ticked: any day
+    db.session.refresh(entry)
+    assert entry.days is None
 
 
 @pytest.mark.parametrize("asked, field, text", [
