@@ -23,7 +23,8 @@ SUNDAY = MONDAY + timedelta(days=13)  # two weeks
 
 def _shifts(person):
     return db.session.execute(
-        select(Shift).where(Shift.staff_id == person.id, Shift.deleted_at.is_(None), Shift.work_date >= MONDAY)
+        select(Shift).where(Shift.staff_id == person.id, Shift.deleted_at.is_(None),
+                            Shift.work_date.between(MONDAY, SUNDAY))
         .order_by(Shift.starts_at)
     ).scalars().all()
 
@@ -82,7 +83,7 @@ def test_hours_in_the_wrong_order_keep_the_form_and_make_nothing(app, client, au
     page = response.get_data(as_text=True)
     assert "On each day chosen, the end comes after the start." in page
     assert 'value="18:00"' in page  # what was typed stays
-    assert db.session.scalar(select(func.count()).select_from(Shift).where(Shift.work_date >= MONDAY)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Shift).where(Shift.work_date.between(MONDAY, SUNDAY))) == 0
 
 
 def test_a_doctor_may_not_make_shifts(app, client, auth):
