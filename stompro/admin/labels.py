@@ -121,7 +121,7 @@ LABELS = {
     "first_day": _l("First day"),
     "last_day": _l("Last day"),
     "reason": _l("Reason"),
-    "days": _l("Days (1 = Monday)"),
+    "days": _l("Days"),
     "time_from": _l("From"),
     "time_to": _l("To"),
     "until": _l("Until"),

@@ -7,6 +7,8 @@ from ..admin.forms import WeekdaysField, weekday_names
 from ..admin.labels import LABELS
 from ..admin.permissions import Permissions
 from ..extensions import db
+from ..patients.phones import format_phone
+from ..scheduling.availability import zone_name
 from .account import AccountView
 from .models import Clinic, Room, Specialty, Staff
 from .roles import ADMINISTRATOR, EVERYONE, OWNER_ONLY
@@ -24,7 +26,13 @@ class ClinicAdmin(StomproModelView):
     column_default_sort = "name"
     form_excluded_columns = StomproModelView.form_excluded_columns + ("rooms",)
     form_overrides = {"working_days": WeekdaysField}
-    column_formatters_detail = {"working_days": lambda view, context, clinic, name: weekday_names(clinic.working_days)}
+    column_formatters = {
+        "phone": lambda view, context, clinic, name: format_phone(clinic.phone) if clinic.phone else "",
+        "time_zone": lambda view, context, clinic, name: f"{zone_name(clinic)} ({clinic.time_zone})",
+    }
+    column_formatters_detail = {
+        **column_formatters, "working_days": lambda view, context, clinic, name: weekday_names(clinic.working_days),
+    }
 
 
 class RoomAdmin(StomproModelView):

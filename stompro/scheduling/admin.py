@@ -157,7 +157,7 @@ class ShiftAdmin(StomproModelView):
                 if made:
                     flash(_("Shifts made: %(count)s.", count=len(made)), "success")
                 else:
-                    flash(_("No shift made: %(person)s already has shifts on every one of those days.",
+                    flash(_("No shift made: every one of those days already has a shift of %(person)s.",
                             person=staff.short_name), "warning")
                 if hours_beyond_branch(clinic, form.week()):
                     flash(_("The branch works from %(opens)s to %(closes)s: visits are booked only within those hours "

@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "no_show": _l("Did not come"),
     "cancelled": _l("Cancel…"),
 }
+TYPED_DAYS = ("%d.%m.%Y", "%d.%m.%y")
 DATE_MESSAGE = _l("Enter a date that exists, as dd.mm.yyyy.")
 CHANGED_MESSAGE = _l("Someone else has just changed this visit; the board now shows it as it is. Repeat your action if it still applies.")
 
@@ -82,6 +83,7 @@ class BoardView(RoleGuard, BaseView):
             durations=DURATIONS, default_duration=DEFAULT_DURATION, steps=STEPS,
             doctors=doctors, specialties=_specialties(doctors), rooms=[r for r in board.clinic.rooms if r.active],
             new_patient_url=reachable_url("patient.create_view"),
+            shown_days=",".join(day.isoformat() for day in board.days),
             find_from=board.today.strftime("%d.%m.%Y"), find_to=(board.today + FIND_DAYS).strftime("%d.%m.%Y"),
         )
 
@@ -105,7 +107,10 @@ class BoardView(RoleGuard, BaseView):
             first_day, last_day = _date(args.get("from")), _date(args.get("to"))
             if first_day is None or last_day is None:
                 raise DomainError(DATE_MESSAGE, field="from" if first_day is None else "to")
-            first_day = max(first_day, local_day(clinic, utcnow()))
+            today = local_day(clinic, utcnow())
+            if last_day < today:
+                raise DomainError(_("These days have passed: free time is found from today on."), field="to")
+            first_day = max(first_day, today)
             found = find_slots(
                 db.session, duration=timedelta(minutes=_duration(args.get("duration"))), first_day=first_day,
                 last_day=last_day, doctor=doctor, specialty=specialty, clinic=clinic,
@@ -127,6 +132,9 @@ class BoardView(RoleGuard, BaseView):
         specialty = next((person.specialty for person in doctors if person.specialty_id == specialty_id), None)
         if specialty_id is not None and specialty is None:
             raise DomainError(_("Nobody in this branch has this specialty."), field="specialty_id")
+        if doctor is not None and specialty is not None and doctor.specialty_id != specialty.id:
+            raise DomainError(_("%(doctor)s is not of the specialty chosen: choose “Any” specialty or another doctor.",
+                                doctor=doctor.short_name), field="doctor_id")
         return doctor, specialty
 
     @expose("/patients")
@@ -160,11 +168,13 @@ class BoardView(RoleGuard, BaseView):
             if entry is not None:
                 if room is None:
                     raise DomainError(_("Choose the chair."), field="room")
-                book_from_waiting_list(db.session, self._actor(), entry, room, doctor, starts_at, ends_at, kind, note)
+                visit = book_from_waiting_list(db.session, self._actor(), entry, room, doctor, starts_at, ends_at,
+                                               kind, note)
             else:
-                services.book_visit(db.session, self._actor(), clinic=board_clinic, room=room, doctor=doctor,
-                                    patient=_row(Patient, payload.get("patient_id")), starts_at=starts_at,
-                                    ends_at=ends_at, kind=kind, note=note)
+                visit = services.book_visit(db.session, self._actor(), clinic=board_clinic, room=room, doctor=doctor,
+                                            patient=_row(Patient, payload.get("patient_id")), starts_at=starts_at,
+                                            ends_at=ends_at, kind=kind, note=note)
+            return _Booked(visit)
 
         return self._act(change)
 
@@ -332,6 +342,24 @@ def _slot_row(clinic, slot):
     }
 
 
+class _Booked:
+    """What the board says once a visit is booked, and the day it is on (the
+    page opens that day when it shows another)."""
+
+    def __init__(self, visit):
+        self.visit = visit
+
+    def json(self):
+        visit, clinic = self.visit, self.visit.clinic
+        return {
+            "notice": _("Booked: %(patient)s, %(day)s %(start)s–%(end)s, %(doctor)s, %(room)s.",
+                        patient=visit.patient.full_name, day=f"{local_day(clinic, visit.starts_at):%d.%m.%Y}",
+                        start=local_clock(clinic, visit.starts_at), end=local_clock(clinic, visit.ends_at),
+                        doctor=visit.doctor.short_name, room=visit.room.name),
+            "day": local_day(clinic, visit.starts_at).isoformat(),
+        }
+
+
 class _Preview:
     """A move's preview as the dialog shows it."""
 
@@ -422,9 +450,10 @@ def _int(value):
 
 
 def _date(value):
-    """A day typed as the clinic writes it (dd.mm.yyyy) or as ISO (the URLs); None if neither."""
+    """A day typed as the clinic writes it (02.12.2026, 2.12.26) or as ISO (the URLs); None if none of them."""
     text = str(value or "").strip()
-    for parse in (lambda t: datetime.strptime(t, "%d.%m.%Y").date(), date.fromisoformat):
+    parsers = [lambda t, form=form: datetime.strptime(t, form).date() for form in TYPED_DAYS]
+    for parse in (*parsers, date.fromisoformat):
         try:
             day = parse(text)
         except ValueError:

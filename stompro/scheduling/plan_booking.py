@@ -270,9 +270,13 @@ class _Placing:
         before it, that is the cause to name (shifts are planned weeks ahead,
         a plan's healing gaps reach months ahead)."""
         planned_until = last_shift_day(self.session, places)
-        if planned_until is None or planned_until < local_day(places[0][1], not_before):
-            return _l("No shifts are planned for the doctors of this specialty from %(day)s. Plan their shifts, "
-                      "then book again.", day=f"{local_day(places[0][1], not_before):%d.%m.%Y}")
+        if planned_until is None:
+            return _l("No shifts are planned for the doctors of this specialty. Plan their shifts, then book again.")
+        earliest = local_day(places[0][1], not_before)
+        if planned_until < earliest:
+            return _l("This visit comes on %(day)s at the earliest, but the shifts of the doctors of this specialty "
+                      "are planned until %(last)s. Plan their shifts further, then book again.",
+                      day=f"{earliest:%d.%m.%Y}", last=f"{planned_until:%d.%m.%Y}")
         if planned_until < self.last_day:
             return _l("No free time in the shifts of the doctors of this specialty, planned until %(day)s. Plan "
                       "their shifts further, then book again.", day=f"{planned_until:%d.%m.%Y}")

@@ -155,12 +155,13 @@ def at_local_center(app, day, clock):
 
 
 FIND_DAY = date(2028, 4, 3)  # a Monday with no other test's visits
-FIND_TEXTS = {"ru": ("Найти время", "Записать"), "en": ("Find a time", "Book")}
+FIND_TEXTS = {"ru": ("Найти время", "Записать", "Записано: Искова Нина, 03.04.2028 09:00–10:00"),
+              "en": ("Find a time", "Book", "Booked: Искова Нина, 03.04.2028 09:00–10:00")}
 
 
 @pytest.mark.parametrize("language", ["ru", "en"])
 def test_the_call_center_finds_a_time_for_a_patient_and_books_it(app, page, live_server, screenshot, language):
-    find, book = FIND_TEXTS[language]
+    find, book, booked = FIND_TEXTS[language]
     with ExitStack() as stack:
         patient_id = stack.enter_context(committed_patient(
             app, "Искова", "Нина", date(1990, 7, 8), "+79167003302", NO_FINDINGS, 1))
@@ -172,7 +173,7 @@ def test_the_call_center_finds_a_time_for_a_patient_and_books_it(app, page, live
 
         sign_in(page, live_server, "callcenter")
         switch_language(page, language)
-        page.goto(f"{live_server}/admin/schedule/?clinic={center_id}&day={FIND_DAY.isoformat()}")
+        page.goto(f"{live_server}/admin/schedule/?clinic={center_id}&view=day")  # today
         page.get_by_role("button", name=find).click()
         page.locator("#board-find").wait_for(state="visible")
         page.locator("#board-find-patient-search").press_sequentially("Иско", delay=40)
@@ -194,7 +195,10 @@ def test_the_call_center_finds_a_time_for_a_patient_and_books_it(app, page, live
         assert page.input_value("#board-book-duration") == "60"
         assert "Искова Нина" in page.locator("#board-patient-chosen").inner_text()
         page.click("#board-book-form button[type=submit]")
-        page.locator("#board-book").wait_for(state="hidden")
+        page.wait_for_url(f"**day={FIND_DAY.isoformat()}**")  # the board opens the day booked, and says what
+        assert booked in page.locator("#board-notice").inner_text()
+        assert page.locator(f'.board-column[data-doctor="{doctor_id}"] .board-block', has_text="Искова Нина").count() == 1
+        screenshot("booked")
 
         with app.app_context():
             visit = db.session.execute(

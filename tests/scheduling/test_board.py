@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from stompro.extensions import db
-from stompro.org.models import Room
+from stompro.org.models import Room, Specialty
 from stompro.patients.models import Patient
 from stompro.planning.services import live_stages
 from stompro.scheduling.availability import at_local, local_day
@@ -181,6 +181,9 @@ def test_booking_free_time_from_the_board(app, client, auth, doctor):
     })
     assert response.status_code == 200, response.get_json()
     assert "Доскина Вера" in response.get_json()["grid"]
+    answer = response.get_json()
+    assert (answer["notice"], answer["day"]) == ("Booked: Доскина Вера, 10.03.2027 10:15–10:45, Ковалёва М.С., Кресло 2.",
+                                                 "2027-03-10")
     visit = db.session.execute(select(Appointment).filter_by(patient_id=patient.id)).scalar_one()
     assert visit.starts_at == at_local(clinic(CENTER), DAY, time(10, 15))
     assert visit.ends_at - visit.starts_at == timedelta(minutes=30)
@@ -385,6 +388,19 @@ def test_finding_a_time_lists_the_doctors_free_time_the_patients_preferred_first
     assert ("10:00", str(doctor.id)) in by_specialty
 
 
+def test_finding_a_time_takes_a_short_year_and_holds_the_doctor_to_the_specialty(app, client, auth, doctor):
+    doctor_works(DAY, hours=(time(10), time(12)))
+    auth.as_role("administrator")
+    short = f"{DAY.day}.{DAY.month}.{DAY:%y}"  # 10.3.27
+    assert ("10:00", str(doctor.id)) in _found_times(_find(client, doctor_id=doctor.id, **{"from": short, "to": short}))
+    other = next(s for s in db.session.execute(select(Specialty)).scalars() if s.id != doctor.specialty_id
+                 and _find(client, specialty_id=s.id).status_code == 200)
+    response = _find(client, doctor_id=doctor.id, specialty_id=other.id)
+    assert response.status_code == 422
+    assert response.get_json() == {"error": "Ковалёва М.С. is not of the specialty chosen: choose “Any” specialty or "
+                                            "another doctor.", "field": "doctor_id"}
+
+
 def test_finding_a_time_in_days_nobody_works_says_so(app, client, auth):
     auth.as_role("administrator")
     response = _find(client, duration="240")
@@ -396,6 +412,7 @@ def test_finding_a_time_in_days_nobody_works_says_so(app, client, auth):
     ({"from": "31.02.2027"}, "from", "Enter a date that exists, as dd.mm.yyyy."),
     ({"to": (DAY - timedelta(days=1)).strftime("%d.%m.%Y")}, "to", "The last day cannot be before the first."),
     ({"to": (DAY + timedelta(days=400)).strftime("%d.%m.%Y")}, "to", "Search at most a year at a time."),
+    ({"from": "01.11.2026", "to": "05.11.2026"}, "to", "These days have passed: free time is found from today on."),
     ({"doctor_id": "999999999"}, "doctor_id", "Choose a doctor of this branch."),
     ({"specialty_id": "999999999"}, "specialty_id", "Nobody in this branch has this specialty."),
 ])

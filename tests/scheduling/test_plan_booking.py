@@ -123,8 +123,7 @@ def test_a_stage_without_a_shift_within_the_horizon_is_unplaced_with_its_depende
     booking = preview_plan_booking(db.session, schedule.owner, plan, first_day=schedule.day(0), horizon_days=30)
     assert [placed.stage for placed in booking.bookings] == [stages[0]]
     reasons = {stage.position: str(reason) for stage, reason in booking.unplaced}
-    assert reasons[2] == (f"No shifts are planned for the doctors of this specialty from {schedule.day(1):%d.%m.%Y}. "
-                          "Plan their shifts, then book again.")
+    assert reasons[2] == "No shifts are planned for the doctors of this specialty. Plan their shifts, then book again."
     assert reasons[3] == "Waits for stage 2, which could not be placed."
 
 
@@ -139,6 +138,17 @@ def test_a_stage_past_the_planned_shifts_says_until_when_they_are_planned(schedu
     assert reasons[2] == ("No free time in the shifts of the doctors of this specialty, planned until "
                           f"{schedule.day(4):%d.%m.%Y}. Plan their shifts further, then book again.")
     assert reasons[3] == "Waits for stage 2, which could not be placed."
+
+
+def test_a_stage_due_after_the_last_shift_says_until_when_shifts_are_planned(schedule):
+    therapist, patient = schedule.doctor("therapy"), schedule.patient()
+    schedule.works_days(therapist, [schedule.day(n) for n in range(5)])
+    plan, _ = schedule.plan(patient, [{"minutes": 30}, {"minutes": 30, "gap": 20}])
+    booking = preview_plan_booking(db.session, schedule.owner, plan, first_day=schedule.day(0), horizon_days=60)
+    [(_, reason)] = booking.unplaced
+    assert str(reason) == (f"This visit comes on {schedule.day(20):%d.%m.%Y} at the earliest, but the shifts of the "
+                           f"doctors of this specialty are planned until {schedule.day(4):%d.%m.%Y}. Plan their shifts "
+                           "further, then book again.")
 
 
 def test_a_stage_of_a_specialty_nobody_practises_here_is_unplaced(schedule):

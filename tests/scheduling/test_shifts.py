@@ -73,7 +73,7 @@ def test_the_owner_makes_two_weeks_of_shifts_on_the_screen(app, client, auth):
     assert [s.work_date.isoweekday() for s in _shifts(doctor)] == [2, 4, 2, 4]
 
     page = _pattern(client, day_2=("09:00", "18:00")).get_data(as_text=True)
-    assert "No shift made: Ковалёва М.С. already has shifts on every one of those days." in page
+    assert "No shift made: every one of those days already has a shift of Ковалёва М.С." in page
     assert len(_shifts(doctor)) == 4
 
 

@@ -19,7 +19,30 @@
   var canBook = holder.dataset.canBook === "1";
   var message = document.getElementById("board-message");
   var freed = document.getElementById("board-freed");
+  var notice = document.getElementById("board-notice");
   var dragging = null;
+  var NOTICE_KEY = "stompro-board-notice";
+
+  /* Say what was booked; a visit on a day the board does not show opens that day, and is said there. */
+  function announce(answer) {
+    if (!answer.notice) {
+      return;
+    }
+    if (answer.day && page.dataset.days.split(",").indexOf(answer.day) < 0) {
+      window.sessionStorage.setItem(NOTICE_KEY, answer.notice);
+      var search = new URLSearchParams(query.replace(/^\?/, ""));
+      search.set("day", answer.day);
+      window.location.assign(base + "?" + search.toString());
+      return;
+    }
+    show(notice, answer.notice);
+  }
+
+  if (window.sessionStorage.getItem(NOTICE_KEY)) {
+    notice.textContent = window.sessionStorage.getItem(NOTICE_KEY);
+    notice.classList.remove("d-none");
+    window.sessionStorage.removeItem(NOTICE_KEY);
+  }
 
   // --- talking to the server ------------------------------------------------
 
@@ -89,6 +112,7 @@
     var errorBox = dialog.querySelector(".board-dialog-error");
     hide(errorBox);
     hide(message);
+    hide(notice);
     var buttons = dialog.querySelectorAll("button[type=submit], [data-set-status], [data-move-apply]");
     buttons.forEach(function (b) { b.disabled = true; });
     return post(path, payload).then(function (answer) {
@@ -269,7 +293,11 @@
       patient_id: form.patient_id.value, doctor_id: form.doctor_id.value, room_id: form.room_id.value,
       day: form.day.value, time: form.time.value, duration: form.duration.value, kind: form.kind.value,
       note: form.note.value, waiting_entry_id: form.waiting_entry_id.value
-    }, bookDialog);
+    }, bookDialog).then(function (answer) {
+      if (answer) {
+        announce(answer);
+      }
+    });
   });
 
   // --- finding a time: the server ranks free placements (scheduling.slots) ------------
