@@ -1,4 +1,4 @@
-"""flask commands: seed, schema, staff, schedule."""
+"""flask commands: seed, schema, staff, schedule, tasks."""
 import time
 from pathlib import Path
 
@@ -6,6 +6,7 @@ import click
 
 from .org.commands import staff_group
 from .scheduling.commands import schedule_group
+from .tasks.commands import tasks_group
 from .settings import PROJECT_ROOT
 
 
@@ -14,6 +15,7 @@ def register(app):
     app.cli.add_command(schema_group)
     app.cli.add_command(staff_group)
     app.cli.add_command(schedule_group)
+    app.cli.add_command(tasks_group)
 
 
 @click.group("seed", help="Load reference data or the demo clinic (idempotent).")

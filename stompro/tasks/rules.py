@@ -1,0 +1,248 @@
+"""The rules that fill the task book (task_rule rows: active, priority,
+parameters — the owner's to configure). ``generate_tasks`` runs every active
+rule once: ``flask --app app tasks generate`` daily, and the periodic job.
+
+Each task is made at most once per subject: its ``dedupe_key`` names the
+rule and what the task is about, and is unique in the database, so a rerun
+— or two runs racing — finds the task instead of making another. The keys:
+
+- confirm_tomorrow: ``confirm:<visit>:<start>`` — the booked (not yet
+  confirmed) visits of the branch's next working day; on the day before a
+  closed day, those of the next open day too. A visit moved to another
+  time is another call.
+- care_call_after_surgery: ``care:<visit>`` — ``days_after`` (1) after a
+  finished visit of a surgeon or an implantologist, or of a surgical plan stage.
+- hygiene_recall: ``recall:<last hygiene visit>`` — ``months`` (6) after a
+  patient's last finished hygiene visit, when nothing is booked.
+- plan_continuation: ``plan:<plan>:<last visit or 0>`` — an accepted or
+  running plan whose patient has no visit booked and no call-back set.
+- vip_birthday: ``birthday:<patient>:<year>`` — patients tagged ``tag``
+  (VIP) on their birthday (29 February on the 28th in other years).
+- overdue_visit: scheduling.overdue, which makes its own tasks.
+
+Task titles are stored in the clinic's language (DEFAULT_LANGUAGE)."""
+from calendar import isleap, monthrange
+from datetime import date, time, timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, exists, extract, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, joinedload
+
+from ..db import utcnow
+from ..org.models import Clinic, Specialty, Staff
+from ..patients.models import Patient, PatientTag
+from ..planning.models import PlanStage, TreatmentPlan
+from ..scheduling.availability import at_local, branch_hours, closed_days, local_day
+from ..scheduling.models import Appointment
+from ..scheduling.overdue import mark_overdue
+from ..scheduling.services import HOLDING
+from .models import Task, TaskRule
+
+# Specialties whose finished visits are followed by a care call.
+SURGICAL = ("surgery", "implantology")
+# How many days ahead "the next open day" is looked for after closed ones.
+LONGEST_CLOSURE_DAYS = 14
+TITLES = {
+    "confirm_tomorrow": _l("Confirm the visit"),
+    "care_call_after_surgery": _l("Ask how the patient is after the operation"),
+    "hygiene_recall": _l("Invite to the regular hygiene visit"),
+    "plan_continuation": _l("Book the next visit of the plan"),
+    "vip_birthday": _l("Congratulate on the birthday"),
+}
+QUEUES = {
+    "confirm_tomorrow": "reception",
+    "care_call_after_surgery": "reception",
+    "hygiene_recall": "call_center",
+    "plan_continuation": "call_center",
+    "vip_birthday": "reception",
+}
+
+
+def generate_tasks(session, now=None):
+    """Run every active rule; returns {rule code: tasks made now}. Flushes; the caller commits."""
+    now = now or utcnow()
+    rules = {rule.code: rule for rule in session.execute(select(TaskRule).where(TaskRule.active.is_(True))).scalars()}
+    made = {}
+    for code, subjects in (
+        ("confirm_tomorrow", _visits_to_confirm),
+        ("care_call_after_surgery", _visits_after_surgery),
+        ("hygiene_recall", _hygiene_recalls),
+        ("plan_continuation", _plans_to_continue),
+        ("vip_birthday", _birthdays),
+    ):
+        rule = rules.get(code)
+        if rule is not None:
+            made[code] = sum(_add_once(session, rule, now, **subject) for subject in subjects(session, rule, now))
+    if "overdue_visit" in rules:
+        made["overdue_visit"] = len(mark_overdue(session, now=now))
+    session.flush()
+    return made
+
+
+def _add_once(session, rule, now, key, patient, clinic_id, appointment=None, plan=None):
+    """Make the rule's task about a subject unless its key exists; True if made."""
+    if session.execute(select(Task.id).where(Task.dedupe_key == key)).first() is not None:
+        return False
+    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+        title = str(TITLES[rule.code])
+    task = Task(tab=rule.tab, priority=rule.priority, rule=rule, title=title, patient=patient, appointment=appointment,
+                plan=plan, clinic_id=clinic_id, queue=QUEUES[rule.code], due_at=now, status="open", dedupe_key=key)
+    try:
+        with session.begin_nested():
+            session.add(task)
+    except IntegrityError:  # another run made it meanwhile
+        return False
+    return True
+
+
+def _key_time(moment):
+    return f"{moment:%Y%m%dT%H%MZ}"
+
+
+# -- the rules' subjects --------------------------------------------------------------
+
+
+def _visits_to_confirm(session, rule, now):
+    for clinic in session.execute(select(Clinic).where(Clinic.active.is_(True))).scalars():
+        days = _days_to_confirm(session, clinic, local_day(clinic, now))
+        visits = session.execute(
+            select(Appointment)
+            .where(
+                Appointment.clinic_id == clinic.id, Appointment.deleted_at.is_(None), Appointment.status == "booked",
+                Appointment.starts_at >= at_local(clinic, days[0], time(0)),
+                Appointment.starts_at < at_local(clinic, days[-1] + timedelta(days=1), time(0)),
+            )
+            .options(joinedload(Appointment.patient))
+            .order_by(Appointment.starts_at, Appointment.id)
+        ).scalars().all()
+        for visit in visits:
+            yield {"key": f"confirm:{visit.id}:{_key_time(visit.starts_at)}", "patient": visit.patient,
+                   "clinic_id": clinic.id, "appointment": visit}
+
+
+def _days_to_confirm(session, clinic, today):
+    """Tomorrow, and while that day is not an open one, the days after it up to the next open day."""
+    closed = closed_days(session, clinic.id, today, today + timedelta(days=LONGEST_CLOSURE_DAYS))
+    days = [today + timedelta(days=1)]
+    while (days[-1] in closed or branch_hours(clinic, days[-1]) is None) and len(days) < LONGEST_CLOSURE_DAYS:
+        days.append(days[-1] + timedelta(days=1))
+    return days
+
+
+def _visits_after_surgery(session, rule, now):
+    days_after = int(rule.params.get("days_after", 1))
+    doctor_specialty, stage_specialty = aliased(Specialty), aliased(Specialty)
+    surgical = or_(doctor_specialty.code.in_(SURGICAL), stage_specialty.code.in_(SURGICAL))
+    candidates = session.execute(
+        select(Appointment)
+        .join(Staff, Appointment.doctor_id == Staff.id)
+        .outerjoin(doctor_specialty, Staff.specialty_id == doctor_specialty.id)
+        .outerjoin(PlanStage, Appointment.plan_stage_id == PlanStage.id)
+        .outerjoin(stage_specialty, PlanStage.specialty_id == stage_specialty.id)
+        .where(
+            Appointment.deleted_at.is_(None), Appointment.status == "done", surgical,
+            # the branches' days are checked below; a day either side covers their zones
+            Appointment.starts_at >= now - timedelta(days=days_after + 1),
+            Appointment.starts_at < now - timedelta(days=days_after - 1),
+        )
+        .options(joinedload(Appointment.patient), joinedload(Appointment.clinic))
+        .order_by(Appointment.starts_at, Appointment.id)
+    ).scalars().all()
+    for visit in candidates:
+        if local_day(visit.clinic, visit.starts_at) == local_day(visit.clinic, now) - timedelta(days=days_after):
+            yield {"key": f"care:{visit.id}", "patient": visit.patient, "clinic_id": visit.clinic_id,
+                   "appointment": visit}
+
+
+def _hygiene_recalls(session, rule, now):
+    months = int(rule.params.get("months", 6))
+    last_hygiene = (
+        select(Appointment.patient_id, func.max(Appointment.starts_at).label("last"))
+        .where(Appointment.deleted_at.is_(None), Appointment.status == "done", Appointment.kind == "hygiene")
+        .group_by(Appointment.patient_id)
+        .subquery()
+    )
+    visits = session.execute(
+        select(Appointment)
+        .join(last_hygiene, and_(Appointment.patient_id == last_hygiene.c.patient_id,
+                                 Appointment.starts_at == last_hygiene.c.last))
+        .join(Patient, Appointment.patient_id == Patient.id)
+        .where(
+            Appointment.deleted_at.is_(None), Appointment.status == "done", Appointment.kind == "hygiene",
+            Appointment.starts_at <= _months_before(now, months),
+            Patient.deleted_at.is_(None), Patient.status == "active", ~_has_booked_visit(now),
+        )
+        .options(joinedload(Appointment.patient))
+        .order_by(Appointment.id)
+    ).scalars().all()
+    for visit in visits:
+        yield {"key": f"recall:{visit.id}", "patient": visit.patient, "clinic_id": visit.clinic_id}
+
+
+def _plans_to_continue(session, rule, now):
+    call_back_set = exists().where(
+        Task.patient_id == TreatmentPlan.patient_id, Task.status == "open", Task.call_back_at >= now,
+    )
+    plans = session.execute(
+        select(TreatmentPlan)
+        .join(Patient, TreatmentPlan.patient_id == Patient.id)
+        .where(
+            TreatmentPlan.deleted_at.is_(None), TreatmentPlan.status.in_(("accepted", "in_progress")),
+            Patient.deleted_at.is_(None), ~_has_booked_visit(now, TreatmentPlan.patient_id), ~call_back_set,
+        )
+        .options(joinedload(TreatmentPlan.patient))
+        .order_by(TreatmentPlan.id)
+    ).scalars().all()
+    last_visits = dict(session.execute(
+        select(Appointment.patient_id, func.max(Appointment.id))
+        .where(Appointment.patient_id.in_([plan.patient_id for plan in plans]), Appointment.deleted_at.is_(None),
+               Appointment.status == "done")
+        .group_by(Appointment.patient_id)
+    ).all()) if plans else {}
+    for plan in plans:
+        yield {"key": f"plan:{plan.id}:{last_visits.get(plan.patient_id, 0)}", "patient": plan.patient,
+               "clinic_id": plan.clinic_id or plan.patient.home_clinic_id, "plan": plan}
+
+
+def _birthdays(session, rule, now):
+    tag = str(rule.params.get("tag", "VIP"))
+    for patient in session.execute(
+        select(Patient)
+        .where(
+            Patient.deleted_at.is_(None), Patient.status == "active", Patient.birth_date.is_not(None),
+            Patient.id.in_(select(PatientTag.patient_id).where(PatientTag.tag == tag)),
+            # the months of the days it may be anywhere now; each patient's own day is checked below
+            extract("month", Patient.birth_date).in_({(now + timedelta(days=d)).month for d in (-1, 0, 1)}),
+        )
+        .options(joinedload(Patient.home_clinic))
+        .order_by(Patient.id)
+    ).scalars():
+        today = local_day(patient.home_clinic, now) if patient.home_clinic is not None else now.date()
+        if _birthday_in(patient.birth_date, today.year) == today:
+            yield {"key": f"birthday:{patient.id}:{today.year}", "patient": patient,
+                   "clinic_id": patient.home_clinic_id}
+
+
+def _birthday_in(born, year):
+    """The day a birthday falls on in ``year``: 29 February is kept on the 28th in other years."""
+    if born.month == 2 and born.day == 29 and not isleap(year):
+        return date(year, 2, 28)
+    return born.replace(year=year)
+
+
+def _has_booked_visit(now, patient_id=Appointment.patient_id):
+    """A live visit of the patient from now on."""
+    booked = aliased(Appointment)
+    return exists().where(
+        booked.patient_id == patient_id, booked.deleted_at.is_(None), booked.status.in_(HOLDING),
+        booked.starts_at >= now,
+    )
+
+
+def _months_before(moment, months):
+    """The same day and time ``months`` earlier (the month's last day when it is shorter)."""
+    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
+    return moment.replace(year=year, month=month + 1, day=min(moment.day, monthrange(year, month + 1)[1]))

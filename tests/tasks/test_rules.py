@@ -1,0 +1,185 @@
+"""The rules that fill the task book: each one's positive and negative
+cases, one task per subject however often they run, and the command."""
+from datetime import date, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from stompro.extensions import db
+from stompro.patients.models import PatientTag
+from stompro.scheduling.models import Closure
+from stompro.scheduling.services import change_visit
+from stompro.tasks.models import Task
+from stompro.tasks.rules import generate_tasks
+from stompro.tasks.services import create_task
+
+from ..scheduling.conftest import Schedule
+
+
+@pytest.fixture
+def schedule(owner):
+    return Schedule(owner)
+
+
+def _keys(prefix):
+    return set(db.session.execute(select(Task.dedupe_key).where(Task.dedupe_key.like(f"{prefix}%"))).scalars())
+
+
+def _done(visit):
+    """A visit that took place (set directly: the status flow runs on the server's clock)."""
+    visit.status = "done"
+    db.session.flush()
+    return visit
+
+
+# -- confirming the next working day's visits ------------------------------------------
+
+
+def test_the_booked_visits_of_the_next_day_get_a_confirmation_call_once(schedule):
+    doctor, patient, other = schedule.doctor(), schedule.patient(), schedule.patient()
+    schedule.works_days(doctor, [schedule.day(n) for n in range(3)])
+    tomorrow = schedule.visit(doctor, patient, schedule.day(1), "10:00", 30)
+    confirmed = schedule.visit(doctor, other, schedule.day(1), "11:00", 30)
+    change_visit(db.session, schedule.owner, confirmed, status="confirmed")
+    later = schedule.visit(doctor, other, schedule.day(2), "10:00", 30)
+    now = schedule.at(schedule.day(0), "08:00")
+
+    generate_tasks(db.session, now=now)
+    [task] = db.session.execute(select(Task).where(Task.appointment_id.in_([tomorrow.id, confirmed.id, later.id]))).scalars()
+    assert (task.appointment, task.patient, task.tab, task.queue, task.status) == (
+        tomorrow, patient, "regular_calls", "reception", "open")
+    assert task.title == "Confirm the visit" and task.clinic_id == schedule.clinic.id and task.due_at == now
+
+    before = _keys("confirm:")
+    generate_tasks(db.session, now=now + timedelta(hours=1))
+    assert _keys("confirm:") == before  # a rerun makes nothing
+
+    change_visit(db.session, schedule.owner, tomorrow, starts_at=schedule.at(schedule.day(1), "15:00"),
+                 ends_at=schedule.at(schedule.day(1), "15:30"))
+    generate_tasks(db.session, now=now + timedelta(hours=2))
+    assert len(_keys(f"confirm:{tomorrow.id}:")) == 2  # moved: confirmed again at the new time
+
+
+def test_on_the_day_before_a_closed_day_the_next_open_days_visits_are_confirmed_too(schedule):
+    doctor, patient = schedule.doctor(), schedule.patient()
+    schedule.works_days(doctor, [schedule.day(n) for n in range(5)])
+    after_closure = schedule.visit(doctor, patient, schedule.day(3), "10:00", 30)
+    a_week_on = schedule.visit(doctor, patient, schedule.day(4), "10:00", 30)
+    db.session.add(Closure(clinic=schedule.clinic, first_day=schedule.day(1), last_day=schedule.day(2), reason="Ремонт"))
+    db.session.flush()
+    generate_tasks(db.session, now=schedule.at(schedule.day(0), "08:00"))
+    assert _keys(f"confirm:{after_closure.id}:") and not _keys(f"confirm:{a_week_on.id}:")
+
+
+# -- care calls after surgery ----------------------------------------------------------
+
+
+def test_a_care_call_follows_a_surgeons_finished_visit_the_next_day(schedule):
+    surgeon, therapist = schedule.doctor("surgery"), schedule.doctor("therapy")
+    for person in (surgeon, therapist):
+        schedule.works(person, schedule.day(0))
+    operated, filled, missed = schedule.patient(), schedule.patient(), schedule.patient()
+    extraction = _done(schedule.visit(surgeon, operated, schedule.day(0), "10:00", 60))
+    filling = _done(schedule.visit(therapist, filled, schedule.day(0), "10:00", 30, room=schedule.chairs[1]))
+    cancelled = schedule.visit(surgeon, missed, schedule.day(0), "12:00", 60)
+    change_visit(db.session, schedule.owner, cancelled, status="cancelled", cancel_reason="Заболел")
+
+    generate_tasks(db.session, now=schedule.at(schedule.day(0), "20:00"))  # the same day: too early
+    assert not _keys(f"care:{extraction.id}")
+    generate_tasks(db.session, now=schedule.at(schedule.day(1), "09:00"))
+    assert _keys("care:") >= {f"care:{extraction.id}"}
+    assert not _keys(f"care:{filling.id}") and not _keys(f"care:{cancelled.id}")
+    task = db.session.execute(select(Task).where(Task.dedupe_key == f"care:{extraction.id}")).scalar_one()
+    assert (task.tab, task.patient, task.title) == ("care_calls", operated, "Ask how the patient is after the operation")
+
+
+# -- hygiene recalls -------------------------------------------------------------------
+
+
+def test_six_months_after_the_last_hygiene_visit_the_patient_is_invited_unless_booked(schedule):
+    hygienist = schedule.doctor("hygiene")
+    schedule.works_days(hygienist, [schedule.day(0), schedule.day(200)])
+    due, booked, recent = schedule.patient(), schedule.patient(), schedule.patient()
+    cleaning = _done(schedule.visit(hygienist, due, schedule.day(0), "10:00", 60))
+    cleaning.kind = "hygiene"
+    other = _done(schedule.visit(hygienist, booked, schedule.day(0), "11:00", 60))
+    other.kind = "hygiene"
+    schedule.visit(hygienist, booked, schedule.day(200), "10:00", 60)  # already booked again
+    db.session.flush()
+    now = schedule.at(schedule.day(0), "12:00") + timedelta(days=190)
+    generate_tasks(db.session, now=now)
+    assert f"recall:{cleaning.id}" in _keys("recall:") and f"recall:{other.id}" not in _keys("recall:")
+
+    fresh = _done(schedule.visit(hygienist, recent, schedule.day(0), "12:00", 60))
+    fresh.kind = "hygiene"
+    db.session.flush()
+    generate_tasks(db.session, now=schedule.at(schedule.day(0), "14:00") + timedelta(days=90))
+    assert f"recall:{fresh.id}" not in _keys("recall:")
+
+
+# -- plans to continue -----------------------------------------------------------------
+
+
+def test_a_running_plan_with_nothing_booked_and_no_call_back_gets_a_call(schedule):
+    doctor = schedule.doctor()
+    schedule.works(doctor, schedule.day(5))
+    lost, booked, calling_back, refused = (schedule.patient() for _ in range(4))
+    plans = {patient.id: schedule.plan(patient, [{"minutes": 30}])[0]
+             for patient in (lost, booked, calling_back, refused)}
+    plans[refused.id].status, plans[refused.id].decline_reason = "declined", "Лечится в другой клинике"
+    schedule.visit(doctor, booked, schedule.day(5), "10:00", 30)
+    now = schedule.at(schedule.day(0), "09:00")
+    create_task(db.session, schedule.owner, tab="scheduled_calls", priority=3, title="Перезвонить", patient=calling_back,
+                clinic=schedule.clinic, due_at=now, status="open", call_result="call_back",
+                call_back_at=now + timedelta(days=3))
+
+    generate_tasks(db.session, now=now)
+    assert _keys(f"plan:{plans[lost.id].id}:") == {f"plan:{plans[lost.id].id}:0"}
+    assert not any(_keys(f"plan:{plans[patient.id].id}:") for patient in (booked, calling_back, refused))
+    task = db.session.execute(select(Task).where(Task.plan_id == plans[lost.id].id)).scalar_one()
+    assert (task.tab, task.queue, task.patient) == ("scheduled_calls", "call_center", lost)
+
+    generate_tasks(db.session, now=now + timedelta(days=1))
+    assert len(_keys(f"plan:{plans[lost.id].id}:")) == 1  # called once until a visit changes the picture
+
+
+# -- birthdays -------------------------------------------------------------------------
+
+
+def test_vip_patients_are_congratulated_on_their_birthday_once_a_year(schedule):
+    now = schedule.at(date(2027, 2, 28), "08:00")
+    vip, plain, leap = schedule.patient(), schedule.patient(), schedule.patient()
+    vip.birth_date, plain.birth_date, leap.birth_date = date(1980, 2, 28), date(1980, 2, 28), date(1984, 2, 29)
+    for patient in (vip, leap):
+        patient.home_clinic = schedule.clinic
+        db.session.add(PatientTag(patient_id=patient.id, tag="VIP"))
+    db.session.flush()
+    generate_tasks(db.session, now=now)
+    assert {f"birthday:{vip.id}:2027", f"birthday:{leap.id}:2027"} <= _keys("birthday:")
+    assert not _keys(f"birthday:{plain.id}:")
+    generate_tasks(db.session, now=now + timedelta(days=1))
+    assert len(_keys(f"birthday:{vip.id}:")) == 1
+
+
+# -- the rules as the owner configures them, and the command ---------------------------
+
+
+def test_an_inactive_rule_makes_nothing(schedule):
+    from stompro.tasks.models import TaskRule
+
+    rule = db.session.execute(select(TaskRule).where(TaskRule.code == "confirm_tomorrow")).scalar_one()
+    rule.active = False
+    doctor, patient = schedule.doctor(), schedule.patient()
+    schedule.works(doctor, schedule.day(1))
+    visit = schedule.visit(doctor, patient, schedule.day(1), "10:00", 30)
+    made = generate_tasks(db.session, now=schedule.at(schedule.day(0), "08:00"))
+    assert "confirm_tomorrow" not in made and not _keys(f"confirm:{visit.id}:")
+
+
+def test_the_command_says_what_each_rule_made_and_a_rerun_makes_nothing(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["tasks", "generate"])
+    assert first.exit_code == 0, first.output
+    assert "Подтвердить визиты на завтра: " in first.output  # the rule as the owner named it
+    again = runner.invoke(args=["tasks", "generate"])
+    assert again.output.strip().splitlines()[-1] == "Tasks made: 0."
