@@ -50,5 +50,29 @@ CALENDAR_DOMAIN = "stompro"
 # The board's waiting room alerts when a patient has waited this many minutes.
 WAITING_ALERT_MINUTES = 15
 
+# Messages
+# How SMS and e-mail leave: "console" only logs them (logger stompro.messages),
+# "file:PATH" appends one JSON line per message (tests, dry runs), "http" posts
+# SMS to a provider, "smtp" sends e-mail.
+SMS_GATEWAY = "console"
+EMAIL_GATEWAY = "console"
+# The "http" SMS gateway. Header values may name environment variables as
+# ${NAME}, so the provider's secret is never stored here. The body is a JSON
+# template in which {recipient}, {body}, {dedupe_key} and {id} are replaced by
+# their JSON-escaped values, e.g. {"to": "{recipient}", "text": "{body}"}.
+# Every request carries Idempotency-Key: <the message's dedupe key>.
+SMS_HTTP_URL = None
+SMS_HTTP_METHOD = "POST"
+SMS_HTTP_HEADERS = {}
+SMS_HTTP_BODY = None
+SMS_HTTP_SUCCESS = "200,201,202"  # the answers that count as sent
+# The "smtp" e-mail gateway: TLS is "starttls", "ssl" or "none". The login
+# comes from the environment variables STOMPRO_SMTP_USER and
+# STOMPRO_SMTP_PASSWORD, when set.
+SMTP_HOST = None
+SMTP_PORT = 587
+SMTP_TLS = "starttls"
+SMTP_FROM = None
+
 # Seeding: load the demo clinic on first start of the embedded database.
 SEED_DEMO_ON_FIRST_START = True
