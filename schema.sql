@@ -1025,6 +1025,7 @@ CREATE TABLE task (
 	outcome_note TEXT, 
 	done_by_id INTEGER, 
 	done_at TIMESTAMP WITH TIME ZONE, 
+	attempts INTEGER DEFAULT '0' NOT NULL, 
 	dedupe_key VARCHAR(120), 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 

@@ -16,15 +16,16 @@ from .theme import bp as theme_bp
 
 class HomeView(RoleGuard, AdminIndexView):
     """The start page; like every admin page it needs a signed-in person.
-    The reception and the call center start on the schedule board, a doctor
-    on their day; everyone else on the welcome page."""
+    The call center starts on the task book, the reception on the schedule
+    board, a doctor on their day; everyone else on the welcome page."""
 
     permissions = Permissions(list=EVERYONE)
 
     @expose("/")
     def index(self):
         roles = current_roles()
-        landing = "schedule" if roles & {ADMINISTRATOR, CALL_CENTER} else "my_day" if DOCTOR in roles else None
+        landing = ("tasks" if CALL_CENTER in roles else "schedule" if ADMINISTRATOR in roles
+                   else "my_day" if DOCTOR in roles else None)
         view = next((v for v in self.admin._views if v.endpoint == landing), None)
         if view is not None and view.is_accessible():
             return view.index()

@@ -83,7 +83,7 @@ class BoardView(RoleGuard, BaseView):
             durations=DURATIONS, default_duration=DEFAULT_DURATION, steps=STEPS,
             doctors=doctors, specialties=_specialties(doctors), rooms=[r for r in board.clinic.rooms if r.active],
             new_patient_url=reachable_url("patient.create_view"),
-            shown_days=",".join(day.isoformat() for day in board.days),
+            shown_days=",".join(day.isoformat() for day in board.days), find_patient=self._patient_to_find(),
             find_from=board.today.strftime("%d.%m.%Y"), find_to=(board.today + FIND_DAYS).strftime("%d.%m.%Y"),
         )
 
@@ -121,6 +121,11 @@ class BoardView(RoleGuard, BaseView):
         return jsonify(found=len(found), slots=render_template(
             "scheduling/board_slots.html", slots=[_slot_row(clinic, slot) for slot in found],
         ))
+
+    def _patient_to_find(self):
+        """``?patient=``: the patient a call is about (the task book's "Find a time"), for the finder to open with."""
+        patient = _row(Patient, request.args.get("patient")) if self.allowed("edit") else None
+        return patient if patient is not None and patient.deleted_at is None else None
 
     def _slot_doctor(self, clinic, args):
         """The doctor or the specialty the search is for: a doctor of the branch, a specialty of its doctors."""

@@ -14,6 +14,7 @@ from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER, OWNER_ON
 from ..patients.models import Patient
 from ..planning.models import TreatmentPlan
 from ..scheduling.models import Appointment
+from .book_views import TaskBookView
 from .models import QUEUES, Task, TaskRule
 from .services import cancel_task, create_task, update_task
 
@@ -78,5 +79,6 @@ class TaskRuleAdmin(StomproModelView):
 
 
 def register(admin):
-    admin.add_view(TaskAdmin(Task, db, name=_l("Task book"), category=CATEGORY, endpoint="task"))
+    admin.add_view(TaskBookView(name=_l("Task book"), category=CATEGORY, endpoint="tasks", url="/admin/tasks"))
+    admin.add_view(TaskAdmin(Task, db, name=_l("All tasks"), category=CATEGORY, endpoint="task"))
     admin.add_view(TaskRuleAdmin(TaskRule, db, name=_l("Task rules"), category=CATEGORY, endpoint="task_rule"))

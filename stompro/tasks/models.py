@@ -65,6 +65,8 @@ class Task(Entity, db.Model):
     outcome_note: Mapped[str | None] = mapped_column(Text)
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Calls made for this task so far ("no answer" keeps it open for another try).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # What the task is about, once: a rule's reruns find it instead of making another.
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
 

@@ -6,6 +6,8 @@ closed task goes to the archive as it was. Tasks are never deleted: a task
 no longer needed is cancelled. A task of a branch is that branch's staff's
 (owners and the call center work for every branch); a task without a branch
 is the network's queue."""
+from datetime import timedelta
+
 from flask_babel import lazy_gettext as _l
 
 from .. import bounds
@@ -14,6 +16,10 @@ from ..errors import DomainError
 from ..org.branches import require_branch
 from .models import CALL_RESULTS, QUEUES, TABS, TASK_STATUSES, Task
 
+# The results that close a task; the others keep it open for the next call.
+CLOSING_RESULTS = ("reached", "booked", "refused")
+# When a task whose call was not answered is due again, unless told.
+NO_ANSWER_RETRY = timedelta(hours=2)
 TASK_FIELDS = ("tab", "priority", "title", "patient", "appointment", "plan", "assignee", "queue", "due_at", "clinic")
 OUTCOME_FIELDS = ("status", "call_result", "call_back_at", "outcome_note")
 
@@ -68,6 +74,38 @@ def record_outcome(session, actor, task, status="open", call_result=None, call_b
         task.done_by = actor
         task.done_at = now or utcnow()
     task.status = status
+    session.flush()
+    return task
+
+
+def record_call(session, actor, task, result, note=None, reason=None, call_back_at=None, now=None):
+    """One call made for an open task, in one step; every call counts as an attempt.
+
+    - reached, booked: done (the patient was reached, or booked a visit);
+    - refused: done, with the patient's reason (required);
+    - no_answer: stays open, due again at ``call_back_at`` (default: in
+      NO_ANSWER_RETRY), so it sinks until then;
+    - call_back: stays open, due at the time the patient asked (required, not past).
+    """
+    now = now or utcnow()
+    if task.status != "open":
+        raise DomainError(_l("This task is closed; make a new task instead."), field="result")
+    if result not in CALL_RESULTS:
+        raise DomainError(_l("Choose what came of the call."), field="result")
+    reason = (reason or "").strip()
+    if result == "refused" and not reason:
+        raise DomainError(_l("Write why the patient refused."), field="reason")
+    if result == "no_answer":
+        call_back_at = call_back_at or now + NO_ANSWER_RETRY
+        if call_back_at < now:
+            raise DomainError(_l("The time to try again has passed; choose a later one."), field="call_back_at")
+    note = "\n".join(part for part in (reason, (note or "").strip()) if part) or None
+    status = "done" if result in CLOSING_RESULTS else "open"
+    record_outcome(session, actor, task, status=status, call_result=result,
+                   call_back_at=call_back_at if result == "call_back" else None, outcome_note=note, now=now)
+    task.attempts = (task.attempts or 0) + 1
+    if result in ("no_answer", "call_back"):
+        task.due_at = call_back_at
     session.flush()
     return task
 

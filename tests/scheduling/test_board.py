@@ -423,6 +423,15 @@ def test_finding_a_time_refuses_bad_input_naming_the_field(app, client, auth, ar
     assert response.get_json() == {"error": message, "field": field}
 
 
+def test_the_board_opens_the_finder_for_the_patient_of_a_task(app, client, auth):
+    patient = _patient("Звонкова")
+    db.session.commit()
+    auth.as_role("call_center")
+    page = client.get(f"/admin/schedule/?patient={patient.id}").get_data(as_text=True)
+    assert f'data-find-patient="{patient.id}" data-find-patient-name="Звонкова Вера"' in page
+    assert "data-find-patient" not in client.get("/admin/schedule/?patient=999999999").get_data(as_text=True)
+
+
 def test_the_find_dialog_is_offered_to_those_who_book(app, client, auth):
     auth.as_role("administrator")
     assert "data-open-find" in client.get("/admin/schedule/").get_data(as_text=True)
@@ -476,7 +485,7 @@ def test_the_call_center_books_in_every_branch(app, client, auth):
 
 
 @pytest.mark.parametrize("role, lands_on", [
-    ("administrator", "board-page"), ("call_center", "board-page"), ("doctor", "My day"), ("owner", "Welcome"),
+    ("administrator", "board-page"), ("call_center", "task-book"), ("doctor", "My day"), ("owner", "Welcome"),
 ])
 def test_the_home_page_per_role(app, client, auth, role, lands_on):
     auth.as_role(role)

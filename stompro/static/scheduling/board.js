@@ -315,6 +315,11 @@
       $(findDialog).modal("show");
     });
 
+    if (page.dataset.findPatient) {  // opened from a task: find a time for its patient
+      findPicker.choose(page.dataset.findPatient, page.dataset.findPatientName);
+      $(findDialog).modal("show");
+    }
+
     $(findDialog).on("shown.bs.modal", function () {
       findPicker.input.focus();
     });

@@ -1,0 +1,29 @@
+/* The task book: a result button opens the one-step dialog with the fields
+   that result needs (a reason to refuse, a time to call again); the server
+   records the call and answers with the book again. */
+(function () {
+  "use strict";
+
+  var dialog = document.getElementById("task-call");
+  if (!dialog) {
+    return;
+  }
+  var form = document.getElementById("task-call-form");
+
+  document.getElementById("task-book").addEventListener("click", function (event) {
+    var button = event.target.closest("[data-task-result]");
+    if (!button) {
+      return;
+    }
+    var result = button.dataset.taskResult;
+    form.reset();
+    form.action = form.dataset.action.replace(/\/0\/call$/, "/" + button.dataset.taskId + "/call");
+    form.elements.result.value = result;
+    dialog.querySelector(".modal-title").textContent = button.textContent.trim();
+    dialog.querySelector("[data-task-patient]").textContent = button.dataset.patient || "";
+    dialog.querySelectorAll("[data-for]").forEach(function (part) {
+      part.classList.toggle("d-none", part.dataset.for.split(" ").indexOf(result) < 0);
+    });
+    window.jQuery(dialog).modal("show");
+  });
+})();

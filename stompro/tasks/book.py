@@ -1,0 +1,76 @@
+"""What the task book shows: the tabs with their open and overdue counts,
+and one tab's tasks — overdue first (most urgent priority first), then the
+ones due later; the archive holds the closed ones, newest first.
+
+A person sees the tasks of their branches and the network's queue (tasks
+without a branch); "mine" narrows to the tasks assigned to them, "queue"
+to those assigned to nobody."""
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from ..db import utcnow
+from ..scheduling.models import Appointment
+from .models import TABS, Task, TaskRule
+
+ARCHIVE = "archive"
+WORK_TABS = tuple(tab for tab in TABS if tab != ARCHIVE)
+SCOPES = ("all", "mine", "queue")
+SHOWN = 200  # tasks on one page of a tab; the archive's newest
+
+
+@dataclass
+class Tab:
+    code: str
+    priority: int | None  # the most urgent of its rules' (the owner sets them)
+    open: int
+    overdue: int
+
+
+def tabs(session, actor, clinics, clinic=None, scope="all", now=None):
+    """Every tab with its counts (the archive last, without counts), the most urgent tab first."""
+    now = now or utcnow()
+    counts = dict.fromkeys(WORK_TABS, (0, 0))
+    rows = session.execute(
+        _visible(select(Task.tab, func.count(), func.sum(case((Task.due_at < now, 1), else_=0))), actor, clinics,
+                 clinic, scope)
+        .where(Task.status == "open")
+        .group_by(Task.tab)
+    ).all()
+    counts.update({tab: (count, int(overdue or 0)) for tab, count, overdue in rows if tab in counts})
+    priorities = dict(session.execute(
+        select(TaskRule.tab, func.min(TaskRule.priority)).where(TaskRule.active.is_(True)).group_by(TaskRule.tab)
+    ).all())
+    shown = sorted((Tab(tab, priorities.get(tab), *counts[tab]) for tab in WORK_TABS),
+                   key=lambda t: (t.priority or 6, WORK_TABS.index(t.code)))
+    return [*shown, Tab(ARCHIVE, None, 0, 0)]
+
+
+def tab_tasks(session, actor, clinics, tab, clinic=None, scope="all", now=None):
+    """The tasks of a tab as the book lists them (see the module's docstring)."""
+    now = now or utcnow()
+    query = _visible(select(Task), actor, clinics, clinic, scope).options(
+        joinedload(Task.patient), joinedload(Task.appointment).joinedload(Appointment.doctor),
+        joinedload(Task.appointment).joinedload(Appointment.clinic), joinedload(Task.plan),
+        joinedload(Task.clinic), joinedload(Task.assignee), joinedload(Task.done_by), joinedload(Task.rule),
+    )
+    if tab == ARCHIVE:
+        query = query.where(or_(Task.status != "open", Task.tab == ARCHIVE)).order_by(
+            Task.done_at.desc().nulls_last(), Task.id.desc())
+    else:
+        overdue = case((Task.due_at < now, 0), else_=1)
+        query = query.where(Task.status == "open", Task.tab == tab).order_by(
+            overdue, case((Task.due_at < now, Task.priority), else_=0), Task.due_at, Task.id)
+    return session.execute(query.limit(SHOWN)).unique().scalars().all()
+
+
+def _visible(query, actor, clinics, clinic, scope):
+    """Tasks of the person's branches (or of ``clinic``, one of them) and the network's queue."""
+    branch_ids = [c.id for c in clinics] if clinic is None else [clinic.id]
+    query = query.where(or_(Task.clinic_id.in_(branch_ids), Task.clinic_id.is_(None)))
+    if scope == "mine":
+        query = query.where(Task.assignee_id == actor.id)
+    elif scope == "queue":
+        query = query.where(Task.assignee_id.is_(None))
+    return query

@@ -1,0 +1,131 @@
+"""The task book (/admin/tasks/): the call center's home page and the
+administrators' working tool. Tabs with their counts, a tab's tasks overdue
+first, and the result of a call recorded in one step through
+tasks.services.record_call."""
+from datetime import datetime
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .. import bounds
+from ..admin.base import RoleGuard
+from ..admin.choices import VALUE_LABELS
+from ..admin.links import reachable_url
+from ..admin.permissions import Permissions
+from ..db import utcnow
+from ..errors import DomainError
+from ..extensions import db
+from ..org.branches import clinics_of, require_branch
+from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER
+from ..patients.phones import format_phone
+from ..scheduling.availability import at_local, clinic_zone
+from ..timefmt import format_span, from_local, to_local
+from .book import ARCHIVE, SCOPES, WORK_TABS, tab_tasks, tabs
+from .models import Task
+from .services import record_call
+
+WORKERS = frozenset({OWNER, ADMINISTRATOR, CALL_CENTER, COORDINATOR})
+TAB_LABELS = {
+    "regular_calls": _l("Confirmations"),
+    "care_calls": _l("Care calls"),
+    "scheduled_calls": _l("Scheduled calls"),
+    "birthdays": _l("Birthdays"),
+    "overdue_visits": _l("Missed visits"),
+    "documents": _l("Documents"),
+    ARCHIVE: _l("Archive"),
+}
+SCOPE_LABELS = {"all": _l("Everyone's"), "mine": _l("My tasks"), "queue": _l("Nobody's yet")}
+
+
+class TaskBookView(RoleGuard, BaseView):
+    permissions = Permissions(list=WORKERS, edit=WORKERS)
+
+    @property
+    def extra_css(self):
+        return [url_for("static", filename="tasks/book.css")]
+
+    @expose("/")
+    def index(self):
+        me = current_user._get_current_object()
+        mine = clinics_of(db.session, me)
+        clinic = next((c for c in mine if str(c.id) == request.args.get("clinic")), None)
+        if request.args.get("clinic") and clinic is None:
+            abort(403)
+        tab = request.args.get("tab") if request.args.get("tab") in (*WORK_TABS, ARCHIVE) else None
+        scope = request.args.get("scope") if request.args.get("scope") in SCOPES else "all"
+        now = utcnow()
+        shown_tabs = tabs(db.session, me, mine, clinic, scope, now)
+        tab = tab or next((t.code for t in shown_tabs if t.open), shown_tabs[0].code)
+        tasks = tab_tasks(db.session, me, mine, tab, clinic, scope, now)
+        return self.render(
+            "tasks/book.html", tabs=shown_tabs, tab=tab, tasks=[_row(task, now) for task in tasks],
+            tab_labels=TAB_LABELS, scopes=SCOPE_LABELS, scope=scope, branches=mine, clinic=clinic,
+            label=VALUE_LABELS, board_url=reachable_url("schedule.index"),
+            query={"tab": tab, "scope": scope, "clinic": clinic.id if clinic else None},
+        )
+
+    @expose("/<int:task_id>/call", methods=("POST",))
+    def call(self, task_id):
+        """One call's result: ``result``, ``note``, ``reason`` (refused), ``call_back_at`` (dd.mm.yyyy HH:MM)."""
+        task = db.session.get(Task, task_id)
+        if task is None:
+            abort(404)
+        me = current_user._get_current_object()
+        back = url_for("tasks.index", tab=request.form.get("tab") or task.tab, scope=request.form.get("scope") or None,
+                       clinic=request.form.get("clinic") or None)
+        try:
+            require_branch(me, task.clinic_id)
+            record_call(db.session, me, task, request.form.get("result"), note=_text(request.form.get("note")),
+                        reason=_text(request.form.get("reason")),
+                        call_back_at=_moment(task, request.form.get("call_back_at")))
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            flash(_("Nothing was recorded: %(reason)s", reason=error.message), "error")
+            return redirect(back)
+        flash(_("Recorded: %(result)s — %(patient)s.", result=VALUE_LABELS.get(task.call_result, task.call_result),
+                patient=task.patient.full_name if task.patient else task.title), "success")
+        return redirect(back)
+
+
+def _row(task, now):
+    """What a task's line says, on its branch's clock."""
+    visit, zone = task.appointment, clinic_zone(task.clinic) if task.clinic else None
+    return {
+        "task": task,
+        "overdue": task.status == "open" and task.due_at < now,
+        "due": _clock(task.due_at, zone),
+        "done": _clock(task.done_at, zone) if task.done_at else "",
+        "phone": format_phone(task.patient.phone) if task.patient and task.patient.phone else "",
+        "visit": (f"{format_span(visit.starts_at, visit.ends_at, clinic_zone(visit.clinic))}, {visit.doctor.short_name}"
+                  if visit is not None else ""),
+        "card_url": reachable_url("patient_card.show", patient_id=task.patient_id) if task.patient_id else None,
+        "plan_url": reachable_url("plan.show", plan_id=task.plan_id) if task.plan_id else None,
+    }
+
+
+def _clock(moment, zone):
+    return f"{moment.astimezone(zone) if zone else to_local(moment):%d.%m.%Y %H:%M}"
+
+
+def _text(value):
+    text = str(value or "").strip()
+    bounds.require(bounds.text_problem(text), "note")
+    return text or None
+
+
+def _moment(task, value):
+    """A time typed on the task's branch clock (dd.mm.yyyy HH:MM) → UTC; None when empty."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        typed = datetime.strptime(text, "%d.%m.%Y %H:%M")
+    except ValueError:
+        raise DomainError(_l("Enter the date and time as dd.mm.yyyy HH:MM."), field="call_back_at") from None
+    moment = at_local(task.clinic, typed.date(), typed.time()) if task.clinic else from_local(typed)
+    bounds.require(bounds.moment_problem(moment), "call_back_at")
+    return moment

@@ -1,0 +1,93 @@
+"""The task book in a real headless Chromium, in Russian and in English: the
+call center lands on it, records "no answer" (the task comes back later,
+one call counted), opens the slot finder for the task's patient, and
+records "booked" — the task goes to the archive with who and when."""
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from stompro.db import utcnow
+from stompro.extensions import db
+from stompro.org.models import Clinic, Staff
+from stompro.patients.models import Patient
+from stompro.tasks.models import Task
+from stompro.tasks.services import cancel_task, create_task
+
+from .conftest import committed_patient, sign_in
+from .test_plan import switch_language
+
+pytestmark = pytest.mark.browser
+
+NO_FINDINGS = [{"tooth": 11, "surfaces": "", "condition": "healthy"}]
+TEXTS = {
+    "ru": {"no_answer": "Не отвечает", "booked": "Записан", "record": "Записать", "find": "Найти время",
+           "recorded": "Записано: Не отвечает — Звонова Анна."},
+    "en": {"no_answer": "No answer", "booked": "Booked", "record": "Record", "find": "Find a time",
+           "recorded": "Recorded: No answer — Звонова Анна."},
+}
+
+
+@contextmanager
+def care_call(app, patient_id):
+    """An overdue care call about the patient in the centre; cancelled at the end if still open."""
+    with app.app_context():
+        owner = db.session.execute(select(Staff).filter_by(login="owner")).scalar_one()
+        center = db.session.execute(select(Clinic).filter_by(name="StomPRO Центр")).scalar_one()
+        task = create_task(db.session, owner, tab="care_calls", priority=1, title="Звонок заботы после операции",
+                           patient=db.session.get(Patient, patient_id), clinic=center,
+                           due_at=utcnow() - timedelta(hours=1))
+        db.session.commit()
+        task_id = task.id
+    try:
+        yield task_id
+    finally:
+        with app.app_context():
+            task = db.session.get(Task, task_id)
+            if task.status == "open":
+                cancel_task(db.session, db.session.execute(select(Staff).filter_by(login="owner")).scalar_one(), task)
+                db.session.commit()
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_call_center_works_a_care_call_from_the_task_book(app, page, live_server, screenshot, language):
+    texts = TEXTS[language]
+    with committed_patient(app, "Звонова", "Анна", date(1970, 3, 4), "+79167003303", NO_FINDINGS, 1) as patient_id:
+        with care_call(app, patient_id) as task_id:
+            sign_in(page, live_server, "callcenter")
+            switch_language(page, language)
+            assert page.locator("#task-book").count() == 1  # the call center lands on the task book
+            page.goto(f"{live_server}/admin/tasks/?tab=care_calls")
+            row = page.locator(f'tr[data-task="{task_id}"]')
+            assert "is-overdue" in row.get_attribute("class")  # overdue: red, on top
+            screenshot("book")
+
+            row.get_by_role("button", name=texts["no_answer"]).click()
+            page.locator("#task-call").wait_for(state="visible")
+            page.fill("#task-call-note", "Длинные гудки")
+            with page.expect_navigation():
+                page.get_by_role("button", name=texts["record"], exact=True).click()
+            assert texts["recorded"] in page.content()
+            row = page.locator(f'tr[data-task="{task_id}"]')
+            assert row.locator("td").nth(3).inner_text().strip() == "1"  # one call made
+            assert "is-overdue" not in (row.get_attribute("class") or "")  # due again later
+
+            with page.context.expect_page() as opened:
+                row.get_by_role("link", name=texts["find"]).click()
+            board = opened.value
+            board.locator("#board-find").wait_for(state="visible")
+            assert "Звонова Анна" in board.locator("#board-find-patient-chosen").inner_text()
+            board.close()
+
+            row.get_by_role("button", name=texts["booked"]).click()
+            page.locator("#task-call").wait_for(state="visible")
+            with page.expect_navigation():
+                page.get_by_role("button", name=texts["record"], exact=True).click()
+            assert page.locator(f'tr[data-task="{task_id}"]').count() == 0
+            screenshot("recorded")
+
+            with app.app_context():
+                task = db.session.get(Task, task_id)
+                assert (task.status, task.call_result, task.attempts, task.done_by.login) == (
+                    "done", "booked", 2, "callcenter")

@@ -1,0 +1,151 @@
+"""The task book (/admin/tasks/): tabs with their counts, a tab's tasks
+overdue first, whose tasks, branches, and a call's result recorded in one
+step — valid and refused — with the database checked afterwards."""
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from stompro.db import utcnow
+from stompro.extensions import db
+from stompro.patients.models import Patient
+from stompro.scheduling.availability import clinic_zone
+from stompro.tasks.models import Task
+from stompro.tasks.services import create_task
+
+from ..conftest import CENTER, SOUTH, clinic, staff_by_login
+
+
+def _patient(last_name):
+    patient = Patient(last_name=last_name, first_name="Ирина", birth_date=date(1975, 1, 2), phone="+79160005566")
+    db.session.add(patient)
+    db.session.flush()
+    return patient
+
+
+def _task(last_name, tab="care_calls", due=timedelta(hours=-1), priority=2, branch=CENTER, assignee=None):
+    task = create_task(db.session, staff_by_login("owner"), tab=tab, priority=priority, title="Звонок заботы",
+                       patient=_patient(last_name), clinic=clinic(branch), due_at=utcnow() + due, assignee=assignee)
+    db.session.commit()
+    return task
+
+
+def _book(client, **args):
+    return client.get("/admin/tasks/", query_string=args).get_data(as_text=True)
+
+
+def _rows(page):
+    """The patients of the listed tasks, in order."""
+    return re.findall(r'data-task="\d+">.*?<a href="[^"]*">([^<]+)</a>', page, re.S)
+
+
+def _call(client, auth, task, **form):
+    return client.post(f"/admin/tasks/{task.id}/call", data={"csrf_token": auth.csrf_token(), **form},
+                       follow_redirects=True)
+
+
+def test_a_tab_lists_overdue_tasks_first_most_urgent_first_then_the_later_ones(app, client, auth):
+    later = _task("Позднякова", due=timedelta(hours=3), priority=1)
+    low = _task("Низова", due=timedelta(hours=-2), priority=4)
+    urgent = _task("Срочнова", due=timedelta(hours=-1), priority=1)
+    auth.as_role("call_center")
+    page = _book(client, tab="care_calls", clinic=clinic(CENTER).id)
+    names = [name for name in _rows(page) if name.split()[0] in ("Позднякова", "Низова", "Срочнова")]
+    assert [name.split()[0] for name in names] == ["Срочнова", "Низова", "Позднякова"]
+    assert re.search(rf'class="is-overdue" data-task="{urgent.id}"', page)
+    assert not re.search(rf'class="is-overdue" data-task="{later.id}"', page)
+    count = re.search(r'data-tab="care_calls">.*?data-tab-count>(\d+)<', page, re.S).group(1)
+    assert int(count) == db.session.scalar(select(db.func.count()).select_from(Task).where(
+        Task.tab == "care_calls", Task.status == "open", Task.clinic_id == clinic(CENTER).id)) and low
+
+
+def test_mine_and_nobodys_and_the_branches_of_the_person(app, client, auth):
+    admin = staff_by_login("admin")
+    mine = _task("Моева", assignee=admin)
+    nobodys = _task("Ничейная")
+    south = _task("Южанина", branch=SOUTH)
+    auth.as_role("administrator")  # the centre's
+    everything = _book(client, tab="care_calls")
+    assert "Моева" in everything and "Ничейная" in everything and "Южанина" not in everything
+    only_mine = _book(client, tab="care_calls", scope="mine")
+    assert "Моева" in only_mine and "Ничейная" not in only_mine
+    queue = _book(client, tab="care_calls", scope="queue")
+    assert "Ничейная" in queue and "Моева" not in queue
+    assert client.get("/admin/tasks/", query_string={"clinic": clinic(SOUTH).id}).status_code == 403
+    response = _call(client, auth, south, result="reached")
+    assert "You do not work in this branch." in response.get_data(as_text=True)
+    db.session.refresh(south)
+    assert (south.status, south.attempts) == ("open", 0) and mine and nobodys
+
+
+def test_reached_closes_the_task_into_the_archive_with_who_and_when(app, client, auth):
+    task = _task("Дозвонова")
+    auth.as_role("call_center")
+    page = _call(client, auth, task, result="reached", note="Всё хорошо").get_data(as_text=True)
+    assert "Recorded: Reached — Дозвонова Ирина." in page
+    db.session.refresh(task)
+    assert (task.status, task.call_result, task.attempts, task.outcome_note) == ("done", "reached", 1, "Всё хорошо")
+    assert task.done_by.login == "callcenter" and task.done_at is not None
+    archive = _book(client, tab="archive")
+    assert "Дозвонова" in archive and "Дозвонова" not in _book(client, tab="care_calls")
+
+
+def test_no_answer_counts_the_attempt_and_comes_back_later(app, client, auth):
+    task = _task("Молчанова")
+    auth.as_role("call_center")
+    before = utcnow()
+    _call(client, auth, task, result="no_answer")
+    db.session.refresh(task)
+    assert (task.status, task.call_result, task.attempts) == ("open", "no_answer", 1)
+    assert timedelta(hours=2) <= task.due_at - before < timedelta(hours=2, minutes=1)
+    _call(client, auth, task, result="no_answer", call_back_at=f"{date.today() + timedelta(days=1):%d.%m.%Y} 10:30")
+    db.session.refresh(task)
+    assert task.attempts == 2 and task.due_at.astimezone(clinic_zone(task.clinic)).strftime("%H:%M") == "10:30"
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"result": "refused"}, "Write why the patient refused."),
+    ({"result": "call_back"}, "“Call back” needs the time to call back."),
+    ({"result": "call_back", "call_back_at": f"{date.today() - timedelta(days=1):%d.%m.%Y} 10:00"},
+     "The time to call back has passed"),
+    ({"result": "call_back", "call_back_at": "завтра"}, "Enter the date and time as dd.mm.yyyy HH:MM."),
+    ({"result": "maybe"}, "Choose what came of the call."),
+    ({"result": "reached", "note": "a\x00b"}, "control characters"),
+])
+def test_a_refused_result_says_why_and_records_nothing(app, client, auth, form, message):
+    task = _task("Отказова")
+    auth.as_role("call_center")
+    page = _call(client, auth, task, **form).get_data(as_text=True)
+    assert "Nothing was recorded" in page and message in page
+    db.session.refresh(task)
+    assert (task.status, task.call_result, task.attempts) == ("open", None, 0)
+
+
+def test_refused_with_a_reason_and_call_back_at_a_time(app, client, auth):
+    refused, later = _task("Несогласова"), _task("Перезвонова")
+    auth.as_role("administrator")
+    _call(client, auth, refused, result="refused", reason="Лечится в другой клинике")
+    when = f"{date.today() + timedelta(days=2):%d.%m.%Y} 15:00"
+    _call(client, auth, later, result="call_back", call_back_at=when, note="Просила после обеда")
+    db.session.refresh(refused)
+    db.session.refresh(later)
+    assert (refused.status, refused.call_result, refused.outcome_note) == ("done", "refused", "Лечится в другой клинике")
+    assert (later.status, later.call_result, later.due_at) == ("open", "call_back", later.call_back_at)
+
+
+def test_the_book_in_russian_names_tabs_and_results(app, client, auth):
+    _task("Русакова")
+    auth.as_role("call_center", language="ru")
+    page = _book(client, tab="care_calls")
+    for text in ("Звонки заботы", "Подтверждения", "Архив", "Дозвонились", "Не отвечает", "Перезвонить"):
+        assert text in page, text
+
+
+@pytest.mark.parametrize("role", ["doctor", "cashier"])
+def test_who_may_not_open_the_task_book(app, client, auth, role):
+    task = _task("Закрытова")
+    auth.as_role(role)
+    assert client.get("/admin/tasks/").status_code == 403
+    response = client.post(f"/admin/tasks/{task.id}/call", data={"csrf_token": auth.csrf_token(), "result": "reached"})
+    assert response.status_code == 403
