@@ -15,6 +15,7 @@ from ..patients.models import Patient
 from ..planning.models import TreatmentPlan
 from ..scheduling.models import Appointment
 from .book_views import TaskBookView
+from .lost_views import LostPatientsView
 from .models import QUEUES, Task, TaskRule
 from .services import cancel_task, create_task, update_task
 
@@ -82,3 +83,4 @@ def register(admin):
     admin.add_view(TaskBookView(name=_l("Task book"), category=CATEGORY, endpoint="tasks", url="/admin/tasks"))
     admin.add_view(TaskAdmin(Task, db, name=_l("All tasks"), category=CATEGORY, endpoint="task"))
     admin.add_view(TaskRuleAdmin(TaskRule, db, name=_l("Task rules"), category=CATEGORY, endpoint="task_rule"))
+    admin.add_view(LostPatientsView(name=_l("Lost patients"), category=CATEGORY, endpoint="lost_patients", url="/admin/lost-patients"))
