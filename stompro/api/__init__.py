@@ -48,4 +48,4 @@ def isolate_api_requests():
     return None
 
 
-from . import appointments, auth, calendars, chart, lost_patients, patients, plans  # noqa: E402,F401  (the routes)
+from . import appointments, auth, calendars, chart, lost_patients, patients, plans, tasks  # noqa: E402,F401  (the routes)
