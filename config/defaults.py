@@ -50,6 +50,10 @@ CALENDAR_DOMAIN = "stompro"
 # The board's waiting room alerts when a patient has waited this many minutes.
 WAITING_ALERT_MINUTES = 15
 
+# Task book
+# The owner's home page warns of a tab with more overdue open tasks than this.
+TASK_OVERDUE_ALERT = 10
+
 # Messages
 # How SMS and e-mail leave: "console" only logs them (logger stompro.messages),
 # "file:PATH" appends one JSON line per message (tests, dry runs), "http" posts

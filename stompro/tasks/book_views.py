@@ -2,7 +2,7 @@
 administrators' working tool. Tabs with their counts, a tab's tasks overdue
 first, and the result of a call recorded in one step through
 tasks.services.record_call."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import bounds
-from ..admin.base import RoleGuard
+from ..admin.base import RoleGuard, current_roles
 from ..admin.choices import VALUE_LABELS
 from ..admin.links import reachable_url
 from ..admin.permissions import Permissions
@@ -24,10 +24,12 @@ from ..patients.phones import format_phone
 from ..scheduling.availability import at_local, clinic_zone
 from ..timefmt import format_span, from_local, to_local
 from .book import ARCHIVE, SCOPES, WORK_TABS, tab_tasks, tabs
+from .report import overdue_alerts, staff_day
 from .models import Task
 from .services import record_call
 
 WORKERS = frozenset({OWNER, ADMINISTRATOR, CALL_CENTER, COORDINATOR})
+MANAGERS = frozenset({OWNER, ADMINISTRATOR})
 TAB_LABELS = {
     "regular_calls": _l("Confirmations"),
     "care_calls": _l("Care calls"),
@@ -47,6 +49,12 @@ class TaskBookView(RoleGuard, BaseView):
     def extra_css(self):
         return [url_for("static", filename="tasks/book.css")]
 
+    def create_blueprint(self, admin):
+        """The view's blueprint also gives every page ``task_alerts`` for the owner's home page."""
+        blueprint = super().create_blueprint(admin)
+        blueprint.app_context_processor(lambda: {"task_alerts": task_alerts})
+        return blueprint
+
     @expose("/")
     def index(self):
         me = current_user._get_current_object()
@@ -63,8 +71,22 @@ class TaskBookView(RoleGuard, BaseView):
         return self.render(
             "tasks/book.html", tabs=shown_tabs, tab=tab, tasks=[_row(task, now) for task in tasks],
             tab_labels=TAB_LABELS, scopes=SCOPE_LABELS, scope=scope, branches=mine, clinic=clinic,
-            label=VALUE_LABELS, board_url=reachable_url("schedule.index"),
+            label=VALUE_LABELS, board_url=reachable_url("schedule.index"), can_manage=bool(current_roles() & MANAGERS),
             query={"tab": tab, "scope": scope, "clinic": clinic.id if clinic else None},
+        )
+
+    @expose("/day")
+    def day(self):
+        """The manager's view: each person's tasks of a day, per tab (owners and administrators)."""
+        if not current_roles() & MANAGERS:
+            abort(403)
+        me = current_user._get_current_object()
+        today = to_local(utcnow()).date()
+        day = _day(request.args.get("day")) or today
+        return self.render(
+            "tasks/day.html", day=day, previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
+            today=today, rows=staff_day(db.session, day, clinics_of(db.session, me)), tabs=WORK_TABS,
+            tab_labels=TAB_LABELS,
         )
 
     @expose("/<int:task_id>/call", methods=("POST",))
@@ -89,6 +111,21 @@ class TaskBookView(RoleGuard, BaseView):
         flash(_("Recorded: %(result)s — %(patient)s.", result=VALUE_LABELS.get(task.call_result, task.call_result),
                 patient=task.patient.full_name if task.patient else task.title), "success")
         return redirect(back)
+
+
+def task_alerts():
+    """The owner's home page: [(tab label, overdue count)] of the tabs past TASK_OVERDUE_ALERT, with the book's address."""
+    if OWNER not in current_roles():
+        return None
+    alerts = overdue_alerts(db.session, clinics_of(db.session, current_user))
+    return [(TAB_LABELS[tab], count, url_for("tasks.index", tab=tab)) for tab, count in alerts]
+
+
+def _day(value):
+    try:
+        return datetime.strptime(str(value or "").strip(), "%d.%m.%Y").date()
+    except ValueError:
+        return None
 
 
 def _row(task, now):
