@@ -43,6 +43,8 @@ from .models import Task, TaskRule
 
 # Specialties whose finished visits are followed by a care call.
 SURGICAL = ("surgery", "implantology")
+# Dedupe keys looked up per query.
+KEYS_PER_QUERY = 500
 # How many days ahead "the next open day" is looked for after closed ones.
 LONGEST_CLOSURE_DAYS = 14
 TITLES = {
@@ -75,27 +77,47 @@ def generate_tasks(session, now=None):
     ):
         rule = rules.get(code)
         if rule is not None:
-            made[code] = sum(_add_once(session, rule, now, **subject) for subject in subjects(session, rule, now))
+            made[code] = _add_all(session, rule, now, subjects(session, rule, now))
     if "overdue_visit" in rules:
         made["overdue_visit"] = len(mark_overdue(session, now=now))
     session.flush()
     return made
 
 
-def _add_once(session, rule, now, key, patient, clinic_id, appointment=None, plan=None):
-    """Make the rule's task about a subject unless its key exists; True if made."""
-    if session.execute(select(Task.id).where(Task.dedupe_key == key)).first() is not None:
-        return False
+def _add_all(session, rule, now, subjects):
+    """Make the rule's task about each subject whose key is not taken yet;
+    returns how many were made. All in one flush; if another run made some
+    meanwhile (a unique-key clash), one by one, each in its own savepoint."""
+    subjects = list(subjects)
+    taken = set()
+    keys = [subject["key"] for subject in subjects]
+    for chunk in range(0, len(keys), KEYS_PER_QUERY):
+        taken.update(session.execute(
+            select(Task.dedupe_key).where(Task.dedupe_key.in_(keys[chunk:chunk + KEYS_PER_QUERY]))).scalars())
+    fresh = [subject for subject in subjects if subject["key"] not in taken]
+    if not fresh:
+        return 0
     with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
         title = str(TITLES[rule.code])
-    task = Task(tab=rule.tab, priority=rule.priority, rule=rule, title=title, patient=patient, appointment=appointment,
-                plan=plan, clinic_id=clinic_id, queue=QUEUES[rule.code], due_at=now, status="open", dedupe_key=key)
     try:
         with session.begin_nested():
-            session.add(task)
-    except IntegrityError:  # another run made it meanwhile
-        return False
-    return True
+            session.add_all([_task(rule, now, title, **subject) for subject in fresh])
+        return len(fresh)
+    except IntegrityError:
+        made = 0
+        for subject in fresh:
+            try:
+                with session.begin_nested():
+                    session.add(_task(rule, now, title, **subject))
+                made += 1
+            except IntegrityError:
+                continue
+        return made
+
+
+def _task(rule, now, title, key, patient, clinic_id, appointment=None, plan=None):
+    return Task(tab=rule.tab, priority=rule.priority, rule=rule, title=title, patient=patient, appointment=appointment,
+                plan=plan, clinic_id=clinic_id, queue=QUEUES[rule.code], due_at=now, status="open", dedupe_key=key)
 
 
 def _key_time(moment):

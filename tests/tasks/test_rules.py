@@ -183,3 +183,16 @@ def test_the_command_says_what_each_rule_made_and_a_rerun_makes_nothing(app):
     assert "Подтвердить визиты на завтра: " in first.output  # the rule as the owner named it
     again = runner.invoke(args=["tasks", "generate"])
     assert again.output.strip().splitlines()[-1] == "Tasks made: 0."
+
+
+def test_a_key_taken_meanwhile_makes_the_task_once(schedule):
+    """Two runs racing: the batch clashes on the unique key, and the subjects go in one by one."""
+    from stompro.tasks.models import TaskRule
+    from stompro.tasks.rules import _add_all
+
+    rule = db.session.execute(select(TaskRule).where(TaskRule.code == "vip_birthday")).scalar_one()
+    patient = schedule.patient()
+    subject = {"key": f"birthday:{patient.id}:race", "patient": patient, "clinic_id": schedule.clinic.id}
+    other = {"key": f"birthday:{patient.id}:other", "patient": patient, "clinic_id": schedule.clinic.id}
+    assert _add_all(db.session, rule, schedule.at(schedule.day(0), "08:00"), [subject, dict(subject), other]) == 2
+    assert _keys(f"birthday:{patient.id}:") == {subject["key"], other["key"]}
