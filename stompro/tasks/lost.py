@@ -31,7 +31,7 @@ from ..scheduling.availability import local_day
 from ..scheduling.models import Appointment
 from ..scheduling.services import HOLDING
 from .models import Task, TaskRule
-from .rules import TITLES
+from .titles import TITLES
 from .services import create_task
 
 STATES = ("booked", "call_back", "refused", "lost")

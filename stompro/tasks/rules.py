@@ -14,8 +14,9 @@ rule and what the task is about, and is unique in the database, so a rerun
   finished visit of a surgeon or an implantologist, or of a surgical plan stage.
 - hygiene_recall: ``recall:<last hygiene visit>`` — ``months`` (6) after a
   patient's last finished hygiene visit, when nothing is booked.
-- plan_continuation: ``plan:<plan>:<last visit or 0>`` — an accepted or
-  running plan whose patient has no visit booked and no call-back set.
+- plan_continuation: ``plan:<plan>:<last visit's start or 0>`` — the plans
+  of the lost patients (tasks.lost: an accepted or running plan, nothing
+  booked, no call-back time set, no refusal since the last visit).
 - vip_birthday: ``birthday:<patient>:<year>`` — patients tagged ``tag``
   (VIP) on their birthday (29 February on the 28th in other years).
 - overdue_visit: scheduling.overdue, which makes its own tasks.
@@ -26,7 +27,6 @@ from datetime import date, time, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, extract, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
@@ -34,12 +34,14 @@ from sqlalchemy.orm import aliased, joinedload
 from ..db import utcnow
 from ..org.models import Clinic, Specialty, Staff
 from ..patients.models import Patient, PatientTag
-from ..planning.models import PlanStage, TreatmentPlan
+from ..planning.models import PlanStage
 from ..scheduling.availability import at_local, branch_hours, closed_days, local_day
 from ..scheduling.models import Appointment
 from ..scheduling.overdue import mark_overdue
 from ..scheduling.services import HOLDING
+from .lost import lost_plans
 from .models import Task, TaskRule
+from .titles import TITLES
 
 # Specialties whose finished visits are followed by a care call.
 SURGICAL = ("surgery", "implantology")
@@ -47,13 +49,6 @@ SURGICAL = ("surgery", "implantology")
 KEYS_PER_QUERY = 500
 # How many days ahead "the next open day" is looked for after closed ones.
 LONGEST_CLOSURE_DAYS = 14
-TITLES = {
-    "confirm_tomorrow": _l("Confirm the visit"),
-    "care_call_after_surgery": _l("Ask how the patient is after the operation"),
-    "hygiene_recall": _l("Invite to the regular hygiene visit"),
-    "plan_continuation": _l("Book the next visit of the plan"),
-    "vip_birthday": _l("Congratulate on the birthday"),
-}
 QUEUES = {
     "confirm_tomorrow": "reception",
     "care_call_after_surgery": "reception",
@@ -205,28 +200,11 @@ def _hygiene_recalls(session, rule, now):
 
 
 def _plans_to_continue(session, rule, now):
-    call_back_set = exists().where(
-        Task.patient_id == TreatmentPlan.patient_id, Task.status == "open", Task.call_back_at >= now,
-    )
-    plans = session.execute(
-        select(TreatmentPlan)
-        .join(Patient, TreatmentPlan.patient_id == Patient.id)
-        .where(
-            TreatmentPlan.deleted_at.is_(None), TreatmentPlan.status.in_(("accepted", "in_progress")),
-            Patient.deleted_at.is_(None), ~_has_booked_visit(now, TreatmentPlan.patient_id), ~call_back_set,
-        )
-        .options(joinedload(TreatmentPlan.patient))
-        .order_by(TreatmentPlan.id)
-    ).scalars().all()
-    last_visits = dict(session.execute(
-        select(Appointment.patient_id, func.max(Appointment.id))
-        .where(Appointment.patient_id.in_([plan.patient_id for plan in plans]), Appointment.deleted_at.is_(None),
-               Appointment.status == "done")
-        .group_by(Appointment.patient_id)
-    ).all()) if plans else {}
-    for plan in plans:
-        yield {"key": f"plan:{plan.id}:{last_visits.get(plan.patient_id, 0)}", "patient": plan.patient,
-               "clinic_id": plan.clinic_id or plan.patient.home_clinic_id, "plan": plan}
+    """The lost patients' plans (tasks.lost: nothing booked, no call-back time, no refusal since the last visit)."""
+    for row in lost_plans(session, now=now):
+        last = _key_time(row.last_visit) if row.last_visit is not None else 0
+        yield {"key": f"plan:{row.plan.id}:{last}", "patient": row.patient,
+               "clinic_id": row.clinic.id if row.clinic is not None else None, "plan": row.plan}
 
 
 def _birthdays(session, rule, now):
