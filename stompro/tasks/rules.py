@@ -19,6 +19,8 @@ rule and what the task is about, and is unique in the database, so a rerun
   booked, no call-back time set, no refusal since the last visit).
 - vip_birthday: ``birthday:<patient>:<year>`` — patients tagged ``tag``
   (VIP) on their birthday (29 February on the 28th in other years).
+- unsigned_documents: ``documents:<visit>:<start>`` — the next working
+  day's visits of patients with a document still a draft.
 - overdue_visit: scheduling.overdue, which makes its own tasks.
 
 Task titles are stored in the clinic's language (DEFAULT_LANGUAGE)."""
@@ -32,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from ..db import utcnow
+from ..documents.models import PatientDocument
 from ..org.models import Clinic, Specialty, Staff
 from ..patients.models import Patient, PatientTag
 from ..planning.models import PlanStage
@@ -55,6 +58,7 @@ QUEUES = {
     "hygiene_recall": "call_center",
     "plan_continuation": "call_center",
     "vip_birthday": "reception",
+    "unsigned_documents": "reception",
 }
 
 
@@ -69,6 +73,7 @@ def generate_tasks(session, now=None):
         ("hygiene_recall", _hygiene_recalls),
         ("plan_continuation", _plans_to_continue),
         ("vip_birthday", _birthdays),
+        ("unsigned_documents", _unsigned_documents),
     ):
         rule = rules.get(code)
         if rule is not None:
@@ -123,21 +128,34 @@ def _key_time(moment):
 
 
 def _visits_to_confirm(session, rule, now):
+    for visit in _next_days_visits(session, now, Appointment.status == "booked"):
+        yield {"key": f"confirm:{visit.id}:{_key_time(visit.starts_at)}", "patient": visit.patient,
+               "clinic_id": visit.clinic_id, "appointment": visit}
+
+
+def _unsigned_documents(session, rule, now):
+    """The next working day's visits of patients with a document still a draft: sign it before treatment."""
+    unsigned = exists().where(PatientDocument.patient_id == Appointment.patient_id, PatientDocument.status == "draft",
+                              PatientDocument.deleted_at.is_(None))
+    for visit in _next_days_visits(session, now, Appointment.status.in_(HOLDING), unsigned):
+        yield {"key": f"documents:{visit.id}:{_key_time(visit.starts_at)}", "patient": visit.patient,
+               "clinic_id": visit.clinic_id, "appointment": visit}
+
+
+def _next_days_visits(session, now, *conditions):
+    """Each branch's live visits of its next working day (with the closed days before it), meeting ``conditions``."""
     for clinic in session.execute(select(Clinic).where(Clinic.active.is_(True))).scalars():
         days = _days_to_confirm(session, clinic, local_day(clinic, now))
-        visits = session.execute(
+        yield from session.execute(
             select(Appointment)
             .where(
-                Appointment.clinic_id == clinic.id, Appointment.deleted_at.is_(None), Appointment.status == "booked",
+                Appointment.clinic_id == clinic.id, Appointment.deleted_at.is_(None), *conditions,
                 Appointment.starts_at >= at_local(clinic, days[0], time(0)),
                 Appointment.starts_at < at_local(clinic, days[-1] + timedelta(days=1), time(0)),
             )
             .options(joinedload(Appointment.patient))
             .order_by(Appointment.starts_at, Appointment.id)
         ).scalars().all()
-        for visit in visits:
-            yield {"key": f"confirm:{visit.id}:{_key_time(visit.starts_at)}", "patient": visit.patient,
-                   "clinic_id": clinic.id, "appointment": visit}
 
 
 def _days_to_confirm(session, clinic, today):

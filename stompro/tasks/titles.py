@@ -9,4 +9,5 @@ TITLES = {
     "hygiene_recall": _l("Invite to the regular hygiene visit"),
     "plan_continuation": _l("Book the next visit of the plan"),
     "vip_birthday": _l("Congratulate on the birthday"),
+    "unsigned_documents": _l("Documents to sign before the visit"),
 }

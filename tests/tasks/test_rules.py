@@ -196,3 +196,22 @@ def test_a_key_taken_meanwhile_makes_the_task_once(schedule):
     other = {"key": f"birthday:{patient.id}:other", "patient": patient, "clinic_id": schedule.clinic.id}
     assert _add_all(db.session, rule, schedule.at(schedule.day(0), "08:00"), [subject, dict(subject), other]) == 2
     assert _keys(f"birthday:{patient.id}:") == {subject["key"], other["key"]}
+
+
+def test_a_document_still_to_sign_before_the_next_days_visit_makes_a_task(schedule):
+    from stompro.documents.models import PatientDocument
+
+    doctor, unsigned, signed = schedule.doctor(), schedule.patient(), schedule.patient()
+    schedule.works(doctor, schedule.day(1))
+    visit = schedule.visit(doctor, unsigned, schedule.day(1), "10:00", 30)
+    other = schedule.visit(doctor, signed, schedule.day(1), "11:00", 30)
+    db.session.add_all([
+        PatientDocument(patient_id=unsigned.id, clinic_id=schedule.clinic.id, kind="consent", title="Согласие"),
+        PatientDocument(patient_id=signed.id, clinic_id=schedule.clinic.id, kind="consent", title="Согласие",
+                        status="signed", signed_at=schedule.at(schedule.day(0), "09:00")),
+    ])
+    db.session.flush()
+    generate_tasks(db.session, now=schedule.at(schedule.day(0), "08:00"))
+    [task] = db.session.execute(select(Task).where(Task.dedupe_key.like(f"documents:{visit.id}:%"))).scalars()
+    assert (task.tab, task.appointment, task.title) == ("documents", visit, "Documents to sign before the visit")
+    assert not _keys(f"documents:{other.id}:")
