@@ -1,6 +1,7 @@
 """Writes an audit_log row for every insert, update and delete through the ORM."""
 import contextvars
 import functools
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -15,6 +16,16 @@ from .models import AuditLog, PatientAccess
 
 # Who acts outside a request: "seed", "cli", a job's name …
 system_actor = contextvars.ContextVar("system_actor", default="system")
+
+
+@contextmanager
+def acting_as(name):
+    """Write the audit rows of the block as ``name`` ("cli", "seed", a job's name) when nobody is signed in."""
+    token = system_actor.set(name)
+    try:
+        yield
+    finally:
+        system_actor.reset(token)
 
 SKIPPED_FIELDS = {"updated_at"}
 REDACTED_FIELDS = {"password_hash"}

@@ -69,18 +69,15 @@ def _split_name(name):
 def _commit(work):
     """Run ``work`` as the CLI in the audit log and commit once; a DomainError
     rolls everything back and exits with its message."""
-    from ..audit.recorder import system_actor
+    from ..audit.recorder import acting_as
 
-    token = system_actor.set("cli")
-    try:
+    with acting_as("cli"):
         try:
             result = work()
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
             _fail(str(error.message))
-    finally:
-        system_actor.reset(token)
     return result
 
 

@@ -4,7 +4,7 @@ DEFAULT_LANGUAGE and are written to the audit log as the CLI."""
 import click
 from flask_babel import gettext as _
 
-from ..audit.recorder import system_actor
+from ..audit.recorder import acting_as
 from ..extensions import db
 
 
@@ -17,10 +17,7 @@ def schedule_group():
 def mark_overdue_command():
     from .overdue import mark_overdue
 
-    token = system_actor.set("cli")
-    try:
+    with acting_as("cli"):
         marked = mark_overdue(db.session)
         db.session.commit()
-    finally:
-        system_actor.reset(token)
     click.echo(_("Visits marked overdue: %(count)s.", count=len(marked)))

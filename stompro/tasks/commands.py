@@ -3,7 +3,7 @@ until the periodic job runs it; written to the audit log as the CLI."""
 import click
 from flask_babel import gettext as _
 
-from ..audit.recorder import system_actor
+from ..audit.recorder import acting_as
 from ..extensions import db
 
 
@@ -17,12 +17,9 @@ def generate_command():
     from .models import TaskRule
     from .rules import generate_tasks
 
-    token = system_actor.set("cli")
-    try:
+    with acting_as("cli"):
         made = generate_tasks(db.session)
         db.session.commit()
-    finally:
-        system_actor.reset(token)
     names = {rule.code: rule.name for rule in db.session.execute(db.select(TaskRule)).scalars()}
     for code, count in made.items():
         click.echo(f"{names.get(code, code)}: {count}")
