@@ -77,6 +77,10 @@ SMTP_HOST = None
 SMTP_PORT = 587
 SMTP_TLS = "starttls"
 SMTP_FROM = None
+# Reminders (messaging.outbox): no message goes out within these hours of the
+# branch's clock ("HH:MM-HH:MM", may span midnight; empty: none); one due
+# then waits for their end.
+QUIET_HOURS = "21:00-09:00"
 
 # Seeding: load the demo clinic on first start of the embedded database.
 SEED_DEMO_ON_FIRST_START = True

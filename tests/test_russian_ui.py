@@ -19,7 +19,7 @@ HIDDEN_LABEL = re.compile(r"^[A-Z][a-z]+-\d+$")  # "Steps-0": an inline entry's 
 # Screens that show stored values as they are, by design: a template's code
 # (the owner's own identifier), the audit log's before → after of every
 # column, the access log's page addresses.
-SHOWS_CODES_AS_DATA = {"document_template", "audit_log", "patient_access"}
+SHOWS_CODES_AS_DATA = {"document_template", "message_template", "audit_log", "patient_access"}
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ class MessageAdmin(StomproModelView):
     column_searchable_list = ("recipient",)
     column_sortable_list = ("send_at", "status")
     column_default_sort = ("send_at", True)
+    # kind and version are the dispatcher's codes, not labelled for people yet
+    column_details_exclude_list = ("kind", "version")
 
 
 class MessageTemplateAdmin(StomproModelView):

@@ -2,7 +2,7 @@
 from datetime import date, time
 
 from sqlalchemy import Boolean, CheckConstraint, Column, Date, ForeignKey, Index, String, Table, Text, Time, UniqueConstraint
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, false, or_
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -44,6 +44,8 @@ class Patient(Entity, Versioned, SoftDeletable, db.Model):
     id_document: Mapped[str | None] = mapped_column(String(120))
     source: Mapped[str | None] = mapped_column(String(20))
     sms_consent: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Reminders by e-mail only with the patient's consent (messaging.outbox).
+    email_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     preferred_days: Mapped[str | None] = mapped_column(String(7))
     preferred_time_from: Mapped[time | None] = mapped_column(Time)
     preferred_time_to: Mapped[time | None] = mapped_column(Time)

@@ -25,6 +25,7 @@ from .. import bounds
 from ..db import utcnow
 from ..errors import ConflictError, DomainError
 from ..integrity import OVERLAP_MESSAGES
+from ..messaging.outbox import cancel_visit_messages, plan_visit_messages
 from ..org.branches import clinic_ids_of, require_branch
 from ..org.roles import DOCTOR
 from ..patients.services import require_live_patient
@@ -58,6 +59,7 @@ def book_visit(session, actor, clinic=None, room=None, doctor=None, patient=None
            ends_at=ends_at, kind=kind, plan_stage=plan_stage, note=note)
     session.add(visit)
     session.flush()
+    plan_visit_messages(session, visit)  # the outbox is written with the booking
     return visit
 
 
@@ -77,6 +79,9 @@ def change_visit(session, actor, visit, status=None, cancel_reason=None, **field
             visit.status = "booked"  # a new time is confirmed with the patient again
         if moved & {"starts_at", "ends_at"}:
             visit.overdue_at = None  # rebooked: expected at the new time (scheduling.overdue)
+        if moved & {"starts_at", "ends_at", "doctor", "clinic"}:  # what the messages say
+            session.flush()
+            plan_visit_messages(session, visit)
     elif "note" in changed:
         bounds.require(bounds.text_problem(placing["note"]), "note")
         visit.note = (placing["note"] or "").strip() or None
@@ -112,6 +117,8 @@ def set_visit_status(session, actor, visit, status, reason=None, now=None):
         visit.arrived_at = None
     visit.status = status
     session.flush()
+    if status in ("cancelled", "no_show"):
+        cancel_visit_messages(session, visit, notify=status == "cancelled", now=now)
     return visit
 
 

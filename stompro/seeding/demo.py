@@ -32,7 +32,7 @@ from ..catalog.prices import current_price_list, prices_by_service
 from ..chart.models import Condition, Diagnosis, Exam, ToothFinding
 from ..documents.models import DocumentTemplate, PatientDocument
 from ..errors import DomainError
-from ..messaging.models import Message, MessageTemplate
+from ..messaging.models import KIND_OF_TEMPLATE, Message, MessageTemplate
 from ..org.models import Clinic, Room, Specialty, Staff, StaffRole
 from ..org.passwords import hash_password
 from ..patients.models import InsurancePolicy, InsuranceProgram, Patient, PatientTag
@@ -1081,6 +1081,7 @@ def queue_message(demo, patient, code, send_at, dedupe_key, visit=None):
         "patient_first_name": patient.first_name,
         "clinic_name": clinic.name,
         "clinic_phone": clinic.phone,
+        "clinic_address": clinic.address,
         "date": visit.starts_at.astimezone(MOSCOW).strftime("%d.%m.%Y") if visit else "",
         "time": visit.starts_at.astimezone(MOSCOW).strftime("%H:%M") if visit else "",
         "doctor_name": visit.doctor.short_name if visit else "",
@@ -1089,6 +1090,9 @@ def queue_message(demo, patient, code, send_at, dedupe_key, visit=None):
         patient=patient,
         appointment=visit,
         template=template,
+        kind=KIND_OF_TEMPLATE[code],
+        language=template.language,
+        subject=template.subject,
         channel=channel,
         recipient=recipient,
         body=TEMPLATES.from_string(template.body).render(context).strip(),

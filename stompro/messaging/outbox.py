@@ -1,0 +1,284 @@
+"""The outbox is the truth: which messages a visit gets, when, in which
+words — planned in the same transaction as the booking, so a booking and its
+reminders are written together or not at all. Sending is messaging.dispatch.
+
+A booked visit gets four messages from the templates, in the patient's
+language (patients have none yet: the clinic's DEFAULT_LANGUAGE): right away
+("booked": date, time, doctor, address), a day before, HOURS_BEFORE before
+and AFTER_VISIT after its end. Each has a latest useful moment
+(``expires_at``): a message that could only go out later is kept as
+``expired`` instead — the hours-before one once the visit has started, the
+day-before one within DAY_BEFORE_LATEST of it. Quiet hours (QUIET_HOURS in
+the branch's time zone) move a message to the next allowed time first.
+
+A visit moved to another time, doctor or branch is re-planned: its unsent
+rows are cancelled and new rows (new keys, new texts and times) are planned;
+a sent row is never edited. A "booked" message already sent is not repeated;
+when it is repeated (it was not sent yet) it tells the new time, and a
+reminder whose moment has already passed is then redundant and kept as
+expired; otherwise such a reminder goes right away. Cancelling or a no-show
+cancels the unsent rows; a cancellation also sends a "cancelled" notice when
+the patient was told of the visit (its "booked" message went out).
+
+SMS go only to patients with ``sms_consent``; otherwise e-mail with
+``email`` and ``email_consent``; otherwise the reception gets a call task to
+tell the patient instead."""
+import logging
+from datetime import datetime, timedelta, timezone
+
+from babel.dates import format_date
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from jinja2 import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select, update
+
+from ..audit.recorder import record_event
+from ..db import utcnow
+from ..scheduling.availability import clinic_zone
+from ..tasks.models import Task
+from .models import TEMPLATE_OF_KIND, Message, MessageTemplate
+
+VISIT_KINDS = ("booked", "day_before", "hours_before", "after_visit")
+UNSENT = ("scheduled", "queued")
+# A message in these statuses has reached (or may have reached) the patient.
+TOLD = ("sending", "sent")
+DAY_BEFORE = timedelta(days=1)
+DAY_BEFORE_LATEST = timedelta(hours=3)  # a "day before" later than this before the visit is pointless
+HOURS_BEFORE = timedelta(hours=3)
+AFTER_VISIT = timedelta(hours=2)
+AFTER_VISIT_LATEST = timedelta(days=1)
+TASK_TAB = "regular_calls"
+TASK_QUEUE = "reception"
+TASK_PRIORITY = 2
+
+# Owners edit templates: rendered in a sandbox, so a template reads only the
+# values it is given and calls nothing unsafe.
+TEMPLATES = SandboxedEnvironment(autoescape=False)
+log = logging.getLogger("stompro.messages")
+
+
+def plan_visit_messages(session, visit, now=None):
+    """Plan a booked visit's messages, or re-plan them after the visit moved
+    (see the module's notes). Returns the rows planned now (some may be
+    expired); flushes, the caller commits."""
+    now = now or utcnow()
+    rows = _visit_rows(session, visit)
+    _cancel(session, [row for row in rows if row.kind in VISIT_KINDS and row.status in UNSENT], now)
+    if visit.status not in ("booked", "confirmed"):
+        return []
+    booked_told = any(row.kind == "booked" and row.status in TOLD for row in rows)
+    kinds = [kind for kind in VISIT_KINDS if not (kind == "booked" and booked_told)]
+    channel, recipient = contact_of(visit.patient)
+    if channel is None:
+        _tell_task(session, visit, now)
+        session.flush()
+        return []
+    rounds = _rounds(rows)
+    told_now = "booked" in kinds
+    planned = []
+    for kind in kinds:
+        ideal, latest = _timing(kind, visit, now)
+        send_at, expired = ideal, False
+        if ideal < now:
+            send_at = now
+            expired = told_now and kind != "booked"  # the booking message has just said it
+        send_at = outside_quiet_hours(send_at, clinic_zone(visit.clinic))
+        expired = expired or send_at >= latest
+        message = _message(session, visit, kind, channel, recipient, send_at, latest, rounds[kind] + 1, now)
+        if message is not None:
+            if expired and message.status == "scheduled":
+                message.status = "expired"
+            planned.append(message)
+    session.flush()
+    return planned
+
+
+def cancel_visit_messages(session, visit, notify, now=None):
+    """Cancel a visit's unsent messages (it was cancelled or missed); with
+    ``notify``, plan a "cancelled" notice now if the patient was told of the
+    visit. Flushes, the caller commits."""
+    now = now or utcnow()
+    rows = _visit_rows(session, visit)
+    _cancel(session, [row for row in rows if row.kind in VISIT_KINDS and row.status in UNSENT], now)
+    told = any(row.kind == "booked" and row.status in TOLD for row in rows)
+    if not notify or not told or any(row.kind == "cancelled" for row in rows):
+        session.flush()
+        return None
+    channel, recipient = contact_of(visit.patient)
+    notice = None
+    if channel is not None:
+        send_at = outside_quiet_hours(now, clinic_zone(visit.clinic))
+        notice = _message(session, visit, "cancelled", channel, recipient, send_at, visit.starts_at, 1, now)
+        if notice is not None and notice.status == "scheduled" and send_at >= visit.starts_at:
+            notice.status = "expired"
+    session.flush()
+    return notice
+
+
+def contact_of(patient):
+    """(channel, recipient) the patient agreed to be written to, or (None, None)."""
+    if patient.sms_consent and patient.phone:
+        return "sms", patient.phone
+    if patient.email and patient.email_consent:
+        return "email", patient.email
+    return None, None
+
+
+def quiet_hours():
+    """(start, end) of QUIET_HOURS ("21:00-09:00") as times, or None when empty."""
+    raw = (current_app.config.get("QUIET_HOURS") or "").strip()
+    if not raw:
+        return None
+    try:
+        start, end = (datetime.strptime(part.strip(), "%H:%M").time() for part in raw.split("-"))
+    except ValueError:
+        raise ValueError(f"STOMPRO_QUIET_HOURS must read like 21:00-09:00, not {raw!r}") from None
+    return start, end
+
+
+def outside_quiet_hours(moment, zone, window=None):
+    """``moment``, or the end of the quiet hours it falls in (in ``zone``)."""
+    window = window or quiet_hours()
+    if window is None:
+        return moment
+    start, end = window
+    local = moment.astimezone(zone)
+    clock = local.time().replace(tzinfo=None)
+    quiet = (clock >= start or clock < end) if start > end else start <= clock < end
+    if not quiet:
+        return moment
+    day = local.date() + timedelta(days=1) if start > end and clock >= start else local.date()
+    return datetime.combine(day, end, tzinfo=zone).astimezone(timezone.utc)
+
+
+def visit_context(visit, language):
+    """The values a visit's template may use, as the patient reads them."""
+    zone = clinic_zone(visit.clinic)
+    start = visit.starts_at.astimezone(zone)
+    patient, clinic = visit.patient, visit.clinic
+    return {
+        "patient_first_name": patient.first_name,
+        "patient_name": patient.full_name,
+        "clinic_name": clinic.name,
+        "clinic_phone": clinic.phone or "",
+        "clinic_address": clinic.address,
+        "date": format_date(start.date(), "d MMMM", locale=language),
+        "time": f"{start:%H:%M}",
+        "doctor_name": visit.doctor.short_name,
+    }
+
+
+def render(text, context):
+    """A template's text rendered in the sandbox; TemplateError when it is broken or unsafe."""
+    return TEMPLATES.from_string(text).render(context).strip()
+
+
+def template_for(session, code, channel, language):
+    """The active template in ``language``, else in the clinic's language, else in any."""
+    templates = session.execute(
+        select(MessageTemplate).where(MessageTemplate.code == code, MessageTemplate.channel == channel,
+                                      MessageTemplate.active.is_(True))
+    ).scalars().all()
+    preference = [language, current_app.config["DEFAULT_LANGUAGE"]]
+    templates.sort(key=lambda t: (preference.index(t.language) if t.language in preference else 2, t.language))
+    return templates[0] if templates else None
+
+
+def patient_language(patient):
+    # Patients have no language of their own yet: the clinic's.
+    return getattr(patient, "language", None) or current_app.config["DEFAULT_LANGUAGE"]
+
+
+def failure_task(session, message, now):
+    """The administrators' task for a message that cannot be delivered: call the patient instead."""
+    key = f"message:{message.id}:failed"
+    if session.execute(select(Task.id).where(Task.dedupe_key == key)).first():
+        return
+    visit = message.appointment
+    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):  # stored text, in the clinic's language
+        title = _("A message to the patient was not delivered: call them")
+    session.add(Task(tab=TASK_TAB, priority=TASK_PRIORITY, title=title, patient=message.patient,
+                     appointment=visit, clinic_id=visit.clinic_id if visit else message.patient.home_clinic_id,
+                     queue=TASK_QUEUE, due_at=now, status="open", dedupe_key=key))
+
+
+def _tell_task(session, visit, now):
+    key = f"visit:{visit.id}:tell"
+    if session.execute(select(Task.id).where(Task.dedupe_key == key)).first():
+        return
+    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+        title = _("Tell the patient about the visit: no consent to SMS or e-mail")
+    session.add(Task(tab=TASK_TAB, priority=TASK_PRIORITY, title=title, patient=visit.patient, appointment=visit,
+                     clinic_id=visit.clinic_id, queue=TASK_QUEUE, due_at=now, status="open", dedupe_key=key))
+
+
+def _timing(kind, visit, now):
+    """(ideal send time, latest useful moment) of a visit's message."""
+    start, end = visit.starts_at, visit.ends_at
+    return {
+        "booked": (now, start),
+        "day_before": (start - DAY_BEFORE, start - DAY_BEFORE_LATEST),
+        "hours_before": (start - HOURS_BEFORE, start),
+        "after_visit": (end + AFTER_VISIT, end + AFTER_VISIT_LATEST),
+    }[kind]
+
+
+def _message(session, visit, kind, channel, recipient, send_at, expires_at, round_, now):
+    """One row of the outbox, rendered now; a template that cannot be
+    rendered makes a failed row and a task, never a failed booking."""
+    language = patient_language(visit.patient)
+    template = template_for(session, TEMPLATE_OF_KIND[kind], channel, language)
+    if template is None:
+        log.warning("No active %s template %r: visit %s gets no %s message", channel, TEMPLATE_OF_KIND[kind],
+                    visit.id, kind)
+        return None
+    message = Message(patient=visit.patient, appointment=visit, template=template, kind=kind,
+                      language=template.language, channel=channel, recipient=recipient, send_at=send_at,
+                      expires_at=expires_at, status="scheduled", attempts=0, version=1,
+                      dedupe_key=f"visit:{visit.id}:{kind}:v{round_}")
+    context = visit_context(visit, template.language)
+    try:
+        message.body = render(template.body, context)
+        message.subject = render(template.subject, context) if channel == "email" and template.subject else None
+    except TemplateError as error:
+        message.body, message.status = "", "failed"
+        message.error = f"Template {template} cannot be rendered: {error}"
+    session.add(message)
+    if message.status == "failed":
+        session.flush()
+        failure_task(session, message, now)
+    return message
+
+
+def _visit_rows(session, visit):
+    session.flush()
+    return session.execute(
+        select(Message).where(Message.appointment_id == visit.id).order_by(Message.id)
+    ).scalars().all()
+
+
+def _rounds(rows):
+    """How many times each kind was planned for the visit (the keys' round)."""
+    rounds = dict.fromkeys((*VISIT_KINDS, "cancelled"), 0)
+    for row in rows:
+        rounds[row.kind] = rounds.get(row.kind, 0) + 1
+    return rounds
+
+
+def _cancel(session, rows, now):
+    """Cancel the rows still unsent. Conditional: a row a job has meanwhile
+    claimed for sending keeps its status (it counts as told)."""
+    if not rows:
+        return
+    before = {row.id: row.status for row in rows}
+    session.execute(
+        update(Message).where(Message.id.in_(before), Message.status.in_(UNSENT))
+        .values(status="cancelled", updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    for row in rows:
+        session.refresh(row, ["status", "updated_at"])
+        if row.status == "cancelled":  # the UPDATE bypassed the ORM's audit hook
+            record_event(session, "message", row.id, "update", {"status": [before[row.id], "cancelled"]})
