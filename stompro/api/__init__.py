@@ -48,4 +48,6 @@ def isolate_api_requests():
     return None
 
 
-from . import appointments, auth, calendars, chart, lost_patients, patients, plans, tasks  # noqa: E402,F401  (the routes)
+from . import (  # noqa: E402,F401  (the routes)
+    appointments, auth, calendars, chart, lost_patients, messages, patients, plans, tasks,
+)

@@ -8,10 +8,12 @@ from sqlalchemy import or_, select
 from ..bounds import bounded_id
 from ..errors import DomainError
 from ..extensions import db
+from ..messaging.instead import TEMPLATE, write_instead_of_calling
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER
 from ..tasks.models import CALL_RESULTS, TABS, TASK_STATUSES, Task
 from ..tasks.services import record_call
 from . import bp
+from .messages import message_json
 from .appointments import ID, _moment, _visible_clinic_ids, local_moment
 from .auth import current_staff, requires_roles
 from .errors import ApiError, rejected
@@ -83,3 +85,23 @@ def _task_or_404(task_id):
     if task is None or (task.clinic_id is not None and task.clinic_id not in _visible_clinic_ids()):
         raise ApiError(404, _l("There is no task #%(id)s.", id=task_id))
     return task
+
+
+@bp.post(f"/tasks/<{ID}:task_id>/sms")
+@requires_roles(TASK_WORKERS)
+def task_sms(task_id):
+    """The call replaced by a message: ``text``, else the template ``template`` (default call_instead)."""
+    task = _task_or_404(task_id)
+    body = json_object(allowed=("template", "text"))
+    for name in ("template", "text"):
+        if not isinstance(body.get(name), (str, type(None))):
+            raise ApiError(422, fields={name: _l("Give text.")})
+    try:
+        message = write_instead_of_calling(db.session, current_staff(), task, text=body.get("text"),
+                                           template=body.get("template") or TEMPLATE)
+    except DomainError as error:
+        db.session.rollback()
+        raise rejected(error) from None
+    db.session.commit()
+    return message_json(message), 201
+

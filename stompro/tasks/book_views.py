@@ -25,6 +25,7 @@ from ..scheduling.availability import at_local, clinic_zone
 from ..timefmt import format_span, from_local, to_local
 from .book import ARCHIVE, SCOPES, WORK_TABS, tab_tasks, tabs
 from .report import overdue_alerts, staff_day
+from ..messaging.instead import write_instead_of_calling
 from .models import Task
 from .services import record_call
 
@@ -89,15 +90,35 @@ class TaskBookView(RoleGuard, BaseView):
             tab_labels=TAB_LABELS,
         )
 
-    @expose("/<int:task_id>/call", methods=("POST",))
-    def call(self, task_id):
-        """One call's result: ``result``, ``note``, ``reason`` (refused), ``call_back_at`` (dd.mm.yyyy HH:MM)."""
+    @expose("/<int:task_id>/instead", methods=("POST",))
+    def instead(self, task_id):
+        """The call replaced by a message (``text``; empty: the standard one), the task closed."""
+        task, back = self._posted_task(task_id)
+        try:
+            write_instead_of_calling(db.session, current_user._get_current_object(), task,
+                                     text=_text(request.form.get("text")))
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            flash(_("Nothing was recorded: %(reason)s", reason=error.message), "error")
+            return redirect(back)
+        flash(_("The message is on its way to %(patient)s; the task is done.", patient=task.patient.full_name), "success")
+        return redirect(back)
+
+    def _posted_task(self, task_id):
+        """The task of the URL and the book's address to return to, as the form had it."""
         task = db.session.get(Task, task_id)
         if task is None:
             abort(404)
-        me = current_user._get_current_object()
         back = url_for("tasks.index", tab=request.form.get("tab") or task.tab, scope=request.form.get("scope") or None,
                        clinic=request.form.get("clinic") or None)
+        return task, back
+
+    @expose("/<int:task_id>/call", methods=("POST",))
+    def call(self, task_id):
+        """One call's result: ``result``, ``note``, ``reason`` (refused), ``call_back_at`` (dd.mm.yyyy HH:MM)."""
+        task, back = self._posted_task(task_id)
+        me = current_user._get_current_object()
         try:
             require_branch(me, task.clinic_id)
             record_call(db.session, me, task, request.form.get("result"), note=_text(request.form.get("note")),

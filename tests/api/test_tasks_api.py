@@ -79,3 +79,33 @@ def test_other_branches_and_roles_are_refused(app, api):
     assert api.get("/api/v1/tasks").status_code == 403
     db.session.refresh(south)
     assert south.status == "open"
+
+
+def test_a_call_replaced_by_a_message_closes_the_task_and_shows_in_the_patients_messages(app, api):
+    task = _task("Писемская")
+    task.patient.sms_consent = True
+    db.session.commit()
+    api.as_role("call_center")
+    response = api.post(f"/api/v1/tasks/{task.id}/sms", json={})
+    assert response.status_code == 201, response.get_json()
+    message = response.get_json()
+    assert (message["kind"], message["channel"], message["status"]) == ("manual", "sms", "scheduled")
+    assert "Ольга" in message["body"]  # the standard text, addressed to the patient
+    db.session.refresh(task)
+    assert task.status == "done" and message["body"] in task.outcome_note
+    listed = api.get(f"/api/v1/patients/{task.patient_id}/messages").get_json()["messages"]
+    assert [m["id"] for m in listed] == [message["id"]]
+    again = api.post(f"/api/v1/tasks/{task.id}/sms", json={"text": "Ещё раз"})
+    assert again.status_code == 422
+
+
+def test_without_consent_the_call_is_not_replaced(app, api):
+    task = _task("Безсогласия")
+    task.patient.sms_consent = False
+    db.session.commit()
+    api.as_role("call_center")
+    response = api.post(f"/api/v1/tasks/{task.id}/sms", json={"text": "Перезвоните нам"})
+    assert response.status_code == 422 and "call them instead" in response.get_json()["fields"]["text"]
+    db.session.refresh(task)
+    assert task.status == "open"
+    assert api.get("/api/v1/patients/999999999/messages").status_code == 404

@@ -149,3 +149,22 @@ def test_who_may_not_open_the_task_book(app, client, auth, role):
     assert client.get("/admin/tasks/").status_code == 403
     response = client.post(f"/admin/tasks/{task.id}/call", data={"csrf_token": auth.csrf_token(), "result": "reached"})
     assert response.status_code == 403
+
+
+def test_write_instead_of_calling_sends_the_standard_text_and_closes_the_task(app, client, auth):
+    from stompro.messaging.models import Message
+
+    task = _task("Писемская")
+    task.patient.sms_consent = True
+    db.session.commit()
+    auth.as_role("call_center", language="ru")
+    page = client.post(f"/admin/tasks/{task.id}/instead", data={"csrf_token": auth.csrf_token(), "text": ""},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Сообщение отправляется" in page
+    [message] = db.session.execute(select(Message).where(Message.patient_id == task.patient_id)).scalars()
+    assert (message.kind, message.channel, message.status, message.recipient) == ("manual", "sms", "scheduled",
+                                                                                  "+79160005566")
+    # in the patient's language (the clinic's: English in the tests), the clinic's phone as people write it
+    assert message.body == "Ирина, we could not reach you by phone. Please call StomPRO Центр back: +7 495 781-01-01"
+    db.session.refresh(task)
+    assert task.status == "done" and task.done_by.login == "callcenter"

@@ -17,7 +17,8 @@
     }
     var result = button.dataset.taskResult;
     form.reset();
-    form.action = form.dataset.action.replace(/\/0\/call$/, "/" + button.dataset.taskId + "/call");
+    var action = result === "instead" ? form.dataset.insteadAction : form.dataset.action;
+    form.action = action.replace(/\/0\/(call|instead)$/, "/" + button.dataset.taskId + "/$1");
     form.elements.result.value = result;
     dialog.querySelector(".modal-title").textContent = button.textContent.trim();
     dialog.querySelector("[data-task-patient]").textContent = button.dataset.patient || "";

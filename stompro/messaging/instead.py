@@ -1,0 +1,70 @@
+"""A task's call replaced by a message: the task book's "write instead of
+calling". The text is the call_instead template in the patient's language
+(or what the person typed), written to the outbox to leave now the way the
+patient agreed to be written to; the task closes as done by message."""
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from jinja2 import TemplateError
+from sqlalchemy import select
+
+from .. import bounds
+from ..db import utcnow
+from ..errors import DomainError
+from ..org.branches import require_branch
+from ..patients.phones import format_phone
+from ..tasks.services import record_outcome
+from .models import Message
+from .outbox import contact_of, patient_language, render, template_for
+
+TEMPLATE = "call_instead"
+LONGEST_TEXT = 1000
+
+
+def suggested_text(session, task, code=TEMPLATE):
+    """The template ``code`` rendered for the task's patient, or "" when they cannot be written to."""
+    channel, _recipient = contact_of(task.patient) if task.patient else (None, None)
+    template = template_for(session, code, channel, patient_language(task.patient)) if channel else None
+    if template is None:
+        return ""
+    try:
+        return render(template.body, _context(task))
+    except TemplateError:
+        return ""
+
+
+def write_instead_of_calling(session, actor, task, text=None, template=TEMPLATE, now=None):
+    """Plan the message (kind "manual") — ``text``, else the template ``template`` — and close the task."""
+    now = now or utcnow()
+    require_branch(actor, task.clinic_id)
+    if task.status != "open":
+        raise DomainError(_l("This task is closed; make a new task instead."), field="text")
+    patient = task.patient
+    channel, recipient = contact_of(patient) if patient is not None else (None, None)
+    if channel is None:
+        raise DomainError(_l("The patient has not agreed to SMS or e-mail: call them instead."), field="text")
+    text = (text or "").strip() or suggested_text(session, task, template)
+    if not text:
+        raise DomainError(_l("Write the message, or choose a template that exists."), field="text")
+    bounds.require(bounds.text_problem(text, LONGEST_TEXT), "text")
+    key = f"task:{task.id}:instead"
+    if session.execute(select(Message.id).where(Message.dedupe_key == key)).first() is not None:
+        raise DomainError(_l("A message for this task was written already."), field="text")
+    template = template_for(session, template, channel, patient_language(patient))
+    subject = render(template.subject, _context(task)) if channel == "email" and template and template.subject else None
+    message = Message(patient=patient, appointment=task.appointment, template=template, kind="manual",
+                      language=patient_language(patient), channel=channel, recipient=recipient, body=text,
+                      subject=subject, send_at=now, status="scheduled", attempts=0, version=1, dedupe_key=key)
+    session.add(message)
+    record_outcome(session, actor, task, status="done", outcome_note=_("Written instead of calling: %(text)s", text=text),
+                   now=now)
+    session.flush()
+    return message
+
+
+def _context(task):
+    patient, clinic = task.patient, task.clinic
+    return {
+        "patient_first_name": patient.first_name, "patient_name": patient.full_name,
+        "clinic_name": clinic.name if clinic else "", "clinic_phone": format_phone(clinic.phone) if clinic and clinic.phone else "",
+        "clinic_address": clinic.address if clinic else "",
+    }
