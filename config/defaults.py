@@ -81,6 +81,16 @@ SMTP_FROM = None
 # branch's clock ("HH:MM-HH:MM", may span midnight; empty: none); one due
 # then waits for their end.
 QUIET_HOURS = "21:00-09:00"
+# The dispatcher (`flask reminders dispatch`, every minute): how many due
+# messages one job sends, the RQ queue the jobs go to (when REDIS_URL is set),
+# and after how many minutes a message claimed but not sent (a worker died)
+# is claimed again.
+DISPATCH_BATCH_SIZE = 100
+MESSAGES_QUEUE = "messages"
+REAPER_TIMEOUT_MINUTES = 10
+# A message the gateway could not send for a reason a retry may mend is tried
+# again after these many seconds (then the next), four tries in all.
+DISPATCH_RETRY_SECONDS = [10, 60, 300]
 
 # Seeding: load the demo clinic on first start of the embedded database.
 SEED_DEMO_ON_FIRST_START = True

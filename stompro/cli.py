@@ -1,9 +1,10 @@
-"""flask commands: seed, schema, staff, schedule, tasks."""
+"""flask commands: seed, schema, staff, schedule, tasks, reminders."""
 import time
 from pathlib import Path
 
 import click
 
+from .messaging.commands import reminders_group
 from .org.commands import staff_group
 from .scheduling.commands import schedule_group
 from .tasks.commands import tasks_group
@@ -16,6 +17,7 @@ def register(app):
     app.cli.add_command(staff_group)
     app.cli.add_command(schedule_group)
     app.cli.add_command(tasks_group)
+    app.cli.add_command(reminders_group)
 
 
 @click.group("seed", help="Load reference data or the demo clinic (idempotent).")
