@@ -11,6 +11,7 @@ from sqlalchemy import select
 from stompro.db import utcnow
 from stompro.extensions import db
 from stompro.org.models import Clinic, Staff
+from stompro.messaging.models import Message
 from stompro.patients.models import Patient
 from stompro.tasks.models import Task
 from stompro.tasks.services import cancel_task, create_task
@@ -91,3 +92,30 @@ def test_the_call_center_works_a_care_call_from_the_task_book(app, page, live_se
                 task = db.session.get(Task, task_id)
                 assert (task.status, task.call_result, task.attempts, task.done_by.login) == (
                     "done", "booked", 2, "callcenter")
+
+
+WRITE = {"ru": ("Написать вместо звонка", "Записать", "Сообщение отправляется: Звонова Анна; задача выполнена."),
+         "en": ("Write instead", "Record", "The message is on its way to Звонова Анна; the task is done.")}
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_call_center_writes_instead_of_calling(app, page, live_server, language):
+    write, record, done = WRITE[language]
+    with committed_patient(app, "Звонова", "Анна", date(1970, 3, 4), "+79167003306", NO_FINDINGS, 1) as patient_id:
+        with app.app_context():
+            db.session.get(Patient, patient_id).sms_consent = True
+            db.session.commit()
+        with care_call(app, patient_id) as task_id:
+            sign_in(page, live_server, "callcenter")
+            switch_language(page, language)
+            page.goto(f"{live_server}/admin/tasks/?tab=care_calls")
+            page.locator(f'tr[data-task="{task_id}"]').get_by_role("button", name=write).click()
+            page.locator("#task-call-text").wait_for(state="visible")
+            with page.expect_navigation():
+                page.get_by_role("button", name=record, exact=True).click()
+            assert done in page.content()
+            with app.app_context():
+                task = db.session.get(Task, task_id)
+                [message] = db.session.execute(select(Message).filter_by(patient_id=patient_id)).scalars()
+                assert (task.status, message.kind, message.channel, message.recipient) == (
+                    "done", "manual", "sms", "+79167003306")
