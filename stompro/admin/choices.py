@@ -35,6 +35,7 @@ VALUE_LABELS = {
     "reached": _l("Reached"), "no_answer": _l("No answer"), "refused": _l("Refused"), "call_back": _l("Call back"),
     # messaging
     "sms": "SMS", "email": _l("E-mail"), "scheduled": _l("Scheduled"), "sent": _l("Sent"), "failed": _l("Failed"),
+    "queued": _l("Queued"), "sending": _l("Sending"), "expired": _l("Expired"),
     # documents
     "contract": _l("Contract"), "consent": _l("Informed consent"), "card_cover": _l("Card cover"),
     "plan_printout": _l("Plan printout"), "signed": _l("Signed"),

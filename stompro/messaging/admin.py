@@ -10,6 +10,16 @@ from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER, OWNER_ON
 from .models import Message, MessageTemplate
 
 CATEGORY = _l("Messages")
+# What a message is for; its codes overlap the visits' statuses ("booked"), so they have labels of their own.
+KIND_LABELS = {
+    "booked": _l("Booking confirmation"), "day_before": _l("A day before"), "hours_before": _l("Hours before"),
+    "after_visit": _l("After the visit"), "cancelled": _l("Cancellation"), "recall": _l("Recall"),
+    "care": _l("Care"), "birthday": _l("Birthday"), "manual": _l("Written by hand"),
+}
+
+
+def _kind(view, context, message, name):
+    return KIND_LABELS.get(message.kind, message.kind)
 
 
 class MessageAdmin(StomproModelView):
@@ -19,14 +29,14 @@ class MessageAdmin(StomproModelView):
     writes = READ_ONLY
     read_only_message = _l("The outbox is written by the reminders; its messages are not edited by hand.")
     simple_list_pager = True
-    column_list = ("send_at", "patient", "channel", "recipient", "template", "status", "attempts", "sent_at")
+    column_list = ("send_at", "patient", "kind", "channel", "recipient", "status", "attempts", "sent_at")
     column_filters = ("status", "channel", "send_at",
                       rows_filter(Message.template_id, LABELS["template"], MessageTemplate, MessageTemplate.code))
     column_searchable_list = ("recipient",)
     column_sortable_list = ("send_at", "status")
     column_default_sort = ("send_at", True)
-    # kind and version are the dispatcher's codes, not labelled for people yet
-    column_details_exclude_list = ("kind", "version")
+    column_formatters = column_formatters_detail = column_formatters_export = {"kind": _kind}
+    column_details_exclude_list = ("version",)  # the dispatcher's check, not for people
 
 
 class MessageTemplateAdmin(StomproModelView):

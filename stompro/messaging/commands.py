@@ -4,8 +4,9 @@ import time
 
 import click
 from flask import current_app
+from flask_babel import gettext as _
 
-from ..audit.recorder import system_actor
+from ..audit.recorder import acting_as
 from ..extensions import db
 
 LOOP_SECONDS = 60
@@ -22,18 +23,19 @@ def dispatch_command(loop):
     from .dispatch import dispatch
 
     while True:
-        token = system_actor.set("cli")
         try:
-            result = dispatch(db.session, current_app.config)
+            with acting_as("cli"):
+                result = dispatch(db.session, current_app.config)
         finally:
-            system_actor.reset(token)
             db.session.remove()
         if result.redis_down:
-            click.echo("Redis is unreachable: the due messages wait for the next run.", err=True)
+            click.echo(_("Redis is unreachable: the due messages wait for the next run."), err=True)
         elif current_app.config.get("REDIS_URL"):
-            click.echo(f"Claimed {result.claimed} messages in {result.jobs} jobs; returned {result.reaped} stuck.")
+            click.echo(_("Messages queued: %(claimed)s in %(jobs)s jobs; stuck ones returned: %(reaped)s.",
+                         claimed=result.claimed, jobs=result.jobs, reaped=result.reaped))
         else:
-            click.echo(f"Sent {result.sent} messages, {result.failed} failed; returned {result.reaped} stuck.")
+            click.echo(_("Messages sent: %(sent)s, failed: %(failed)s; stuck ones returned: %(reaped)s.",
+                         sent=result.sent, failed=result.failed, reaped=result.reaped))
         if not loop:
             return
         try:

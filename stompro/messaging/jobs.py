@@ -6,7 +6,7 @@ from contextlib import nullcontext
 
 from flask import current_app, has_app_context
 
-from ..audit.recorder import system_actor
+from ..audit.recorder import acting_as
 from ..extensions import db
 from . import dispatch
 
@@ -25,6 +25,16 @@ def app_context():
     return _app.app_context()
 
 
+def dispatch_due():
+    """The periodic job (config/rq_cron.py): what ``flask reminders dispatch`` does once."""
+    with app_context(), acting_as("job:dispatch"):
+        try:
+            result = dispatch.dispatch(db.session, current_app.config)
+        finally:
+            db.session.remove()
+        return {"claimed": result.claimed, "jobs": result.jobs, "sent": result.sent, "reaped": result.reaped}
+
+
 def messages_queue(config):
     """The RQ queue the outbox's jobs go to (REDIS_URL, MESSAGES_QUEUE)."""
     from redis import Redis
@@ -37,15 +47,12 @@ def messages_queue(config):
 def send_batch(ids):
     """Send the outbox rows ``ids`` still queued (messaging.dispatch.send_batch);
     raises RetryLater, for RQ's Retry, when some may succeed on another try."""
-    with app_context():
-        token = system_actor.set("job:send_batch")
+    with app_context(), acting_as("job:send_batch"):
         try:
             result = dispatch.send_batch(db.session, ids, current_app.config)
         except BaseException:
             db.session.rollback()
             raise
-        finally:
-            system_actor.reset(token)
         if result.retry:
             raise dispatch.RetryLater(f"{len(result.retry)} of {len(ids)} messages to try again: {result.retry}")
         return {"sent": len(result.sent), "failed": len(result.failed), "skipped": len(result.skipped)}
