@@ -132,6 +132,17 @@ class RoleGuard:
         abort(403)
 
 
+class PostsNeedEdit:
+    """For a custom screen (a BaseView with RoleGuard) whose POSTs change
+    records: a POST needs the "edit" permission, a GET only "list"."""
+
+    def _handle_view(self, name, **kwargs):
+        denied = super()._handle_view(name, **kwargs)
+        if denied is None and request.method == "POST" and not self.allowed("edit"):
+            return self.inaccessible_callback(name, **kwargs)
+        return denied
+
+
 class StomproModelView(RoleGuard, ModelView):
     """Declare ``permissions`` (who), ``writes`` (how a table that carries
     rules changes: through its services) and ``branch_column`` (whose rows);

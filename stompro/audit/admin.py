@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
-from ..admin.base import READ_ONLY, RoleGuard, StomproModelView
+from ..admin.base import READ_ONLY, PostsNeedEdit, RoleGuard, StomproModelView
 from ..admin.filters import TextChoiceFilter, staff_filter
 from ..admin.links import table_names
 from ..admin.labels import LABELS
@@ -76,17 +76,11 @@ class PatientAccessAdmin(StomproModelView):
     eager_loads = ("staff", "patient")
 
 
-class RecycleBinView(RoleGuard, BaseView):
+class RecycleBinView(PostsNeedEdit, RoleGuard, BaseView):
     """Soft-deleted rows of every clinical and financial table; the owner restores them."""
 
     permissions = Permissions(list=OWNER_ONLY, edit=OWNER_ONLY)
     PAGE = 200
-
-    def _handle_view(self, name, **kwargs):
-        denied = super()._handle_view(name, **kwargs)
-        if denied is None and request.method == "POST" and not self.allowed("edit"):
-            return self.inaccessible_callback(name, **kwargs)
-        return denied
 
     @expose("/")
     def index(self):

@@ -9,7 +9,7 @@ from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..admin.base import RoleGuard, current_roles
+from ..admin.base import PostsNeedEdit, RoleGuard, current_roles
 from ..admin.links import reachable_url
 from ..admin.permissions import Permissions
 from ..errors import DomainError
@@ -27,7 +27,7 @@ LOST_READERS = frozenset({OWNER, ADMINISTRATOR, CALL_CENTER, COORDINATOR})
 COUNTED_FOR = frozenset({OWNER, COORDINATOR})
 
 
-class LostPatientsView(RoleGuard, BaseView):
+class LostPatientsView(PostsNeedEdit, RoleGuard, BaseView):
     """The list of lost patients and the "Make a call task" button."""
 
     permissions = Permissions(list=LOST_READERS, edit=LOST_READERS)
@@ -39,12 +39,6 @@ class LostPatientsView(RoleGuard, BaseView):
         blueprint = super().create_blueprint(admin)
         blueprint.app_context_processor(lambda: {"lost_patients_summary": lost_patients_summary})
         return blueprint
-
-    def _handle_view(self, name, **kwargs):
-        denied = super()._handle_view(name, **kwargs)
-        if denied is None and request.method == "POST" and not self.allowed("edit"):
-            return self.inaccessible_callback(name, **kwargs)
-        return denied
 
     @expose("/")
     def index(self):
