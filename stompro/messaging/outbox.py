@@ -36,6 +36,7 @@ from sqlalchemy import select, update
 
 from ..audit.recorder import record_event
 from ..db import utcnow
+from ..patients.phones import format_phone
 from ..scheduling.availability import clinic_zone
 from ..tasks.models import Task
 from .models import TEMPLATE_OF_KIND, Message, MessageTemplate
@@ -162,7 +163,7 @@ def visit_context(visit, language):
         "patient_first_name": patient.first_name,
         "patient_name": patient.full_name,
         "clinic_name": clinic.name,
-        "clinic_phone": clinic.phone or "",
+        "clinic_phone": format_phone(clinic.phone) if clinic.phone else "",
         "clinic_address": clinic.address,
         "date": format_date(start.date(), "d MMMM", locale=language),
         "time": f"{start:%H:%M}",

@@ -83,12 +83,14 @@ def committed_patient(app, last_name, first_name, birth_date, phone, findings, r
         record_findings(db.session, patient, doctor, findings, now=utcnow() - timedelta(days=recorded_days_ago))
         db.session.commit()
         patient_id = patient.id
-    yield patient_id
-    with app.app_context():
-        for plan in db.session.execute(select(TreatmentPlan).filter_by(patient_id=patient_id)).scalars():
-            soft_delete(db.session, plan)
-        soft_delete(db.session, db.session.get(Patient, patient_id))
-        db.session.commit()
+    try:
+        yield patient_id
+    finally:  # a failed test's patient too, or the next test would find two
+        with app.app_context():
+            for plan in db.session.execute(select(TreatmentPlan).filter_by(patient_id=patient_id)).scalars():
+                soft_delete(db.session, plan)
+            soft_delete(db.session, db.session.get(Patient, patient_id))
+            db.session.commit()
 
 
 @contextmanager

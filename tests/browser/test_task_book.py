@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from stompro.db import utcnow
@@ -78,7 +79,7 @@ def test_the_call_center_works_a_care_call_from_the_task_book(app, page, live_se
                 row.get_by_role("link", name=texts["find"]).click()
             board = opened.value
             board.locator("#board-find").wait_for(state="visible")
-            assert "Звонова Анна" in board.locator("#board-find-patient-chosen").inner_text()
+            expect(board.locator("#board-find-patient-chosen")).to_contain_text("Звонова Анна")
             board.close()
 
             row.get_by_role("button", name=texts["booked"]).click()
