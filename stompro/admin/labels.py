@@ -158,6 +158,7 @@ LABELS = {
     "attempts": _l("Attempts"),
     "provider_id": _l("Provider id"),
     "sent_at": _l("Sent at"),
+    "expires_at": _l("Too late after"),
     "error": _l("Error"),
     "dedupe_key": _l("Dedupe key"),
     "witnessed_by": _l("Witnessed by"),

@@ -7,6 +7,7 @@ from ..admin.labels import LABELS
 from ..admin.permissions import Permissions
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER, OWNER_ONLY
+from ..patients.phones import format_phone
 from .models import Message, MessageTemplate
 
 CATEGORY = _l("Messages")
@@ -22,6 +23,10 @@ def _kind(view, context, message, name):
     return KIND_LABELS.get(message.kind, message.kind)
 
 
+def _recipient(view, context, message, name):
+    return format_phone(message.recipient) if message.channel == "sms" else message.recipient
+
+
 class MessageAdmin(StomproModelView):
     """The outbox is written by the reminder machinery; people read it."""
 
@@ -35,8 +40,8 @@ class MessageAdmin(StomproModelView):
     column_searchable_list = ("recipient",)
     column_sortable_list = ("send_at", "status")
     column_default_sort = ("send_at", True)
-    column_formatters = column_formatters_detail = column_formatters_export = {"kind": _kind}
-    column_details_exclude_list = ("version",)  # the dispatcher's check, not for people
+    column_formatters = column_formatters_detail = column_formatters_export = {"kind": _kind, "recipient": _recipient}
+    column_details_exclude_list = ("version", "dedupe_key")  # the dispatcher's checks, not for people
 
 
 class MessageTemplateAdmin(StomproModelView):

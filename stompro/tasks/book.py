@@ -1,6 +1,7 @@
 """What the task book shows: the tabs with their open and overdue counts,
 and one tab's tasks — overdue first (most urgent priority first), then the
-ones due later; the archive holds the closed ones, newest first.
+ones due later; "closed" holds the tasks done or cancelled, newest first.
+(The "archive" tab is work like the others: cards to move to the archive.)
 
 A person sees the tasks of their branches and the network's queue (tasks
 without a branch); "mine" narrows to the tasks assigned to them, "queue"
@@ -14,10 +15,10 @@ from ..db import utcnow
 from ..scheduling.models import Appointment
 from .models import TABS, Task, TaskRule
 
-ARCHIVE = "archive"
-WORK_TABS = tuple(tab for tab in TABS if tab != ARCHIVE)
+CLOSED = "closed"  # not a tab of a task: the book's view of the tasks done or cancelled
+WORK_TABS = TABS
 SCOPES = ("all", "mine", "queue")
-SHOWN = 200  # tasks on one page of a tab; the archive's newest
+SHOWN = 200  # tasks on one page of a tab; the newest closed ones
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Tab:
 
 
 def tabs(session, actor, clinics, clinic=None, scope="all", now=None):
-    """Every tab with its counts (the archive last, without counts), the most urgent tab first."""
+    """Every tab with its counts, the most urgent tab first, and the closed tasks last (without counts)."""
     now = now or utcnow()
     counts = dict.fromkeys(WORK_TABS, (0, 0))
     rows = session.execute(
@@ -44,7 +45,7 @@ def tabs(session, actor, clinics, clinic=None, scope="all", now=None):
     ).all())
     shown = sorted((Tab(tab, priorities.get(tab), *counts[tab]) for tab in WORK_TABS),
                    key=lambda t: (t.priority or 6, WORK_TABS.index(t.code)))
-    return [*shown, Tab(ARCHIVE, None, 0, 0)]
+    return [*shown, Tab(CLOSED, None, 0, 0)]
 
 
 def tab_tasks(session, actor, clinics, tab, clinic=None, scope="all", now=None):
@@ -55,8 +56,8 @@ def tab_tasks(session, actor, clinics, tab, clinic=None, scope="all", now=None):
         joinedload(Task.appointment).joinedload(Appointment.clinic), joinedload(Task.plan),
         joinedload(Task.clinic), joinedload(Task.assignee), joinedload(Task.done_by), joinedload(Task.rule),
     )
-    if tab == ARCHIVE:
-        query = query.where(or_(Task.status != "open", Task.tab == ARCHIVE)).order_by(
+    if tab == CLOSED:
+        query = query.where(Task.status != "open").order_by(
             Task.done_at.desc().nulls_last(), Task.id.desc())
     else:
         overdue = case((Task.due_at < now, 0), else_=1)

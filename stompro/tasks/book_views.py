@@ -23,7 +23,7 @@ from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER
 from ..patients.phones import format_phone
 from ..scheduling.availability import at_local, clinic_zone
 from ..timefmt import format_span, from_local, to_local
-from .book import ARCHIVE, SCOPES, WORK_TABS, tab_tasks, tabs
+from .book import CLOSED, SCOPES, WORK_TABS, tab_tasks, tabs
 from .report import overdue_alerts, staff_day
 from ..messaging.instead import write_instead_of_calling
 from .models import Task
@@ -38,7 +38,8 @@ TAB_LABELS = {
     "birthdays": _l("Birthdays"),
     "overdue_visits": _l("Missed visits"),
     "documents": _l("Documents"),
-    ARCHIVE: _l("Archive"),
+    "archive": _l("Archive"),
+    CLOSED: _l("Closed tasks"),
 }
 SCOPE_LABELS = {"all": _l("Everyone's"), "mine": _l("My tasks"), "queue": _l("Nobody's yet")}
 
@@ -63,7 +64,7 @@ class TaskBookView(RoleGuard, BaseView):
         clinic = next((c for c in mine if str(c.id) == request.args.get("clinic")), None)
         if request.args.get("clinic") and clinic is None:
             abort(403)
-        tab = request.args.get("tab") if request.args.get("tab") in (*WORK_TABS, ARCHIVE) else None
+        tab = request.args.get("tab") if request.args.get("tab") in (*WORK_TABS, CLOSED) else None
         scope = request.args.get("scope") if request.args.get("scope") in SCOPES else "all"
         now = utcnow()
         shown_tabs = tabs(db.session, me, mine, clinic, scope, now)
@@ -102,7 +103,7 @@ class TaskBookView(RoleGuard, BaseView):
             db.session.rollback()
             flash(_("Nothing was recorded: %(reason)s", reason=error.message), "error")
             return redirect(back)
-        flash(_("The message is on its way to %(patient)s; the task is done.", patient=task.patient.full_name), "success")
+        flash(_("The message to %(patient)s is queued; the task is done.", patient=task.patient.full_name), "success")
         return redirect(back)
 
     def _posted_task(self, task_id):

@@ -8,10 +8,12 @@ from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from ..admin.base import PostsNeedEdit, RoleGuard, current_roles
 from ..admin.links import reachable_url
 from ..admin.permissions import Permissions
+from ..db import utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER
@@ -20,7 +22,8 @@ from ..planning.models import TreatmentPlan
 from ..records import live_row
 from ..scheduling.availability import clinic_zone
 from ..timefmt import to_local
-from .lost import branches_of, count_lost_patients, lost_plans, make_call_task
+from .lost import branches_of, call_task_key, count_lost_patients, lost_plans, make_call_task
+from .models import Task
 
 LOST_READERS = frozenset({OWNER, ADMINISTRATOR, CALL_CENTER, COORDINATOR})
 # Whose home page shows the count.
@@ -45,7 +48,13 @@ class LostPatientsView(PostsNeedEdit, RoleGuard, BaseView):
         rows = lost_plans(db.session, clinics=branches_of(db.session, current_user))
         card = reachable_url("patient_card.show", patient_id=0) is not None
         plan = reachable_url("plan.show", plan_id=0) is not None
-        return self.render("tasks/lost_patients.html", rows=[_row(row, card, plan) for row in rows])
+        now = utcnow()
+        keys = {row.plan.id: call_task_key(row.plan, row.clinic, now) for row in rows}
+        made = set(db.session.execute(select(Task.dedupe_key).where(Task.dedupe_key.in_(list(keys.values()))))
+                   .scalars()) if keys else set()
+        return self.render("tasks/lost_patients.html",
+                           rows=[{**_row(row, card, plan), "task_made": keys[row.plan.id] in made} for row in rows],
+                           book_url=reachable_url("tasks.index", tab="scheduled_calls"))
 
     @expose("/", methods=("POST",))
     def make_task(self):

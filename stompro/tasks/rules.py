@@ -94,7 +94,12 @@ def _add_all(session, rule, now, subjects):
     for chunk in range(0, len(keys), KEYS_PER_QUERY):
         taken.update(session.execute(
             select(Task.dedupe_key).where(Task.dedupe_key.in_(keys[chunk:chunk + KEYS_PER_QUERY]))).scalars())
-    fresh = [subject for subject in subjects if subject["key"] not in taken]
+    # An open task of the rule about the same patient, visit and plan — made by hand, or before keys
+    # existed — is the same call: no second one.
+    open_ones = set(session.execute(
+        select(Task.patient_id, Task.appointment_id, Task.plan_id).where(Task.rule_id == rule.id, Task.status == "open")
+    ).all())
+    fresh = [subject for subject in subjects if subject["key"] not in taken and _about(subject) not in open_ones]
     if not fresh:
         return 0
     with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
@@ -113,6 +118,12 @@ def _add_all(session, rule, now, subjects):
             except IntegrityError:
                 continue
         return made
+
+
+def _about(subject):
+    """(patient, visit, plan) ids of a subject, as an open task of the rule would name them."""
+    return tuple(row.id if row is not None else None
+                 for row in (subject["patient"], subject.get("appointment"), subject.get("plan")))
 
 
 def _task(rule, now, title, key, patient, clinic_id, appointment=None, plan=None):

@@ -95,8 +95,8 @@ def test_the_call_center_works_a_care_call_from_the_task_book(app, page, live_se
                     "done", "booked", 2, "callcenter")
 
 
-WRITE = {"ru": ("Написать вместо звонка", "Записать", "Сообщение отправляется: Звонова Анна; задача выполнена."),
-         "en": ("Write instead", "Record", "The message is on its way to Звонова Анна; the task is done.")}
+WRITE = {"ru": ("Написать вместо звонка", "Записать", "Сообщение для Звонова Анна поставлено в очередь; задача выполнена."),
+         "en": ("Write instead", "Record", "The message to Звонова Анна is queued; the task is done.")}
 
 
 @pytest.mark.parametrize("language", ["ru", "en"])

@@ -79,7 +79,7 @@ def test_mine_and_nobodys_and_the_branches_of_the_person(app, client, auth):
     assert (south.status, south.attempts) == ("open", 0) and mine and nobodys
 
 
-def test_reached_closes_the_task_into_the_archive_with_who_and_when(app, client, auth):
+def test_reached_closes_the_task_with_who_and_when(app, client, auth):
     task = _task("Дозвонова")
     auth.as_role("call_center")
     page = _call(client, auth, task, result="reached", note="Всё хорошо").get_data(as_text=True)
@@ -87,8 +87,8 @@ def test_reached_closes_the_task_into_the_archive_with_who_and_when(app, client,
     db.session.refresh(task)
     assert (task.status, task.call_result, task.attempts, task.outcome_note) == ("done", "reached", 1, "Всё хорошо")
     assert task.done_by.login == "callcenter" and task.done_at is not None
-    archive = _book(client, tab="archive")
-    assert "Дозвонова" in archive and "Дозвонова" not in _book(client, tab="care_calls")
+    closed = _book(client, tab="closed")
+    assert "Дозвонова" in closed and "Дозвонова" not in _book(client, tab="care_calls")
 
 
 def test_no_answer_counts_the_attempt_and_comes_back_later(app, client, auth):
@@ -160,7 +160,7 @@ def test_write_instead_of_calling_sends_the_standard_text_and_closes_the_task(ap
     auth.as_role("call_center", language="ru")
     page = client.post(f"/admin/tasks/{task.id}/instead", data={"csrf_token": auth.csrf_token(), "text": ""},
                        follow_redirects=True).get_data(as_text=True)
-    assert "Сообщение отправляется" in page
+    assert "поставлено в очередь; задача выполнена" in page
     [message] = db.session.execute(select(Message).where(Message.patient_id == task.patient_id)).scalars()
     assert (message.kind, message.channel, message.status, message.recipient) == ("manual", "sms", "scheduled",
                                                                                   "+79160005566")
@@ -168,3 +168,11 @@ def test_write_instead_of_calling_sends_the_standard_text_and_closes_the_task(ap
     assert message.body == "Ирина, we could not reach you by phone. Please call StomPRO Центр back: +7 495 781-01-01"
     db.session.refresh(task)
     assert task.status == "done" and task.done_by.login == "callcenter"
+
+
+def test_an_archive_task_is_worked_like_any_other(app, client, auth):
+    task = _task("Архивова", tab="archive")
+    auth.as_role("administrator")
+    page = _book(client, tab="archive")
+    assert re.search(rf'data-task-result="reached" data-task-id="{task.id}"', page)
+    assert "Архивова" not in _book(client, tab="closed")

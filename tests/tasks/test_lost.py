@@ -202,7 +202,10 @@ def test_one_click_makes_one_call_task_however_often_it_is_clicked(client, auth,
         assert answer.status_code == 302 and answer.headers["Location"].endswith(URL)
     tasks = db.session.execute(select(Task).where(Task.plan_id == plan.id)).scalars().all()
     assert len(tasks) == 1 and tasks[0].dedupe_key.startswith(f"lost:{plan.id}:")
-    assert "The call task is in the task book" in client.get(URL).get_data(as_text=True)
+    page = client.get(URL).get_data(as_text=True)
+    assert "The call task is in the task book" in page
+    row = re.search(rf'<tr>(?:(?!</tr>).)*{patient.last_name}(?:(?!</tr>).)*</tr>', page, re.S).group(0)
+    assert "data-task-made" in row and "Make a call task" not in row  # the list says the task is made
     assert client.post(URL, data={"plan_id": plan.id}).status_code == 400  # no CSRF token
 
 

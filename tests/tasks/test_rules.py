@@ -11,7 +11,7 @@ from stompro.scheduling.models import Closure
 from stompro.scheduling.services import change_visit
 from stompro.tasks.models import Task
 from stompro.tasks.rules import generate_tasks
-from stompro.tasks.services import create_task
+from stompro.tasks.services import create_task, record_call
 
 from ..scheduling.conftest import Schedule
 
@@ -57,7 +57,13 @@ def test_the_booked_visits_of_the_next_day_get_a_confirmation_call_once(schedule
     change_visit(db.session, schedule.owner, tomorrow, starts_at=schedule.at(schedule.day(1), "15:00"),
                  ends_at=schedule.at(schedule.day(1), "15:30"))
     generate_tasks(db.session, now=now + timedelta(hours=2))
-    assert len(_keys(f"confirm:{tomorrow.id}:")) == 2  # moved: confirmed again at the new time
+    assert len(_keys(f"confirm:{tomorrow.id}:")) == 1  # its open task still stands for the call
+
+    record_call(db.session, schedule.owner, task, "reached", now=now + timedelta(hours=3))
+    change_visit(db.session, schedule.owner, tomorrow, starts_at=schedule.at(schedule.day(1), "16:00"),
+                 ends_at=schedule.at(schedule.day(1), "16:30"))
+    generate_tasks(db.session, now=now + timedelta(hours=4))
+    assert len(_keys(f"confirm:{tomorrow.id}:")) == 2  # called, then moved: confirmed again at the new time
 
 
 def test_on_the_day_before_a_closed_day_the_next_open_days_visits_are_confirmed_too(schedule):
@@ -215,3 +221,20 @@ def test_a_document_still_to_sign_before_the_next_days_visit_makes_a_task(schedu
     [task] = db.session.execute(select(Task).where(Task.dedupe_key.like(f"documents:{visit.id}:%"))).scalars()
     assert (task.tab, task.appointment, task.title) == ("documents", visit, "Documents to sign before the visit")
     assert not _keys(f"documents:{other.id}:")
+
+
+def test_an_open_task_of_the_rule_about_the_same_visit_is_not_made_again(schedule):
+    """A task made by hand (or seeded without a key) is the same call."""
+    from stompro.tasks.models import TaskRule
+
+    rule = db.session.execute(select(TaskRule).where(TaskRule.code == "confirm_tomorrow")).scalar_one()
+    doctor, patient = schedule.doctor(), schedule.patient()
+    schedule.works(doctor, schedule.day(1))
+    visit = schedule.visit(doctor, patient, schedule.day(1), "10:00", 30)
+    by_hand = create_task(db.session, schedule.owner, tab="regular_calls", priority=1, title="Подтвердить визит",
+                          patient=patient, appointment=visit, clinic=schedule.clinic,
+                          due_at=schedule.at(schedule.day(0), "08:00"))
+    by_hand.rule = rule
+    db.session.flush()
+    generate_tasks(db.session, now=schedule.at(schedule.day(0), "08:00"))
+    assert not _keys(f"confirm:{visit.id}:")

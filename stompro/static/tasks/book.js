@@ -20,6 +20,8 @@
     var action = result === "instead" ? form.dataset.insteadAction : form.dataset.action;
     form.action = action.replace(/\/0\/(call|instead)$/, "/" + button.dataset.taskId + "/$1");
     form.elements.result.value = result;
+    form.elements.reason.required = result === "refused";  // asked by the browser before the server
+    form.elements.call_back_at.required = result === "call_back";
     dialog.querySelector(".modal-title").textContent = button.textContent.trim();
     dialog.querySelector("[data-task-patient]").textContent = button.dataset.patient || "";
     dialog.querySelectorAll("[data-for]").forEach(function (part) {
