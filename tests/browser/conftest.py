@@ -93,6 +93,20 @@ def committed_patient(app, last_name, first_name, birth_date, phone, findings, r
             db.session.commit()
 
 
+def choose_a_plan(app, patient_id, tier="optimal"):
+    """The doctor builds the patient's plan, presents it and the patient chooses ``tier``; committed; its id."""
+    from stompro.planning.builder import build_plan
+    from stompro.planning.services import choose_variant, present_plan
+
+    with app.app_context():
+        doctor = db.session.execute(select(Staff).filter_by(login="doctor")).scalar_one()
+        plan = build_plan(db.session, db.session.get(Patient, patient_id), doctor)
+        present_plan(db.session, plan, doctor)
+        choose_variant(db.session, plan, tier, doctor)
+        db.session.commit()
+        return plan.id
+
+
 @contextmanager
 def shift_for(app, last_name, day, hours=(time(9), time(18)), clinic_name="StomPRO Центр"):
     """A shift of a demo doctor on ``day`` in the branch, committed for the

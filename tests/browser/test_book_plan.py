@@ -6,20 +6,16 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from stompro.db import utcnow
 from stompro.extensions import db
-from stompro.org.models import Staff
-from stompro.patients.models import Patient
-from stompro.planning.builder import build_plan
 from stompro.planning.models import TreatmentPlan
-from stompro.planning.services import choose_variant, live_stages, live_variants, present_plan
+from stompro.planning.services import live_stages, live_variants
 from stompro.records import soft_delete
 from stompro.scheduling.availability import local_day
 from stompro.scheduling.plan_booking import holding_visits
 
-from .conftest import committed_patient, sign_in
+from .conftest import choose_a_plan, committed_patient, sign_in
 from .test_plan import switch_language
 
 pytestmark = pytest.mark.browser
@@ -43,13 +39,7 @@ def chosen_plan(app, language):
     visits are soft-deleted at the end, with the plan and the patient."""
     last_name, phone = PATIENTS[language]
     with committed_patient(app, last_name, "Анна", date(1981, 2, 3), phone, FINDINGS, 1) as patient_id:
-        with app.app_context():
-            doctor = db.session.execute(select(Staff).filter_by(login="doctor")).scalar_one()
-            plan = build_plan(db.session, db.session.get(Patient, patient_id), doctor)
-            present_plan(db.session, plan, doctor)
-            choose_variant(db.session, plan, "optimal", doctor)
-            db.session.commit()
-            plan_id = plan.id
+        plan_id = choose_a_plan(app, patient_id)
         try:
             yield plan_id
         finally:

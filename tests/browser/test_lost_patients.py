@@ -9,13 +9,10 @@ from sqlalchemy import select
 
 from stompro.extensions import db
 from stompro.org.models import Staff
-from stompro.patients.models import Patient
-from stompro.planning.builder import build_plan
-from stompro.planning.services import choose_variant, present_plan
 from stompro.tasks.models import Task
 from stompro.tasks.services import cancel_task
 
-from .conftest import committed_patient, sign_in
+from .conftest import choose_a_plan, committed_patient, sign_in
 from .test_plan import switch_language
 
 pytestmark = pytest.mark.browser
@@ -31,12 +28,7 @@ def lost_patient(app, language):
     """A committed patient with a chosen plan and no visit; their tasks are cancelled at the end."""
     last_name, phone = PATIENTS[language]
     with committed_patient(app, last_name, "Вера", date(1969, 5, 6), phone, FINDINGS, 1) as patient_id:
-        with app.app_context():
-            doctor = db.session.execute(select(Staff).filter_by(login="doctor")).scalar_one()
-            plan = build_plan(db.session, db.session.get(Patient, patient_id), doctor)
-            present_plan(db.session, plan, doctor)
-            choose_variant(db.session, plan, "optimal", doctor)
-            db.session.commit()
+        choose_a_plan(app, patient_id)
         try:
             yield patient_id, last_name
         finally:
