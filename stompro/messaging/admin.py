@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 
 from ..admin.base import READ_ONLY, StomproModelView
+from ..admin.choices import VALUE_LABELS
 from ..admin.filters import rows_filter
 from ..admin.labels import LABELS
 from ..admin.permissions import Permissions
@@ -17,6 +18,22 @@ KIND_LABELS = {
     "after_visit": _l("After the visit"), "cancelled": _l("Cancellation"), "recall": _l("Recall"),
     "care": _l("Care"), "birthday": _l("Birthday"), "manual": _l("Written by hand"),
 }
+
+
+# The templates' codes are the owner's data on the templates' own screen; on a message, the template is named.
+TEMPLATE_LABELS = {
+    "booking_confirmation": _l("Booking confirmation"), "reminder_day_before": _l("A day before"),
+    "reminder_hours_before": _l("Hours before"), "after_visit": _l("After the visit"),
+    "visit_cancelled": _l("Cancellation"), "hygiene_recall": _l("Recall"), "post_op_care": _l("Care"),
+    "birthday": _l("Birthday"), "call_instead": _l("Instead of a call"),
+}
+
+
+def _template(view, context, message, name):
+    template = message.template
+    if template is None:
+        return ""
+    return f"{TEMPLATE_LABELS.get(template.code, template.code)} ({VALUE_LABELS.get(template.language, template.language)})"
 
 
 def _kind(view, context, message, name):
@@ -40,7 +57,9 @@ class MessageAdmin(StomproModelView):
     column_searchable_list = ("recipient",)
     column_sortable_list = ("send_at", "status")
     column_default_sort = ("send_at", True)
-    column_formatters = column_formatters_detail = column_formatters_export = {"kind": _kind, "recipient": _recipient}
+    column_formatters = column_formatters_detail = column_formatters_export = {
+        "kind": _kind, "recipient": _recipient, "template": _template,
+    }
     column_details_exclude_list = ("version", "dedupe_key")  # the dispatcher's checks, not for people
 
 
