@@ -39,6 +39,7 @@ LABELS = {
     "id_document": _l("Identity document"),
     "source": _l("Source"),
     "sms_consent": _l("Agrees to SMS"),
+    "email_consent": _l("Agrees to e-mail"),
     "preferred_days": _l("Preferred days"),
     "preferred_time_from": _l("Preferred from"),
     "preferred_time_to": _l("Preferred until"),

@@ -26,6 +26,8 @@ def patient_json(patient):
         "sex": patient.sex,
         "phone": patient.phone,
         "email": patient.email,
+        "sms_consent": bool(patient.sms_consent),
+        "email_consent": bool(patient.email_consent),
     }
 
 

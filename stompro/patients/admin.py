@@ -102,7 +102,7 @@ class PatientAdmin(StomproModelView):
     column_default_sort = [("last_name", False), ("first_name", False)]
     form_columns = (
         "last_name", "first_name", "middle_name", "birth_date", "sex", "phone", "email", "address",
-        "id_document", "source", "sms_consent", "preferred_days", "preferred_time_from",
+        "id_document", "source", "sms_consent", "email_consent", "preferred_days", "preferred_time_from",
         "preferred_time_to", "home_clinic", "coordinator", "status", "note", "tags", "confirm_duplicate",
     )
     form_extra_fields = {"confirm_duplicate": FormOnlyBooleanField(_l("This is another person: register anyway"))}

@@ -20,7 +20,10 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 # Field → longest value the column holds.
 NEW_PATIENT_TEXT_FIELDS = {"last_name": 80, "first_name": 80, "middle_name": 80, "email": 120}
-NEW_PATIENT_FIELDS = ("last_name", "first_name", "middle_name", "birth_date", "phone", "email", "sex")
+NEW_PATIENT_FIELDS = ("last_name", "first_name", "middle_name", "birth_date", "phone", "email", "sex", "sms_consent",
+                      "email_consent")
+# Consents to be written to (reminders): true or false, false when not given.
+CONSENT_FIELDS = ("sms_consent", "email_consent")
 REQUIRED_FIELDS = ("last_name", "first_name", "birth_date", "phone")
 OLDEST_AGE_YEARS = 130
 
@@ -206,6 +209,10 @@ def discard_policy(session, actor, policy):
 
 
 def _clean(field, value):
+    if field in CONSENT_FIELDS:
+        if not isinstance(value, (bool, type(None))):
+            raise DomainError(_l("Give true or false."), field=field)
+        return bool(value)
     if isinstance(value, str):
         value = value.strip() or None
     if value is None:

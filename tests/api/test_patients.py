@@ -138,6 +138,8 @@ def test_search_answers_patient_fields_and_skips_deleted(api, namesakes):
             "sex": None,
             "phone": "+79035550022",
             "email": None,
+            "sms_consent": namesakes[1].sms_consent,
+            "email_consent": False,
         }
     ]
 
@@ -151,3 +153,15 @@ def test_search_returns_at_most_50(api):
     db.session.flush()
     api.as_role("administrator")
     assert len(found(api, "Однофамильцев")) == 50
+
+
+def test_a_new_patient_says_whether_they_may_be_written_to(app, api):
+    api.as_role("administrator")
+    body = {"last_name": "Согласнова", "first_name": "Ада", "birth_date": "1990-01-02", "phone": "+79160004455",
+            "sms_consent": False, "email": "ada@example.org", "email_consent": True}
+    answer = api.post("/api/v1/patients", json=body)
+    assert answer.status_code == 201, answer.get_json()
+    assert (answer.get_json()["sms_consent"], answer.get_json()["email_consent"]) == (False, True)
+    refused = api.post("/api/v1/patients", json={**body, "phone": "+79160004456", "last_name": "Другая",
+                                                 "sms_consent": "yes"})
+    assert refused.status_code == 422 and "sms_consent" in refused.get_json()["fields"]
