@@ -28,8 +28,7 @@ from datetime import datetime, timedelta, timezone
 
 from babel.dates import format_date
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select, update
@@ -38,7 +37,7 @@ from ..audit.recorder import record_event
 from ..db import utcnow
 from ..patients.phones import format_phone
 from ..scheduling.availability import clinic_zone
-from ..tasks.models import Task
+from ..tasks.services import add_task_once
 from .models import TEMPLATE_OF_KIND, Message, MessageTemplate
 
 VISIT_KINDS = ("booked", "day_before", "hours_before", "after_visit")
@@ -194,25 +193,16 @@ def patient_language(patient):
 
 def failure_task(session, message, now):
     """The administrators' task for a message that cannot be delivered: call the patient instead."""
-    key = f"message:{message.id}:failed"
-    if session.execute(select(Task.id).where(Task.dedupe_key == key)).first():
-        return
     visit = message.appointment
-    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):  # stored text, in the clinic's language
-        title = _("A message to the patient was not delivered: call them")
-    session.add(Task(tab=TASK_TAB, priority=TASK_PRIORITY, title=title, patient=message.patient,
-                     appointment=visit, clinic_id=visit.clinic_id if visit else message.patient.home_clinic_id,
-                     queue=TASK_QUEUE, due_at=now, status="open", dedupe_key=key))
+    add_task_once(session, f"message:{message.id}:failed", _l("A message to the patient was not delivered: call them"),
+                  tab=TASK_TAB, priority=TASK_PRIORITY, patient=message.patient, appointment=visit,
+                  clinic_id=visit.clinic_id if visit else message.patient.home_clinic_id, queue=TASK_QUEUE, due_at=now)
 
 
 def _tell_task(session, visit, now):
-    key = f"visit:{visit.id}:tell"
-    if session.execute(select(Task.id).where(Task.dedupe_key == key)).first():
-        return
-    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
-        title = _("Tell the patient about the visit: no consent to SMS or e-mail")
-    session.add(Task(tab=TASK_TAB, priority=TASK_PRIORITY, title=title, patient=visit.patient, appointment=visit,
-                     clinic_id=visit.clinic_id, queue=TASK_QUEUE, due_at=now, status="open", dedupe_key=key))
+    add_task_once(session, f"visit:{visit.id}:tell", _l("Tell the patient about the visit: no consent to SMS or e-mail"),
+                  tab=TASK_TAB, priority=TASK_PRIORITY, patient=visit.patient, appointment=visit,
+                  clinic_id=visit.clinic_id, queue=TASK_QUEUE, due_at=now)
 
 
 def _timing(kind, visit, now):

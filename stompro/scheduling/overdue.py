@@ -11,13 +11,13 @@ task: a marked visit keeps its ``overdue_at``, and the task's dedupe key
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
-from ..tasks.models import Task, TaskRule
+from ..tasks.models import TaskRule
+from ..tasks.services import add_task_once
 from .models import Appointment
 
 # Visits still waiting for the patient.
@@ -64,21 +64,9 @@ def rebooking_key(visit):
 
 
 def _rebooking_task(session, visit, rule, now):
-    if session.execute(select(Task.id).where(Task.dedupe_key == rebooking_key(visit))).first():
-        return
-    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):  # stored text, in the clinic's language
-        title = _("Rebook the missed visit")
-    session.add(Task(
-        tab=TASK_TAB,
-        priority=rule.priority if rule is not None else DEFAULT_PRIORITY,
-        rule=rule,
-        title=title,
-        patient=visit.patient,
-        appointment=visit,
-        plan=visit.plan_stage.variant.plan if visit.plan_stage is not None else None,
-        clinic_id=visit.clinic_id,
-        queue=TASK_QUEUE,
-        due_at=now,
-        status="open",
-        dedupe_key=rebooking_key(visit),
-    ))
+    add_task_once(
+        session, rebooking_key(visit), _l("Rebook the missed visit"), tab=TASK_TAB,
+        priority=rule.priority if rule is not None else DEFAULT_PRIORITY, rule=rule, patient=visit.patient,
+        appointment=visit, plan=visit.plan_stage.variant.plan if visit.plan_stage is not None else None,
+        clinic_id=visit.clinic_id, queue=TASK_QUEUE, due_at=now,
+    )

@@ -18,8 +18,9 @@ own branches only."""
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from .. import bounds
 from ..db import utcnow
@@ -185,6 +186,13 @@ def clash_message(clash, field):
         "patient": _l("%(patient)s already has a visit at %(when)s (with %(doctor)s, %(room)s).", **details),
     }
     return messages[field]
+
+
+def booked_from(now, patient_id):
+    """SQL: the patient (``patient_id``, a column to correlate) has a live visit from ``now`` on."""
+    visit = aliased(Appointment)
+    return exists().where(visit.patient_id == patient_id, visit.deleted_at.is_(None), visit.status.in_(HOLDING),
+                          visit.starts_at >= now)
 
 
 def visit_label(visit):

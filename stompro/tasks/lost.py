@@ -29,7 +29,7 @@ from ..patients.models import Patient
 from ..planning.models import TreatmentPlan
 from ..scheduling.availability import local_day
 from ..scheduling.models import Appointment
-from ..scheduling.services import HOLDING
+from ..scheduling.services import booked_from
 from .models import Task, TaskRule
 from .titles import TITLES
 from .services import create_task
@@ -143,12 +143,9 @@ def _query(now, clinics):
 def _state(now):
     """The one place the states are decided: the first that holds wins, and
     whatever holds none is lost."""
-    visit, task, refusal = aliased(Appointment), aliased(Task), aliased(Task)
+    task, refusal = aliased(Task), aliased(Task)
     last_visit = _last_visit(TreatmentPlan.patient_id)
-    booked = exists().where(
-        visit.patient_id == TreatmentPlan.patient_id, visit.deleted_at.is_(None), visit.status.in_(HOLDING),
-        visit.starts_at >= now,
-    )
+    booked = booked_from(now, TreatmentPlan.patient_id)
     call_back = exists().where(
         task.patient_id == TreatmentPlan.patient_id, task.status == "open", task.call_back_at.is_not(None),
         task.call_back_at >= now,

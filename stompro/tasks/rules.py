@@ -41,7 +41,7 @@ from ..planning.models import PlanStage
 from ..scheduling.availability import at_local, branch_hours, closed_days, local_day
 from ..scheduling.models import Appointment
 from ..scheduling.overdue import mark_overdue
-from ..scheduling.services import HOLDING
+from ..scheduling.services import HOLDING, booked_from
 from .lost import lost_plans
 from .models import Task, TaskRule
 from .titles import TITLES
@@ -219,7 +219,7 @@ def _hygiene_recalls(session, rule, now):
         .where(
             Appointment.deleted_at.is_(None), Appointment.status == "done", Appointment.kind == "hygiene",
             Appointment.starts_at <= _months_before(now, months),
-            Patient.deleted_at.is_(None), Patient.status == "active", ~_has_booked_visit(now),
+            Patient.deleted_at.is_(None), Patient.status == "active", ~booked_from(now, Appointment.patient_id),
         )
         .options(joinedload(Appointment.patient))
         .order_by(Appointment.id)
@@ -260,15 +260,6 @@ def _birthday_in(born, year):
     if born.month == 2 and born.day == 29 and not isleap(year):
         return date(year, 2, 28)
     return born.replace(year=year)
-
-
-def _has_booked_visit(now, patient_id=Appointment.patient_id):
-    """A live visit of the patient from now on."""
-    booked = aliased(Appointment)
-    return exists().where(
-        booked.patient_id == patient_id, booked.deleted_at.is_(None), booked.status.in_(HOLDING),
-        booked.starts_at >= now,
-    )
 
 
 def _months_before(moment, months):

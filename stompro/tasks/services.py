@@ -8,7 +8,10 @@ no longer needed is cancelled. A task of a branch is that branch's staff's
 is the network's queue."""
 from datetime import timedelta
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from .. import bounds
 from ..db import utcnow
@@ -75,6 +78,20 @@ def record_outcome(session, actor, task, status="open", call_result=None, call_b
         task.done_at = now or utcnow()
     task.status = status
     session.flush()
+    return task
+
+
+def add_task_once(session, key, title, **fields):
+    """A task the panel makes by itself (a missed visit, a message that
+    could not go), at most once per ``key`` — the task's unique dedupe key:
+    None when the key is taken. ``title`` (lazy) is stored in the clinic's
+    language, DEFAULT_LANGUAGE; the task is open and due now unless told."""
+    if session.execute(select(Task.id).where(Task.dedupe_key == key)).first() is not None:
+        return None
+    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+        title = str(title)
+    task = Task(dedupe_key=key, title=title, status="open", **{"due_at": utcnow(), **fields})
+    session.add(task)
     return task
 
 
