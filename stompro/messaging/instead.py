@@ -11,10 +11,9 @@ from .. import bounds
 from ..db import utcnow
 from ..errors import DomainError
 from ..org.branches import require_branch
-from ..patients.phones import format_phone
 from ..tasks.services import record_outcome
 from .models import Message
-from .outbox import contact_of, patient_language, render, template_for
+from .outbox import contact_of, patient_context, patient_language, render, template_for
 
 TEMPLATE = "call_instead"
 LONGEST_TEXT = 1000
@@ -27,7 +26,7 @@ def suggested_text(session, task, code=TEMPLATE):
     if template is None:
         return ""
     try:
-        return render(template.body, _context(task))
+        return render(template.body, patient_context(task.patient, task.clinic))
     except TemplateError:
         return ""
 
@@ -50,7 +49,7 @@ def write_instead_of_calling(session, actor, task, text=None, template=TEMPLATE,
     if session.execute(select(Message.id).where(Message.dedupe_key == key)).first() is not None:
         raise DomainError(_l("A message for this task was written already."), field="text")
     template = template_for(session, template, channel, patient_language(patient))
-    subject = render(template.subject, _context(task)) if channel == "email" and template and template.subject else None
+    subject = render(template.subject, patient_context(task.patient, task.clinic)) if channel == "email" and template and template.subject else None
     message = Message(patient=patient, appointment=task.appointment, template=template, kind="manual",
                       language=patient_language(patient), channel=channel, recipient=recipient, body=text,
                       subject=subject, send_at=now, status="scheduled", attempts=0, version=1, dedupe_key=key)
@@ -59,12 +58,3 @@ def write_instead_of_calling(session, actor, task, text=None, template=TEMPLATE,
                    now=now)
     session.flush()
     return message
-
-
-def _context(task):
-    patient, clinic = task.patient, task.clinic
-    return {
-        "patient_first_name": patient.first_name, "patient_name": patient.full_name,
-        "clinic_name": clinic.name if clinic else "", "clinic_phone": format_phone(clinic.phone) if clinic and clinic.phone else "",
-        "clinic_address": clinic.address if clinic else "",
-    }

@@ -20,6 +20,10 @@ expired; otherwise such a reminder goes right away. Cancelling or a no-show
 cancels the unsent rows; a cancellation also sends a "cancelled" notice when
 the patient was told of the visit (its "booked" message went out).
 
+Recalls, care messages and birthday greetings belong to no visit: the task
+rules plan them with their tasks (``plan_patient_message``), once per
+subject, through the same templates, quiet hours and consent.
+
 SMS go only to patients with ``sms_consent``; otherwise e-mail with
 ``email`` and ``email_consent``; otherwise the reception gets a call task to
 tell the patient instead."""
@@ -49,6 +53,8 @@ DAY_BEFORE_LATEST = timedelta(hours=3)  # a "day before" later than this before 
 HOURS_BEFORE = timedelta(hours=3)
 AFTER_VISIT = timedelta(hours=2)
 AFTER_VISIT_LATEST = timedelta(days=1)
+# How long after it could first go out a message not about a visit is still worth sending.
+USEFUL_FOR = {"recall": timedelta(days=7), "care": timedelta(hours=12), "birthday": timedelta(hours=12)}
 TASK_TAB = "regular_calls"
 TASK_QUEUE = "reception"
 TASK_PRIORITY = 2
@@ -117,6 +123,29 @@ def cancel_visit_messages(session, visit, notify, now=None):
     return notice
 
 
+def plan_patient_message(session, kind, key, patient, clinic, now=None):
+    """Plan a message to a patient that belongs to no visit — a recall, a
+    care message or a birthday greeting (the task rules plan them with
+    their tasks) — at ``now`` moved out of the quiet hours, at most once per
+    ``key``. Patients who agreed to no channel get none: the rule's call
+    task reaches them. Returns the row, or None; flushes, the caller commits."""
+    now = now or utcnow()
+    channel, recipient = contact_of(patient)
+    if channel is None or session.execute(select(Message.id).where(Message.dedupe_key == key)).first():
+        return None
+    template = template_for(session, TEMPLATE_OF_KIND[kind], channel, patient_language(patient))
+    if template is None:
+        log.warning("No active %s template %r: patient %s gets no %s message", channel, TEMPLATE_OF_KIND[kind],
+                    patient.id, kind)
+        return None
+    send_at = outside_quiet_hours(now, clinic_zone(clinic) if clinic else timezone.utc)
+    message = Message(patient=patient, template=template, kind=kind, language=template.language, channel=channel,
+                      recipient=recipient, send_at=send_at, expires_at=send_at + USEFUL_FOR[kind],
+                      status="scheduled", attempts=0, version=1, dedupe_key=key)
+    _render_into(session, message, template, patient_context(patient, clinic), now)
+    return message
+
+
 def contact_of(patient):
     """(channel, recipient) the patient agreed to be written to, or (None, None)."""
     if patient.sms_consent and patient.phone:
@@ -153,17 +182,21 @@ def outside_quiet_hours(moment, zone, window=None):
     return datetime.combine(day, end, tzinfo=zone).astimezone(timezone.utc)
 
 
-def visit_context(visit, language):
-    """The values a visit's template may use, as the patient reads them."""
-    zone = clinic_zone(visit.clinic)
-    start = visit.starts_at.astimezone(zone)
-    patient, clinic = visit.patient, visit.clinic
+def patient_context(patient, clinic):
+    """The values every template may use: the patient and their branch."""
     return {
         "patient_first_name": patient.first_name,
         "patient_name": patient.full_name,
-        "clinic_name": clinic.name,
-        "clinic_phone": format_phone(clinic.phone) if clinic.phone else "",
-        "clinic_address": clinic.address,
+        "clinic_name": clinic.name if clinic else "",
+        "clinic_phone": format_phone(clinic.phone) if clinic and clinic.phone else "",
+        "clinic_address": clinic.address if clinic else "",
+    }
+
+
+def visit_context(visit, language):
+    """The values a visit's template may use, as the patient reads them."""
+    start = visit.starts_at.astimezone(clinic_zone(visit.clinic))
+    return patient_context(visit.patient, visit.clinic) | {
         "date": format_date(start.date(), "d MMMM", locale=language),
         "time": f"{start:%H:%M}",
         "doctor_name": visit.doctor.short_name,
@@ -229,10 +262,16 @@ def _message(session, visit, kind, channel, recipient, send_at, expires_at, roun
                       language=template.language, channel=channel, recipient=recipient, send_at=send_at,
                       expires_at=expires_at, status="scheduled", attempts=0, version=1,
                       dedupe_key=f"visit:{visit.id}:{kind}:v{round_}")
-    context = visit_context(visit, template.language)
+    _render_into(session, message, template, visit_context(visit, template.language), now)
+    return message
+
+
+def _render_into(session, message, template, context, now):
+    """Write the template's text into the new row and add it; a template
+    that cannot be rendered makes a failed row and a task instead."""
     try:
         message.body = render(template.body, context)
-        message.subject = render(template.subject, context) if channel == "email" and template.subject else None
+        message.subject = render(template.subject, context) if message.channel == "email" and template.subject else None
     except TemplateError as error:
         message.body, message.status = "", "failed"
         message.error = f"Template {template} cannot be rendered: {error}"
@@ -240,7 +279,6 @@ def _message(session, visit, kind, channel, recipient, send_at, expires_at, roun
     if message.status == "failed":
         session.flush()
         failure_task(session, message, now)
-    return message
 
 
 def _visit_rows(session, visit):

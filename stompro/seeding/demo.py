@@ -22,7 +22,6 @@ from itertools import accumulate, count
 from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
-from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -33,6 +32,7 @@ from ..chart.models import Condition, Diagnosis, Exam, ToothFinding
 from ..documents.models import DocumentTemplate, PatientDocument
 from ..errors import DomainError
 from ..messaging.models import KIND_OF_TEMPLATE, Message, MessageTemplate
+from ..messaging.outbox import patient_context, render, visit_context
 from ..org.models import Clinic, Room, Specialty, Staff, StaffRole
 from ..org.passwords import hash_password
 from ..patients.models import InsurancePolicy, InsuranceProgram, Patient, PatientTag
@@ -112,7 +112,6 @@ TASK_QUEUES = {
 
 SOURCES = {"walk_in": 12, "referral": 30, "website": 25, "phone": 15, "advertising": 10, "other": 8}
 PAYMENT_METHODS = {"card": 55, "cash": 25, "online": 20}
-TEMPLATES = Environment(autoescape=False, keep_trailing_newline=False)
 CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщыэюя"
 LATIN = "a b v g d e e zh z i y k l m n o p r s t u f kh ts ch sh shch y e yu ya".split()
 TRANSLIT = str.maketrans({**dict(zip(CYRILLIC, LATIN)), "ъ": "", "ь": ""})
@@ -1025,18 +1024,21 @@ def shift_weight(demo, day):
 def seed_messages(demo):
     """Confirmations, reminders and after-visit messages of the visits around
     today (sent before now, scheduled after, cancelled with the visit), plus
-    birthday greetings."""
+    the VIP patients' birthday greetings — keyed as messaging.outbox and the
+    task rules key them, so the panel never plans one of them again."""
     window = timedelta(days=MESSAGE_WINDOW_DAYS)
     for visit in sorted(demo.visits, key=lambda v: v.starts_at):
         if abs(local_day(visit.starts_at) - demo.today) <= window:
             for code, send_at in visit_messages(demo, visit):
-                queue_message(demo, visit.patient, code, send_at, f"appt:{visit.id}:{code}", visit=visit)
-    for patient in demo.patients:
+                kind = KIND_OF_TEMPLATE[code]
+                key = f"care:{visit.id}" if kind == "care" else f"visit:{visit.id}:{kind}:v1"
+                queue_message(demo, visit.patient, code, send_at, key, visit=visit)
+    for patient in demo.vip:
         days = days_to_birthday(demo.today, patient.birth_date)
-        if abs(days) <= MESSAGE_WINDOW_DAYS and patient.status == "active":
+        if abs(days) <= MESSAGE_WINDOW_DAYS:
             birthday = demo.today + timedelta(days=days)
             queue_message(demo, patient, "birthday", local_moment(birthday, time(10)),
-                          f"patient:{patient.id}:birthday:{birthday.year}")
+                          f"birthday:{patient.id}:{birthday.year}")
 
 
 def visit_messages(demo, visit):
@@ -1051,7 +1053,8 @@ def visit_messages(demo, visit):
     if visit.status == "done":
         planned.append(("after_visit", visit.finished_at + timedelta(hours=2)))
         if visit.doctor.specialty.code in ("surgery", "implantology") and visit.kind == "treatment":
-            planned.append(("post_op_care", visit.finished_at + timedelta(minutes=15)))
+            # the care rule writes the day after, with its call (tasks.rules)
+            planned.append(("post_op_care", local_moment(local_day(visit.finished_at) + timedelta(days=1), time(10))))
     return [(code, outside_quiet_hours(at)) for code, at in planned if at >= visit.created_at]
 
 
@@ -1077,25 +1080,17 @@ def queue_message(demo, patient, code, send_at, dedupe_key, visit=None):
         return
     template = demo.ref.message_templates[code, channel]
     clinic = visit.clinic if visit else patient.home_clinic
-    context = {
-        "patient_first_name": patient.first_name,
-        "clinic_name": clinic.name,
-        "clinic_phone": clinic.phone,
-        "clinic_address": clinic.address,
-        "date": visit.starts_at.astimezone(MOSCOW).strftime("%d.%m.%Y") if visit else "",
-        "time": visit.starts_at.astimezone(MOSCOW).strftime("%H:%M") if visit else "",
-        "doctor_name": visit.doctor.short_name if visit else "",
-    }
+    context = visit_context(visit, template.language) if visit else patient_context(patient, clinic)
     message = Message(
         patient=patient,
         appointment=visit,
         template=template,
         kind=KIND_OF_TEMPLATE[code],
         language=template.language,
-        subject=template.subject,
+        subject=render(template.subject, context) if channel == "email" and template.subject else None,
         channel=channel,
         recipient=recipient,
-        body=TEMPLATES.from_string(template.body).render(context).strip(),
+        body=render(template.body, context),
         send_at=send_at,
         dedupe_key=dedupe_key,
         created_at=demo.before_now(visit.created_at if visit else send_at - timedelta(days=1), 0),

@@ -23,6 +23,10 @@ rule and what the task is about, and is unique in the database, so a rerun
   day's visits of patients with a document still a draft.
 - overdue_visit: scheduling.overdue, which makes its own tasks.
 
+The patients of the recall, care and birthday rules are also written to:
+the rule plans a message of the same key in the outbox (messaging.outbox),
+if the patient agreed to SMS or e-mail; the task is the call.
+
 Task titles are stored in the clinic's language (DEFAULT_LANGUAGE)."""
 from calendar import isleap, monthrange
 from datetime import date, time, timedelta
@@ -35,6 +39,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from ..db import utcnow
 from ..documents.models import PatientDocument
+from ..messaging.outbox import plan_patient_message
 from ..org.models import Clinic, Specialty, Staff
 from ..patients.models import Patient, PatientTag
 from ..planning.models import PlanStage
@@ -52,6 +57,8 @@ SURGICAL = ("surgery", "implantology")
 KEYS_PER_QUERY = 500
 # How many days ahead "the next open day" is looked for after closed ones.
 LONGEST_CLOSURE_DAYS = 14
+# The rules whose patients are also written to (messaging.outbox), and the kind of message.
+MESSAGES = {"hygiene_recall": "recall", "care_call_after_surgery": "care", "vip_birthday": "birthday"}
 QUEUES = {
     "confirm_tomorrow": "reception",
     "care_call_after_surgery": "reception",
@@ -77,11 +84,21 @@ def generate_tasks(session, now=None):
     ):
         rule = rules.get(code)
         if rule is not None:
-            made[code] = _add_all(session, rule, now, subjects(session, rule, now))
+            found = list(subjects(session, rule, now))
+            made[code] = _add_all(session, rule, now, found)
+            if code in MESSAGES:
+                _plan_messages(session, MESSAGES[code], found, now)
     if "overdue_visit" in rules:
         made["overdue_visit"] = len(mark_overdue(session, now=now))
     session.flush()
     return made
+
+
+def _plan_messages(session, kind, subjects, now):
+    """The message a rule's subject also gets (messaging.outbox), keyed like its task."""
+    clinics = {clinic.id: clinic for clinic in session.execute(select(Clinic)).scalars()}
+    for subject in subjects:
+        plan_patient_message(session, kind, subject["key"], subject["patient"], clinics.get(subject["clinic_id"]), now)
 
 
 def _add_all(session, rule, now, subjects):
