@@ -1,15 +1,19 @@
 """The outbox and message templates."""
+from flask import jsonify, request
+from flask_admin import expose
 from flask_babel import lazy_gettext as _l
 
-from ..admin.base import READ_ONLY, StomproModelView
+from ..admin.base import READ_ONLY, StomproModelView, Writes
 from ..admin.choices import VALUE_LABELS
 from ..admin.filters import rows_filter
 from ..admin.labels import LABELS
 from ..admin.permissions import Permissions
+from ..errors import DomainError
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER, OWNER_ONLY
 from ..patients.phones import format_phone
 from .models import Message, MessageTemplate
+from .templates import CODES, check_template, preview
 
 CATEGORY = _l("Messages")
 # What a message is for; its codes overlap the visits' statuses ("booked"), so they have labels of their own.
@@ -63,12 +67,38 @@ class MessageAdmin(StomproModelView):
     column_details_exclude_list = ("version", "dedupe_key")  # the dispatcher's checks, not for people
 
 
+def _code(view, context, template, name):
+    return TEMPLATE_LABELS.get(template.code, template.code)
+
+
 class MessageTemplateAdmin(StomproModelView):
+    """The owner writes the templates; each is checked (messaging.templates)
+    before it is saved, and the form previews it as a patient reads it."""
+
     permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR, CALL_CENTER}, export=OWNER_ONLY,
                                          delete=set())
+    writes = Writes(save=check_template)
     column_list = ("code", "channel", "language", "subject", "active")
     column_filters = ("channel", "language", "active")
     column_default_sort = "code"
+    column_formatters = column_formatters_detail = column_formatters_export = {"code": _code}
+    form_choices = {"code": [(code, TEMPLATE_LABELS[code]) for code in CODES]}
+    form_widget_args = {"body": {"rows": 8}}
+    create_template = "messaging/template_create.html"
+    edit_template = "messaging/template_edit.html"
+
+    @expose("/preview/", methods=("POST",))
+    def preview_view(self):
+        """The typed template rendered with sample values, as JSON: {"body", "subject", "length", "parts"} or {"error", "field"}."""
+        if not (self._may("create") or self._may("edit")):
+            return self.inaccessible_callback("preview_view")
+        form = request.form
+        try:
+            shown = preview(db.session, form.get("code", ""), form.get("channel", ""), form.get("language", ""),
+                            form.get("body", ""), form.get("subject", ""))
+        except DomainError as error:
+            return jsonify(error=str(error.message), field=error.field), 422
+        return jsonify(shown)
 
 
 def register(admin):
