@@ -30,6 +30,7 @@ from ..messaging.outbox import cancel_visit_messages, plan_visit_messages
 from ..org.branches import clinic_ids_of, require_branch
 from ..org.roles import DOCTOR
 from ..patients.services import require_live_patient
+from ..tasks.services import close_booking_tasks
 from .availability import clinic_zone, local_day, working_time_problem
 from .models import APPOINTMENT_KINDS, APPOINTMENT_STATUSES, FREEING_STATUSES, Appointment
 
@@ -61,6 +62,7 @@ def book_visit(session, actor, clinic=None, room=None, doctor=None, patient=None
     session.add(visit)
     session.flush()
     plan_visit_messages(session, visit)  # the outbox is written with the booking
+    close_booking_tasks(session, actor, visit)
     return visit
 
 
@@ -79,7 +81,9 @@ def change_visit(session, actor, visit, status=None, cancel_reason=None, **field
         if visit.status == "confirmed" and moved & {"starts_at", "ends_at", "doctor", "clinic"}:
             visit.status = "booked"  # a new time is confirmed with the patient again
         if moved & {"starts_at", "ends_at"}:
-            visit.overdue_at = None  # rebooked: expected at the new time (scheduling.overdue)
+            if visit.overdue_at is not None:  # rebooked: expected at the new time (scheduling.overdue)
+                visit.overdue_at = None
+                close_booking_tasks(session, actor, visit)
         if moved & {"starts_at", "ends_at", "doctor", "clinic"}:  # what the messages say
             session.flush()
             plan_visit_messages(session, visit)

@@ -9,6 +9,7 @@ is the network's queue."""
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import format_date
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -17,10 +18,13 @@ from .. import bounds
 from ..db import utcnow
 from ..errors import DomainError
 from ..org.branches import require_branch
-from .models import CALL_RESULTS, QUEUES, TABS, TASK_STATUSES, Task
+from ..scheduling.availability import clinic_zone
+from .models import CALL_RESULTS, QUEUES, TABS, TASK_STATUSES, Task, TaskRule
 
 # The results that close a task; the others keep it open for the next call.
 CLOSING_RESULTS = ("reached", "booked", "refused")
+# The rules whose calls are only to get the patient booked: a booked visit closes them (close_booking_tasks).
+BOOKED_BY_A_VISIT = ("hygiene_recall", "plan_continuation", "overdue_visit")
 # When a task whose call was not answered is due again, unless told.
 NO_ANSWER_RETRY = timedelta(hours=2)
 TASK_FIELDS = ("tab", "priority", "title", "patient", "appointment", "plan", "assignee", "queue", "due_at", "clinic")
@@ -95,6 +99,29 @@ def add_task_once(session, key, title, **fields):
     return task
 
 
+def close_booking_tasks(session, actor, visit, now=None):
+    """A visit was booked, or a missed one moved to a new time: the patient's
+    open calls whose only aim was that booking (the rules in BOOKED_BY_A_VISIT)
+    close as "booked", by whoever booked, whichever branch's they were —
+    the operator need not find them again. Returns the tasks closed."""
+    now = now or utcnow()
+    tasks = session.execute(
+        select(Task).join(TaskRule, Task.rule_id == TaskRule.id)
+        .where(Task.patient_id == visit.patient_id, Task.status == "open", TaskRule.code.in_(BOOKED_BY_A_VISIT))
+    ).scalars().all()
+    if not tasks:
+        return []
+    when = visit.starts_at.astimezone(clinic_zone(visit.clinic))
+    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+        note = str(_l("Visit booked: %(date)s %(time)s, %(doctor)s", date=format_date(when.date(), "d MMMM"),
+                      time=f"{when:%H:%M}", doctor=visit.doctor.short_name))
+    for task in tasks:
+        task.status, task.call_result, task.call_back_at, task.outcome_note = "done", "booked", None, note
+        task.done_by, task.done_at = actor, now
+    session.flush()
+    return tasks
+
+
 def record_call(session, actor, task, result, note=None, reason=None, call_back_at=None, now=None):
     """One call made for an open task, in one step; every call counts as an attempt.
 
@@ -105,6 +132,8 @@ def record_call(session, actor, task, result, note=None, reason=None, call_back_
     - call_back: stays open, due at the time the patient asked (required, not past).
     """
     now = now or utcnow()
+    if task.status == "done" and task.call_result == result == "booked":
+        return task  # the visit booked from the slot finder has closed it already
     if task.status != "open":
         raise DomainError(_l("This task is closed; make a new task instead."), field="result")
     if result not in CALL_RESULTS:

@@ -1,9 +1,10 @@
 """The task book in a real headless Chromium, in Russian and in English: the
-call center lands on it, records "no answer" (the task comes back later,
-one call counted), opens the slot finder for the task's patient, and
-records "booked" — the task goes to the archive with who and when."""
-from contextlib import contextmanager
-from datetime import date, timedelta
+call center lands on it, records "no answer" on a recall (the task comes
+back later, one call counted), opens the slot finder for the task's
+patient and books a time there — the booking closes the call as "booked",
+with who and when, and it leaves the open list."""
+from contextlib import ExitStack, contextmanager
+from datetime import date, time, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -14,32 +15,36 @@ from stompro.extensions import db
 from stompro.org.models import Clinic, Staff
 from stompro.messaging.models import Message
 from stompro.patients.models import Patient
-from stompro.tasks.models import Task
+from stompro.tasks.models import Task, TaskRule
 from stompro.tasks.services import cancel_task, create_task
 
-from .conftest import committed_patient, sign_in
+from .conftest import committed_patient, shift_for, sign_in
 from .test_plan import switch_language
+from .test_schedule_board import discarding_visits
 
 pytestmark = pytest.mark.browser
 
 NO_FINDINGS = [{"tooth": 11, "surfaces": "", "condition": "healthy"}]
+CENTER = "StomPRO Центр"
+BOOK_DAY = date(2028, 4, 10)  # a Monday with no other test's visits
 TEXTS = {
-    "ru": {"no_answer": "Не отвечает", "booked": "Записан", "record": "Записать", "find": "Найти время",
+    "ru": {"no_answer": "Не отвечает", "book": "Записать", "record": "Записать", "find": "Найти время",
            "recorded": "Записано: Не отвечает — Звонова Анна."},
-    "en": {"no_answer": "No answer", "booked": "Booked", "record": "Record", "find": "Find a time",
+    "en": {"no_answer": "No answer", "book": "Book", "record": "Record", "find": "Find a time",
            "recorded": "Recorded: No answer — Звонова Анна."},
 }
 
 
 @contextmanager
-def care_call(app, patient_id):
-    """An overdue care call about the patient in the centre; cancelled at the end if still open."""
+def open_call(app, patient_id, tab, rule=None):
+    """An overdue call in ``tab`` (of the rule ``rule``) about the patient in the centre; cancelled at the end if still open."""
     with app.app_context():
         owner = db.session.execute(select(Staff).filter_by(login="owner")).scalar_one()
-        center = db.session.execute(select(Clinic).filter_by(name="StomPRO Центр")).scalar_one()
-        task = create_task(db.session, owner, tab="care_calls", priority=1, title="Звонок заботы после операции",
+        center = db.session.execute(select(Clinic).filter_by(name=CENTER)).scalar_one()
+        task = create_task(db.session, owner, tab=tab, priority=1, title="Позвонить пациенту",
                            patient=db.session.get(Patient, patient_id), clinic=center,
                            due_at=utcnow() - timedelta(hours=1))
+        task.rule = db.session.execute(select(TaskRule).filter_by(code=rule)).scalar_one() if rule else None
         db.session.commit()
         task_id = task.id
     try:
@@ -53,46 +58,60 @@ def care_call(app, patient_id):
 
 
 @pytest.mark.parametrize("language", ["ru", "en"])
-def test_the_call_center_works_a_care_call_from_the_task_book(app, page, live_server, screenshot, language):
+def test_the_call_center_works_a_recall_from_the_task_book(app, page, live_server, screenshot, language):
     texts = TEXTS[language]
-    with committed_patient(app, "Звонова", "Анна", date(1970, 3, 4), "+79167003303", NO_FINDINGS, 1) as patient_id:
-        with care_call(app, patient_id) as task_id:
-            sign_in(page, live_server, "callcenter")
-            switch_language(page, language)
-            assert page.locator("#task-book").count() == 1  # the call center lands on the task book
-            page.goto(f"{live_server}/admin/tasks/?tab=care_calls")
-            row = page.locator(f'tr[data-task="{task_id}"]')
-            assert "is-overdue" in row.get_attribute("class")  # overdue: red, on top
-            screenshot("book")
+    with ExitStack() as stack:
+        patient_id = stack.enter_context(committed_patient(
+            app, "Звонова", "Анна", date(1970, 3, 4), "+79167003303", NO_FINDINGS, 1))
+        task_id = stack.enter_context(open_call(app, patient_id, "scheduled_calls", rule="hygiene_recall"))
+        stack.enter_context(shift_for(app, "Ковалёва", BOOK_DAY, hours=(time(9), time(12))))
+        stack.enter_context(discarding_visits(app, patient_id))
+        with app.app_context():
+            doctor_id = db.session.execute(select(Staff.id).filter_by(login="doctor")).scalar_one()
 
-            row.get_by_role("button", name=texts["no_answer"]).click()
-            page.locator("#task-call").wait_for(state="visible")
-            page.fill("#task-call-note", "Длинные гудки")
-            with page.expect_navigation():
-                page.get_by_role("button", name=texts["record"], exact=True).click()
-            assert texts["recorded"] in page.content()
-            row = page.locator(f'tr[data-task="{task_id}"]')
-            assert row.locator("td").nth(3).inner_text().strip() == "1"  # one call made
-            assert "is-overdue" not in (row.get_attribute("class") or "")  # due again later
+        sign_in(page, live_server, "callcenter")
+        switch_language(page, language)
+        assert page.locator("#task-book").count() == 1  # the call center lands on the task book
+        page.goto(f"{live_server}/admin/tasks/?tab=scheduled_calls")
+        row = page.locator(f'tr[data-task="{task_id}"]')
+        assert "is-overdue" in row.get_attribute("class")  # overdue: red, on top
+        screenshot("book")
 
-            with page.context.expect_page() as opened:
-                row.get_by_role("link", name=texts["find"]).click()
-            board = opened.value
-            board.locator("#board-find").wait_for(state="visible")
-            expect(board.locator("#board-find-patient-chosen")).to_contain_text("Звонова Анна")
-            board.close()
+        row.get_by_role("button", name=texts["no_answer"]).click()
+        page.locator("#task-call").wait_for(state="visible")
+        page.fill("#task-call-note", "Длинные гудки")
+        with page.expect_navigation():
+            page.get_by_role("button", name=texts["record"], exact=True).click()
+        assert texts["recorded"] in page.content()
+        row = page.locator(f'tr[data-task="{task_id}"]')
+        assert row.locator("td").nth(3).inner_text().strip() == "1"  # one call made
+        assert "is-overdue" not in (row.get_attribute("class") or "")  # due again later
 
-            row.get_by_role("button", name=texts["booked"]).click()
-            page.locator("#task-call").wait_for(state="visible")
-            with page.expect_navigation():
-                page.get_by_role("button", name=texts["record"], exact=True).click()
-            assert page.locator(f'tr[data-task="{task_id}"]').count() == 0
-            screenshot("recorded")
+        with page.context.expect_page() as opened:
+            row.get_by_role("link", name=texts["find"]).click()
+        board = opened.value
+        board.locator("#board-find").wait_for(state="visible")
+        expect(board.locator("#board-find-patient-chosen")).to_contain_text("Звонова Анна")
+        board.select_option("#board-find-doctor", str(doctor_id))
+        board.fill("#board-find-from", BOOK_DAY.strftime("%d.%m.%Y"))
+        board.fill("#board-find-to", BOOK_DAY.strftime("%d.%m.%Y"))
+        board.click("#board-find-form button[type=submit]")
+        first = board.locator("#board-find-results [data-slot]").first
+        first.wait_for()
+        first.get_by_role("button", name=texts["book"]).click()
+        board.locator("#board-book").wait_for(state="visible")
+        board.click("#board-book-form button[type=submit]")
+        board.wait_for_url(f"**day={BOOK_DAY.isoformat()}**")
+        board.close()
 
-            with app.app_context():
-                task = db.session.get(Task, task_id)
-                assert (task.status, task.call_result, task.attempts, task.done_by.login) == (
-                    "done", "booked", 2, "callcenter")
+        page.reload()
+        assert page.locator(f'tr[data-task="{task_id}"]').count() == 0  # the booking closed the call
+        screenshot("booked")
+        with app.app_context():
+            task = db.session.get(Task, task_id)
+            assert (task.status, task.call_result, task.attempts, task.done_by.login) == (
+                "done", "booked", 1, "callcenter")
+            assert task.outcome_note.startswith("Visit booked: ") and "09:00" in task.outcome_note
 
 
 WRITE = {"ru": ("Написать вместо звонка", "Записать", "Сообщение для Звонова Анна поставлено в очередь; задача выполнена."),
@@ -106,7 +125,7 @@ def test_the_call_center_writes_instead_of_calling(app, page, live_server, langu
         with app.app_context():
             db.session.get(Patient, patient_id).sms_consent = True
             db.session.commit()
-        with care_call(app, patient_id) as task_id:
+        with open_call(app, patient_id, "care_calls") as task_id:
             sign_in(page, live_server, "callcenter")
             switch_language(page, language)
             page.goto(f"{live_server}/admin/tasks/?tab=care_calls")

@@ -105,3 +105,14 @@ def test_a_rebooked_visit_is_expected_again_and_a_second_miss_is_another_call(ap
 
     assert visit in mark_overdue(db.session, now=visit.starts_at + GRACE)
     assert len(_tasks_of(visit)) == 2
+
+
+def test_moving_a_missed_visit_closes_its_rebooking_call_as_booked(app, admin, center, patient):
+    visit = _visit(admin, center, patient)
+    mark_overdue(db.session, now=visit.starts_at + GRACE)
+    [task] = _tasks_of(visit)
+    assert task.status == "open"
+    change_visit(db.session, admin, visit, starts_at=visit.starts_at + timedelta(hours=4),
+                 ends_at=visit.ends_at + timedelta(hours=4))
+    assert (task.status, task.call_result, task.done_by) == ("done", "booked", admin)
+    assert task.outcome_note == f"Visit booked: 10 March 14:00, {visit.doctor.short_name}"

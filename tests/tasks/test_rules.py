@@ -238,3 +238,31 @@ def test_an_open_task_of_the_rule_about_the_same_visit_is_not_made_again(schedul
     db.session.flush()
     generate_tasks(db.session, now=schedule.at(schedule.day(0), "08:00"))
     assert not _keys(f"confirm:{visit.id}:")
+
+
+# -- a booked visit closes the calls that were only to book it -------------------------
+
+
+def test_booking_the_patient_closes_their_recall_and_plan_calls_and_leaves_the_others(schedule):
+    from stompro.tasks.services import record_call
+
+    hygienist, surgeon = schedule.doctor("hygiene"), schedule.doctor("surgery")
+    schedule.works_days(hygienist, [schedule.day(0), schedule.day(200)])
+    schedule.works(surgeon, schedule.day(0))
+    patient = schedule.patient()
+    cleaning = _done(schedule.visit(hygienist, patient, schedule.day(0), "10:00", 60))
+    cleaning.kind = "hygiene"
+    _done(schedule.visit(surgeon, patient, schedule.day(0), "12:00", 60))
+    db.session.flush()
+    generate_tasks(db.session, now=schedule.at(schedule.day(1), "10:00"))  # the care call
+    generate_tasks(db.session, now=schedule.at(schedule.day(0), "12:00") + timedelta(days=190))  # the recall
+    recall = db.session.execute(select(Task).where(Task.dedupe_key == f"recall:{cleaning.id}")).scalar_one()
+    care = db.session.execute(select(Task).where(Task.dedupe_key.like("care:%"), Task.patient_id == patient.id)).scalar_one()
+    assert recall.status == care.status == "open"
+
+    booked = schedule.visit(hygienist, patient, schedule.day(200), "10:00", 60)
+    assert (recall.status, recall.call_result, recall.done_by) == ("done", "booked", schedule.owner)
+    assert recall.outcome_note.startswith("Visit booked: ") and booked.doctor.short_name in recall.outcome_note
+    assert care.status == "open"  # asking how the patient is was not about booking
+    # the operator who booked from the slot finder records "booked" too: nothing to refuse
+    assert record_call(db.session, schedule.owner, recall, "booked") is recall
