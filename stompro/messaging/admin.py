@@ -75,8 +75,9 @@ class MessageTemplateAdmin(StomproModelView):
     """The owner writes the templates; each is checked (messaging.templates)
     before it is saved, and the form previews it as a patient reads it."""
 
-    permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR, CALL_CENTER}, export=OWNER_ONLY,
-                                         delete=set())
+    # One template per kind of message, channel and language is seeded for every one the panel sends:
+    # the owner rewrites or switches them off, and has none to add.
+    permissions = Permissions(list=OWNER_ONLY | {ADMINISTRATOR, CALL_CENTER}, edit=OWNER_ONLY, export=OWNER_ONLY)
     writes = Writes(save=check_template)
     column_list = ("code", "channel", "language", "subject", "active")
     column_filters = ("channel", "language", "active")
@@ -84,13 +85,12 @@ class MessageTemplateAdmin(StomproModelView):
     column_formatters = column_formatters_detail = column_formatters_export = {"code": _code}
     form_choices = {"code": [(code, TEMPLATE_LABELS[code]) for code in CODES]}
     form_widget_args = {"body": {"rows": 8}}
-    create_template = "messaging/template_create.html"
     edit_template = "messaging/template_edit.html"
 
     @expose("/preview/", methods=("POST",))
     def preview_view(self):
         """The typed template rendered with sample values, as JSON: {"body", "subject", "length", "parts"} or {"error", "field"}."""
-        if not (self._may("create") or self._may("edit")):
+        if not self._may("edit"):
             return self.inaccessible_callback("preview_view")
         form = request.form
         try:

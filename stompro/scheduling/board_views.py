@@ -13,6 +13,7 @@ from flask import abort, has_request_context, jsonify, render_template, request,
 from flask_admin import BaseView, expose
 from flask_babel import format_date
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -214,9 +215,9 @@ class BoardView(RoleGuard, BaseView):
                 reschedule = cascade.preview_move(db.session, self._actor(), visit, starts_at, doctor, room)
                 return _Preview(reschedule)
             freed = _Freed(visit)
-            cascade.apply_move(db.session, self._actor(), visit, starts_at, doctor, room,
-                               versions=_versions(payload.get("versions")))
-            return freed
+            reschedule = cascade.apply_move(db.session, self._actor(), visit, starts_at, doctor, room,
+                                            versions=_versions(payload.get("versions")))
+            return _Moved(visit, len(reschedule.moves) - 1, freed)
 
         return self._act(change, write=apply)
 
@@ -347,6 +348,14 @@ def _slot_row(clinic, slot):
     }
 
 
+def _where(visit):
+    """A visit's place and time as the board's notices say it."""
+    clinic = visit.clinic
+    return {"patient": visit.patient.full_name, "day": f"{local_day(clinic, visit.starts_at):%d.%m.%Y}",
+            "start": local_clock(clinic, visit.starts_at), "end": local_clock(clinic, visit.ends_at),
+            "doctor": visit.doctor.short_name, "room": visit.room.name}
+
+
 class _Booked:
     """What the board says once a visit is booked, and the day it is on (the
     page opens that day when it shows another)."""
@@ -355,14 +364,28 @@ class _Booked:
         self.visit = visit
 
     def json(self):
-        visit, clinic = self.visit, self.visit.clinic
+        visit = self.visit
         return {
-            "notice": _("Booked: %(patient)s, %(day)s %(start)s–%(end)s, %(doctor)s, %(room)s.",
-                        patient=visit.patient.full_name, day=f"{local_day(clinic, visit.starts_at):%d.%m.%Y}",
-                        start=local_clock(clinic, visit.starts_at), end=local_clock(clinic, visit.ends_at),
-                        doctor=visit.doctor.short_name, room=visit.room.name),
-            "day": local_day(clinic, visit.starts_at).isoformat(),
+            "notice": _("Booked: %(patient)s, %(day)s %(start)s–%(end)s, %(doctor)s, %(room)s.", **_where(visit)),
+            "day": local_day(visit.clinic, visit.starts_at).isoformat(),
         }
+
+
+class _Moved:
+    """What the board says once a visit has moved (and how many of its plan's
+    later visits moved with it), with the waiting patients who could take
+    the time it left."""
+
+    def __init__(self, visit, followers, freed):
+        self.visit, self.followers, self.freed = visit, followers, freed
+
+    def json(self):
+        visit = self.visit
+        notice = _("Moved: %(patient)s, %(day)s %(start)s–%(end)s, %(doctor)s, %(room)s.", **_where(visit))
+        if self.followers:
+            notice += " " + ngettext("%(num)s later visit of the plan moved with it.",
+                                     "%(num)s later visits of the plan moved with it.", self.followers)
+        return {"notice": notice, "day": local_day(visit.clinic, visit.starts_at).isoformat(), **self.freed.json()}
 
 
 class _Preview:

@@ -41,6 +41,8 @@ TAB_LABELS = {
     "archive": _l("Archive"),
     CLOSED: _l("Closed tasks"),
 }
+# What the call dialog shows again of an entry the server refused.
+RETRY_FIELDS = ("note", "reason", "call_back_at", "text")
 SCOPE_LABELS = {"all": _l("Everyone's"), "mine": _l("My tasks"), "queue": _l("Nobody's yet")}
 
 
@@ -59,13 +61,17 @@ class TaskBookView(RoleGuard, BaseView):
 
     @expose("/")
     def index(self):
+        return self._book(request.args)
+
+    def _book(self, choice, retry=None):
+        """The book as ``choice`` (tab, scope, clinic) asks; with ``retry``, its call dialog open again."""
         me = current_user._get_current_object()
         mine = clinics_of(db.session, me)
-        clinic = next((c for c in mine if str(c.id) == request.args.get("clinic")), None)
-        if request.args.get("clinic") and clinic is None:
+        clinic = next((c for c in mine if str(c.id) == choice.get("clinic")), None)
+        if choice.get("clinic") and clinic is None:
             abort(403)
-        tab = request.args.get("tab") if request.args.get("tab") in (*WORK_TABS, CLOSED) else None
-        scope = request.args.get("scope") if request.args.get("scope") in SCOPES else "all"
+        tab = choice.get("tab") if choice.get("tab") in (*WORK_TABS, CLOSED) else None
+        scope = choice.get("scope") if choice.get("scope") in SCOPES else "all"
         now = utcnow()
         shown_tabs = tabs(db.session, me, mine, clinic, scope, now)
         tab = tab or next((t.code for t in shown_tabs if t.open), shown_tabs[0].code)
@@ -75,6 +81,7 @@ class TaskBookView(RoleGuard, BaseView):
             tab_labels=TAB_LABELS, scopes=SCOPE_LABELS, scope=scope, branches=mine, clinic=clinic,
             label=VALUE_LABELS, board_url=reachable_url("schedule.index"), can_manage=bool(current_roles() & MANAGERS),
             query={"tab": tab, "scope": scope, "clinic": clinic.id if clinic else None},
+            retry=retry,
         )
 
     @expose("/day")
@@ -100,11 +107,17 @@ class TaskBookView(RoleGuard, BaseView):
                                      text=_text(request.form.get("text")))
             db.session.commit()
         except DomainError as error:
-            db.session.rollback()
-            flash(_("Nothing was recorded: %(reason)s", reason=error.message), "error")
-            return redirect(back)
+            return self._refused(task, "instead", error)
         flash(_("The message to %(patient)s is queued; the task is done.", patient=task.patient.full_name), "success")
         return redirect(back)
+
+    def _refused(self, task, result, error):
+        """Nothing recorded: the book again, its dialog open with what was typed and why."""
+        db.session.rollback()
+        flash(_("Nothing was recorded: %(reason)s", reason=error.message), "error")
+        retry = {"task": task.id, "result": result, "field": error.field, "message": str(error.message),
+                 "values": {name: request.form.get(name) or "" for name in RETRY_FIELDS}}
+        return self._book(request.form, retry=retry), 422
 
     def _posted_task(self, task_id):
         """The task of the URL and the book's address to return to, as the form had it."""
@@ -127,9 +140,7 @@ class TaskBookView(RoleGuard, BaseView):
                         call_back_at=_moment(task, request.form.get("call_back_at")))
             db.session.commit()
         except DomainError as error:
-            db.session.rollback()
-            flash(_("Nothing was recorded: %(reason)s", reason=error.message), "error")
-            return redirect(back)
+            return self._refused(task, request.form.get("result"), error)
         flash(_("Recorded: %(result)s — %(patient)s.", result=VALUE_LABELS.get(task.call_result, task.call_result),
                 patient=task.patient.full_name if task.patient else task.title), "success")
         return redirect(back)

@@ -235,10 +235,6 @@ VALID = {
         "due_at": _moment(FAR, 10), "status": "open",
     },
     "task_rule": lambda c, f, role: {"code": "test_rule", "name": "Проверка", "tab": "archive", "priority": "3"},
-    "message_template": lambda c, f, role: {
-        "code": "test_template", "channel": "sms", "language": "ru", "body": "Здравствуйте, {{ patient }}!",
-        "active": "y",
-    },
     "service": lambda c, f, role: {
         "code": "TST-01", "name_en": "Test", "name_ru": "Проверка", "specialty": option(f, "specialty"),
         "duration_min": "30", "stage_kind": "treatment", "scope": "tooth", "active": "y",

@@ -133,6 +133,9 @@ def test_the_administrator_books_free_time_and_drags_a_plan_visit_with_its_casca
         page.click("#board-move-form [data-move-apply]")
         page.locator("#board-move").wait_for(state="hidden")
         page.locator(".modal-backdrop").wait_for(state="detached")
+        said, followers = MOVED[language]
+        assert said in page.locator("#board-notice").inner_text()  # the board says what moved
+        assert followers in page.locator("#board-notice").inner_text()
 
         for visit_id, day in ((first, WEEK[1]), (second, WEEK[3]), (third, WEEK[5])):
             moved = page.locator(f'.board-column[data-day="{day.isoformat()}"] .board-block[data-visit="{visit_id}"]')
@@ -154,6 +157,8 @@ def at_local_center(app, day, clock):
         return at_local(center, day, clock)
 
 
+MOVED = {"ru": ("Перенесено: Доскова Алла, 07.03.2028 10:00", "Ещё 2 визита плана перенесены вместе с ним."),
+         "en": ("Moved: Доскова Алла, 07.03.2028 10:00", "2 later visits of the plan moved with it.")}
 FIND_DAY = date(2028, 4, 3)  # a Monday with no other test's visits
 FIND_TEXTS = {"ru": ("Найти время", "Записать", "Записано: Искова Нина, 03.04.2028 09:00–10:00"),
               "en": ("Find a time", "Book", "Booked: Искова Нина, 03.04.2028 09:00–10:00")}

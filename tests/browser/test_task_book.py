@@ -139,3 +139,23 @@ def test_the_call_center_writes_instead_of_calling(app, page, live_server, langu
                 [message] = db.session.execute(select(Message).filter_by(patient_id=patient_id)).scalars()
                 assert (task.status, message.kind, message.channel, message.recipient) == (
                     "done", "manual", "sms", "+79167003306")
+
+
+def test_a_result_the_server_refuses_opens_the_dialog_again_with_what_was_typed(app, page, live_server):
+    with committed_patient(app, "Звонова", "Анна", date(1970, 3, 4), "+79167003307", NO_FINDINGS, 1) as patient_id:
+        with open_call(app, patient_id, "care_calls") as task_id:
+            sign_in(page, live_server, "callcenter")
+            switch_language(page, "ru")
+            page.goto(f"{live_server}/admin/tasks/?tab=care_calls")
+            page.locator(f'tr[data-task="{task_id}"]').get_by_role("button", name="Перезвонить").click()
+            page.locator("#task-call").wait_for(state="visible")
+            page.fill("#task-call-when", f"{date.today() - timedelta(days=1):%d.%m.%Y} 10:00")
+            page.fill("#task-call-note", "Просила позвонить после отпуска")
+            with page.expect_navigation():
+                page.get_by_role("button", name="Записать", exact=True).click()
+            page.locator("#task-call").wait_for(state="visible")  # open again, on the same call
+            assert page.input_value("#task-call-note") == "Просила позвонить после отпуска"
+            assert "is-invalid" in page.get_attribute("#task-call-when", "class")
+            expect(page.locator("#task-call-error")).to_contain_text("Время перезвона уже прошло")
+            with app.app_context():
+                assert db.session.get(Task, task_id).attempts == 0

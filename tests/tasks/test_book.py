@@ -1,6 +1,8 @@
 """The task book (/admin/tasks/): tabs with their counts, a tab's tasks
 overdue first, whose tasks, branches, and a call's result recorded in one
 step — valid and refused — with the database checked afterwards."""
+import html
+import json
 import re
 from datetime import date, timedelta
 
@@ -116,8 +118,14 @@ def test_no_answer_counts_the_attempt_and_comes_back_later(app, client, auth):
 def test_a_refused_result_says_why_and_records_nothing(app, client, auth, form, message):
     task = _task("Отказова")
     auth.as_role("call_center")
-    page = _call(client, auth, task, **form).get_data(as_text=True)
-    assert "Nothing was recorded" in page and message in page
+    answer = _call(client, auth, task, **{"note": "Сказала, что подумает", **form})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "Nothing was recorded" in page and message in page
+    # the dialog opens again on that task and result, with what was typed and why
+    retry = json.loads(html.unescape(re.search(r'data-retry="([^"]+)"', page)[1]))
+    assert (retry["task"], retry["result"]) == (task.id, form["result"]) and message in retry["message"]
+    assert retry["values"]["note"] == {"note": "Сказала, что подумает", **form}["note"]
+    assert retry["values"]["call_back_at"] == form.get("call_back_at", "")
     db.session.refresh(task)
     assert (task.status, task.call_result, task.attempts) == ("open", None, 0)
 

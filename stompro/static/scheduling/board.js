@@ -415,7 +415,11 @@
     payload.version = moving.visit.version;
     payload.apply = true;
     payload.versions = moving.versions;
-    act("visits/" + moving.visit.id + "/move", payload, moveDialog);
+    act("visits/" + moving.visit.id + "/move", payload, moveDialog).then(function (answer) {
+      if (answer) {
+        announce(answer);
+      }
+    });
   });
 
   holder.addEventListener("dragstart", function (event) {

@@ -10,13 +10,14 @@
   }
   var form = document.getElementById("task-call-form");
 
-  document.getElementById("task-book").addEventListener("click", function (event) {
-    var button = event.target.closest("[data-task-result]");
-    if (!button) {
-      return;
-    }
+  var error = document.getElementById("task-call-error");
+  var FIELDS = {reason: "reason", call_back_at: "call_back_at", text: "text", note: "note"};
+
+  function open(button) {
     var result = button.dataset.taskResult;
     form.reset();
+    error.classList.add("d-none");
+    form.querySelectorAll(".is-invalid").forEach(function (field) { field.classList.remove("is-invalid"); });
     var action = result === "instead" ? form.dataset.insteadAction : form.dataset.action;
     form.action = action.replace(/\/0\/(call|instead)$/, "/" + button.dataset.taskId + "/$1");
     form.elements.result.value = result;
@@ -28,5 +29,31 @@
       part.classList.toggle("d-none", part.dataset.for.split(" ").indexOf(result) < 0);
     });
     window.jQuery(dialog).modal("show");
+  }
+
+  document.getElementById("task-book").addEventListener("click", function (event) {
+    var button = event.target.closest("[data-task-result]");
+    if (button) {
+      open(button);
+    }
   });
+
+  // The server refused what was sent: the dialog opens again with what was typed and why.
+  if (dialog.dataset.retry) {
+    var retry = JSON.parse(dialog.dataset.retry);
+    var button = document.querySelector('[data-task-result="' + retry.result + '"][data-task-id="' + retry.task + '"]');
+    if (button) {
+      open(button);
+      Object.keys(FIELDS).forEach(function (name) {
+        if (retry.values[name]) {
+          form.elements[name].value = retry.values[name];
+        }
+      });
+      error.textContent = retry.message;
+      error.classList.remove("d-none");
+      if (FIELDS[retry.field]) {
+        form.elements[retry.field].classList.add("is-invalid");
+      }
+    }
+  }
 })();
