@@ -83,6 +83,7 @@ class MessageTemplateAdmin(StomproModelView):
     column_filters = ("channel", "language", "active")
     column_default_sort = "code"
     column_formatters = column_formatters_detail = column_formatters_export = {"code": _code}
+    column_labels = {**LABELS, "code": _l("Purpose")}
     form_choices = {"code": [(code, TEMPLATE_LABELS[code]) for code in CODES]}
     form_widget_args = {"body": {"rows": 8}}
     edit_template = "messaging/template_edit.html"

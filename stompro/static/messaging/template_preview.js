@@ -5,7 +5,7 @@
   "use strict";
   var panel = document.getElementById("template-preview");
   if (!panel) return;
-  var form = panel.parentElement.querySelector("form") || document.querySelector("form.admin-form");
+  var form = document.querySelector("form.admin-form");
   var body = document.getElementById("template-preview-body");
   var subject = document.getElementById("template-preview-subject");
   var size = document.getElementById("template-preview-size");
