@@ -1,7 +1,7 @@
 """Column types and mixins shared by every domain's tables."""
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Integer, Numeric, TypeDecorator
+from sqlalchemy import DateTime, Integer, Numeric, TypeDecorator, select
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 MONEY = Numeric(12, 2)
@@ -78,3 +78,12 @@ def one_of(column, values, name=None):
     return CheckConstraint(
         f"{column} IN ({listed})", name=name or column, info={"one_of": (column, tuple(values))}
     )
+
+
+def existing(session, column, values, per_query=500):
+    """The ``values`` that ``column`` already holds (a unique key: which of
+    these dedupe keys are taken), asked a few hundred at a time."""
+    values, found = list(values), set()
+    for chunk in range(0, len(values), per_query):
+        found.update(session.execute(select(column).where(column.in_(values[chunk:chunk + per_query]))).scalars())
+    return found

@@ -1,8 +1,13 @@
 """Showing UTC moments in the clinic's time zone, and reading them back."""
-from datetime import timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+
+from . import bounds
+
+# How the clinic types a day (02.12.2026, 2.12.26); URLs carry ISO days.
+TYPED_DAYS = ("%d.%m.%Y", "%d.%m.%y")
 
 
 def clinic_zone():
@@ -39,3 +44,16 @@ def format_span(starts_at, ends_at, zone):
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
     until = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%d.%m.%Y %H:%M}"
     return f"{start:%d.%m.%Y %H:%M}–{until}"
+
+
+def parse_day(value):
+    """A day typed as the clinic writes it (02.12.2026, 2.12.26) or as ISO (the URLs); None if none of them."""
+    text = str(value or "").strip()
+    parsers = [lambda t, form=form: datetime.strptime(t, form).date() for form in TYPED_DAYS]
+    for parse in (*parsers, date.fromisoformat):
+        try:
+            day = parse(text)
+        except ValueError:
+            continue
+        return day if bounds.date_problem(day) is None else None
+    return None

@@ -21,7 +21,7 @@ cancels the unsent rows; a cancellation also sends a "cancelled" notice when
 the patient was told of the visit (its "booked" message went out).
 
 Recalls, care messages and birthday greetings belong to no visit: the task
-rules plan them with their tasks (``plan_patient_message``), once per
+rules plan them with their tasks (``plan_patient_messages``), once per
 subject, through the same templates, quiet hours and consent.
 
 SMS go only to patients with ``sms_consent``; otherwise e-mail with
@@ -38,7 +38,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select, update
 
 from ..audit.recorder import record_event
-from ..db import utcnow
+from ..db import existing, utcnow
 from ..patients.phones import format_phone
 from ..scheduling.availability import clinic_zone
 from ..tasks.services import add_task_once
@@ -123,27 +123,38 @@ def cancel_visit_messages(session, visit, notify, now=None):
     return notice
 
 
-def plan_patient_message(session, kind, key, patient, clinic, now=None):
-    """Plan a message to a patient that belongs to no visit — a recall, a
-    care message or a birthday greeting (the task rules plan them with
-    their tasks) — at ``now`` moved out of the quiet hours, at most once per
-    ``key``. Patients who agreed to no channel get none: the rule's call
-    task reaches them. Returns the row, or None; flushes, the caller commits."""
+def plan_patient_messages(session, kind, subjects, now=None):
+    """Plan the messages to patients that belong to no visit — recalls, care
+    messages, birthday greetings (the task rules plan them with their tasks)
+    — one per ``(key, patient, clinic)`` of ``subjects`` whose key is not
+    taken yet, at ``now`` moved out of the quiet hours. Patients who agreed
+    to no channel get none: the rule's call task reaches them. Returns the
+    rows planned; the caller flushes and commits. Keys are looked up and
+    templates read once per batch, not once per patient (thousands of
+    recalls on a network)."""
     now = now or utcnow()
-    channel, recipient = contact_of(patient)
-    if channel is None or session.execute(select(Message.id).where(Message.dedupe_key == key)).first():
-        return None
-    template = template_for(session, TEMPLATE_OF_KIND[kind], channel, patient_language(patient))
-    if template is None:
-        log.warning("No active %s template %r: patient %s gets no %s message", channel, TEMPLATE_OF_KIND[kind],
-                    patient.id, kind)
-        return None
-    send_at = outside_quiet_hours(now, clinic_zone(clinic) if clinic else timezone.utc)
-    message = Message(patient=patient, template=template, kind=kind, language=template.language, channel=channel,
-                      recipient=recipient, send_at=send_at, expires_at=send_at + USEFUL_FOR[kind],
-                      status="scheduled", attempts=0, version=1, dedupe_key=key)
-    _render_into(session, message, template, patient_context(patient, clinic), now)
-    return message
+    taken = existing(session, Message.dedupe_key, [key for key, _patient, _clinic in subjects])
+    templates, planned = {}, []
+    for key, patient, clinic in subjects:
+        channel, recipient = contact_of(patient)
+        if channel is None or key in taken:
+            continue
+        language = patient_language(patient)
+        if (channel, language) not in templates:
+            templates[channel, language] = template_for(session, TEMPLATE_OF_KIND[kind], channel, language)
+        template = templates[channel, language]
+        if template is None:
+            log.warning("No active %s template %r: patient %s gets no %s message", channel, TEMPLATE_OF_KIND[kind],
+                        patient.id, kind)
+            continue
+        send_at = outside_quiet_hours(now, clinic_zone(clinic) if clinic else timezone.utc)
+        message = Message(patient=patient, template=template, kind=kind, language=template.language,
+                          channel=channel, recipient=recipient, send_at=send_at,
+                          expires_at=send_at + USEFUL_FOR[kind], status="scheduled", attempts=0, version=1,
+                          dedupe_key=key)
+        _render_into(session, message, template, patient_context(patient, clinic), now)
+        planned.append(message)
+    return planned
 
 
 def contact_of(patient):

@@ -1,7 +1,7 @@
 """Visits, shifts, closures, absences and the waiting list as records. They
 save through stompro.scheduling's services and show only the rows of the
 person's branches."""
-from flask import flash, redirect, request
+from flask import flash, redirect
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l

@@ -7,7 +7,7 @@ The board is the reception's main screen. Its page and its grid fragment
 redrawn grid — or 409 (a clash, someone else's change) / 422 (bad input) /
 403 with the service's message, nothing written. A doctor sees the board of
 their branches without the actions."""
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import abort, has_request_context, jsonify, render_template, request, session, url_for
 from flask_admin import BaseView, expose
@@ -34,6 +34,7 @@ from ..org.roles import ADMINISTRATOR, CALL_CENTER, DOCTOR, OWNER
 from ..patients.models import Patient
 from ..patients.phones import format_phone
 from ..patients.services import search_patients
+from ..timefmt import parse_day
 from . import cascade, services
 from .availability import at_local, local_day
 from .board import (
@@ -60,7 +61,6 @@ ACTION_LABELS = {
     "no_show": _l("Did not come"),
     "cancelled": _l("Cancel…"),
 }
-TYPED_DAYS = ("%d.%m.%Y", "%d.%m.%y")
 DATE_MESSAGE = _l("Enter a date that exists, as dd.mm.yyyy.")
 CHANGED_MESSAGE = _l("Someone else has just changed this visit; the board now shows it as it is. Repeat your action if it still applies.")
 
@@ -105,7 +105,7 @@ class BoardView(RoleGuard, BaseView):
         clinic = self._clinic()
         try:
             doctor, specialty = self._slot_doctor(clinic, args)
-            first_day, last_day = _date(args.get("from")), _date(args.get("to"))
+            first_day, last_day = parse_day(args.get("from")), parse_day(args.get("to"))
             if first_day is None or last_day is None:
                 raise DomainError(DATE_MESSAGE, field="from" if first_day is None else "to")
             today = local_day(clinic, utcnow())
@@ -292,7 +292,7 @@ class BoardView(RoleGuard, BaseView):
         clinic = self._clinic()
         args = request.args
         today = local_day(clinic, utcnow())
-        day = _date(args.get("day")) or today
+        day = parse_day(args.get("day")) or today
         view = args.get("view") if args.get("view") in VIEWS else "day"
         layout = _remembered("board_layout", args.get("layout"), LAYOUTS, "doctor")
         step = _remembered("board_step", _int(args.get("step")), STEPS, DEFAULT_STEP)
@@ -327,7 +327,7 @@ class MyDayView(RoleGuard, BaseView):
         me = current_user._get_current_object()
         zone_clinic = me.clinics[0] if me.clinics else None
         today = local_day(zone_clinic, utcnow()) if zone_clinic else utcnow().date()
-        day = _date(request.args.get("day")) or today
+        day = parse_day(request.args.get("day")) or today
         return self.render(
             "scheduling/my_day.html",
             day=day, day_title=days_title([day]), today=today, previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
@@ -477,19 +477,6 @@ def _int(value):
     return bounds.bounded_id(value) if value not in (None, "") else None
 
 
-def _date(value):
-    """A day typed as the clinic writes it (02.12.2026, 2.12.26) or as ISO (the URLs); None if none of them."""
-    text = str(value or "").strip()
-    parsers = [lambda t, form=form: datetime.strptime(t, form).date() for form in TYPED_DAYS]
-    for parse in (*parsers, date.fromisoformat):
-        try:
-            day = parse(text)
-        except ValueError:
-            continue
-        return day if bounds.date_problem(day) is None else None
-    return None
-
-
 def _row(model, value):
     """The row of an id sent by the page (None for none or an impossible id)."""
     row_id = bounds.bounded_id(value) if value not in (None, "") else None
@@ -498,7 +485,7 @@ def _row(model, value):
 
 def _moment(clinic, payload):
     """``day`` (dd.mm.yyyy) and ``time`` (HH:MM) at the branch → a UTC moment."""
-    day = _date(payload.get("day"))
+    day = parse_day(payload.get("day"))
     if day is None:
         raise DomainError(DATE_MESSAGE, field="day")
     try:

@@ -12,7 +12,7 @@ from ..errors import DomainError
 from ..org.branches import clinic_ids_of, require_branch, works_network_wide
 from ..records import soft_delete
 from .availability import at_local, local_day
-from .models import ABSENCE_KINDS, Absence, Appointment, Closure, Shift
+from .models import ABSENCE_KINDS, Appointment, Shift
 from .services import HOLDING
 
 LONGEST_SHIFT = timedelta(hours=16)

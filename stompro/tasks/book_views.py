@@ -22,7 +22,7 @@ from ..org.branches import clinics_of, require_branch
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER
 from ..patients.phones import format_phone
 from ..scheduling.availability import at_local, clinic_zone
-from ..timefmt import format_span, from_local, to_local
+from ..timefmt import format_span, from_local, parse_day, to_local
 from .book import CLOSED, SCOPES, WORK_TABS, tab_tasks, tabs
 from .report import overdue_alerts, staff_day
 from ..messaging.instead import write_instead_of_calling
@@ -91,7 +91,7 @@ class TaskBookView(RoleGuard, BaseView):
             abort(403)
         me = current_user._get_current_object()
         today = to_local(utcnow()).date()
-        day = _day(request.args.get("day")) or today
+        day = parse_day(request.args.get("day")) or today
         return self.render(
             "tasks/day.html", day=day, previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
             today=today, rows=staff_day(db.session, day, clinics_of(db.session, me)), tabs=WORK_TABS,
@@ -152,13 +152,6 @@ def task_alerts():
         return None
     alerts = overdue_alerts(db.session, clinics_of(db.session, current_user))
     return [(TAB_LABELS[tab], count, url_for("tasks.index", tab=tab)) for tab, count in alerts]
-
-
-def _day(value):
-    try:
-        return datetime.strptime(str(value or "").strip(), "%d.%m.%Y").date()
-    except ValueError:
-        return None
 
 
 def _row(task, now):

@@ -37,9 +37,9 @@ from sqlalchemy import and_, exists, extract, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
-from ..db import utcnow
+from ..db import existing, utcnow
 from ..documents.models import PatientDocument
-from ..messaging.outbox import plan_patient_message
+from ..messaging.outbox import plan_patient_messages
 from ..org.models import Clinic, Specialty, Staff
 from ..patients.models import Patient, PatientTag
 from ..planning.models import PlanStage
@@ -53,8 +53,6 @@ from .titles import TITLES
 
 # Specialties whose finished visits are followed by a care call.
 SURGICAL = ("surgery", "implantology")
-# Dedupe keys looked up per query.
-KEYS_PER_QUERY = 500
 # How many days ahead "the next open day" is looked for after closed ones.
 LONGEST_CLOSURE_DAYS = 14
 # The rules whose patients are also written to (messaging.outbox), and the kind of message.
@@ -95,10 +93,10 @@ def generate_tasks(session, now=None):
 
 
 def _plan_messages(session, kind, subjects, now):
-    """The message a rule's subject also gets (messaging.outbox), keyed like its task."""
+    """The message each of a rule's subjects also gets (messaging.outbox), keyed like its task."""
     clinics = {clinic.id: clinic for clinic in session.execute(select(Clinic)).scalars()}
-    for subject in subjects:
-        plan_patient_message(session, kind, subject["key"], subject["patient"], clinics.get(subject["clinic_id"]), now)
+    plan_patient_messages(session, kind, [(subject["key"], subject["patient"], clinics.get(subject["clinic_id"]))
+                                          for subject in subjects], now)
 
 
 def _add_all(session, rule, now, subjects):
@@ -106,11 +104,7 @@ def _add_all(session, rule, now, subjects):
     returns how many were made. All in one flush; if another run made some
     meanwhile (a unique-key clash), one by one, each in its own savepoint."""
     subjects = list(subjects)
-    taken = set()
-    keys = [subject["key"] for subject in subjects]
-    for chunk in range(0, len(keys), KEYS_PER_QUERY):
-        taken.update(session.execute(
-            select(Task.dedupe_key).where(Task.dedupe_key.in_(keys[chunk:chunk + KEYS_PER_QUERY]))).scalars())
+    taken = existing(session, Task.dedupe_key, [subject["key"] for subject in subjects])
     # An open task of the rule about the same patient, visit and plan — made by hand, or before keys
     # existed — is the same call: no second one.
     open_ones = set(session.execute(

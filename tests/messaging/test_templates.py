@@ -86,7 +86,7 @@ def test_the_template_form_has_the_preview_and_names_the_templates_in_words(clie
     template = _template("hygiene_recall")
     page = client.get(f"/admin/message_template/edit/?id={template.id}").get_data(as_text=True)
     assert 'id="template-preview"' in page and "messaging/template_preview.js" in page
-    assert "Предпросмотр" in page and ">Назначение<" in page
+    assert "Предпросмотр" in page and ">Назначение\n" in page
     assert '<option selected value="hygiene_recall">Приглашение</option>' in page
 
 

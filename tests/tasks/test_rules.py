@@ -1,6 +1,6 @@
 """The rules that fill the task book: each one's positive and negative
 cases, one task per subject however often they run, and the command."""
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
