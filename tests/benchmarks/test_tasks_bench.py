@@ -14,9 +14,11 @@ import os
 import time
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from stompro.extensions import db
+from stompro.messaging.models import Message
+from stompro.messaging.outbox import contact_of
 from stompro.org.models import Room, Staff, StaffRole
 from stompro.patients.models import Patient, PatientTag
 from stompro.planning.models import TreatmentPlan
@@ -91,7 +93,10 @@ def test_tasks_generate_over_the_network_and_generated_patients(tmp_path):
                 ("vip_birthday", rules._birthdays),
             ):
                 started = time.perf_counter()
-                found[code] = sum(1 for _ in subjects(db.session, active[code], now))
+                read = list(subjects(db.session, active[code], now))
+                found[code] = len(read)
+                if code == "hygiene_recall":
+                    reachable = sum(1 for subject in read if contact_of(subject["patient"])[0] is not None)
                 print(f"[{dialect}] bare: {code}: {found[code]} subjects read in "
                       f"{(time.perf_counter() - started) * 1000:.0f} ms")
             db.session.remove()
@@ -103,10 +108,20 @@ def test_tasks_generate_over_the_network_and_generated_patients(tmp_path):
             print(f"[{dialect}] tasks generate, first run: {first:.1f} s, made {made}")
             assert {code: made[code] for code in found} == found  # a task for every subject, none twice
             assert made["plan_continuation"] >= plans
+            written = _messages_by_kind()
+            print(f"[{dialect}] messages planned with them: {written}")
+            assert written["recall"] == reachable  # each recalled patient who agreed to SMS or e-mail
 
             started = time.perf_counter()
             again = generate_tasks(db.session, now=now)
             db.session.commit()
             print(f"[{dialect}] tasks generate, rerun: {time.perf_counter() - started:.1f} s, made {again}")
             assert sum(again.values()) == 0
+            assert _messages_by_kind() == written  # and no message twice
             db.session.remove()
+
+
+def _messages_by_kind():
+    return dict(db.session.execute(
+        select(Message.kind, func.count()).where(Message.kind.in_(("recall", "care", "birthday")))
+        .group_by(Message.kind)).all())
