@@ -5,13 +5,15 @@ ones due later; "closed" holds the tasks done or cancelled, newest first.
 
 A person sees the tasks of their branches and the network's queue (tasks
 without a branch); "mine" narrows to the tasks assigned to them, "queue"
-to those assigned to nobody."""
+to those assigned to nobody, and a ``person`` (a colleague, see
+``assignees``) to that person's."""
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
+from ..org.models import Staff, staff_clinic
 from ..scheduling.models import Appointment
 from .models import TABS, Task, TaskRule
 
@@ -29,13 +31,23 @@ class Tab:
     overdue: int
 
 
-def tabs(session, actor, clinics, clinic=None, scope="all", now=None):
+def assignees(session, clinics):
+    """The people the book can be narrowed to: the active staff of ``clinics``, by name."""
+    return session.execute(
+        select(Staff).where(Staff.active.is_(True),
+                            Staff.id.in_(select(staff_clinic.c.staff_id)
+                                         .where(staff_clinic.c.clinic_id.in_([c.id for c in clinics]))))
+        .order_by(Staff.last_name, Staff.first_name, Staff.id)
+    ).scalars().all()
+
+
+def tabs(session, actor, clinics, clinic=None, scope="all", now=None, person=None):
     """Every tab with its counts, the most urgent tab first, and the closed tasks last (without counts)."""
     now = now or utcnow()
     counts = dict.fromkeys(WORK_TABS, (0, 0))
     rows = session.execute(
         _visible(select(Task.tab, func.count(), func.sum(case((Task.due_at < now, 1), else_=0))), actor, clinics,
-                 clinic, scope)
+                 clinic, scope, person)
         .where(Task.status == "open")
         .group_by(Task.tab)
     ).all()
@@ -48,10 +60,10 @@ def tabs(session, actor, clinics, clinic=None, scope="all", now=None):
     return [*shown, Tab(CLOSED, None, 0, 0)]
 
 
-def tab_tasks(session, actor, clinics, tab, clinic=None, scope="all", now=None):
+def tab_tasks(session, actor, clinics, tab, clinic=None, scope="all", now=None, person=None):
     """The tasks of a tab as the book lists them (see the module's docstring)."""
     now = now or utcnow()
-    query = _visible(select(Task), actor, clinics, clinic, scope).options(
+    query = _visible(select(Task), actor, clinics, clinic, scope, person).options(
         joinedload(Task.patient), joinedload(Task.appointment).joinedload(Appointment.doctor),
         joinedload(Task.appointment).joinedload(Appointment.clinic), joinedload(Task.plan),
         joinedload(Task.clinic), joinedload(Task.assignee), joinedload(Task.done_by), joinedload(Task.rule),
@@ -66,7 +78,7 @@ def tab_tasks(session, actor, clinics, tab, clinic=None, scope="all", now=None):
     return session.execute(query.limit(SHOWN)).unique().scalars().all()
 
 
-def _visible(query, actor, clinics, clinic, scope):
+def _visible(query, actor, clinics, clinic, scope, person=None):
     """Tasks of the person's branches (or of ``clinic``, one of them) and the network's queue."""
     branch_ids = [c.id for c in clinics] if clinic is None else [clinic.id]
     query = query.where(or_(Task.clinic_id.in_(branch_ids), Task.clinic_id.is_(None)))
@@ -74,4 +86,6 @@ def _visible(query, actor, clinics, clinic, scope):
         query = query.where(Task.assignee_id == actor.id)
     elif scope == "queue":
         query = query.where(Task.assignee_id.is_(None))
+    if person is not None:
+        query = query.where(Task.assignee_id == person.id)
     return query

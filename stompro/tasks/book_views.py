@@ -23,7 +23,7 @@ from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER
 from ..patients.phones import format_phone
 from ..scheduling.availability import at_local, clinic_zone
 from ..timefmt import format_span, from_local, parse_day, to_local
-from .book import CLOSED, SCOPES, WORK_TABS, tab_tasks, tabs
+from .book import CLOSED, SCOPES, WORK_TABS, assignees, tab_tasks, tabs
 from .report import overdue_alerts, staff_day
 from ..messaging.instead import write_instead_of_calling
 from .models import Task
@@ -72,15 +72,20 @@ class TaskBookView(RoleGuard, BaseView):
             abort(403)
         tab = choice.get("tab") if choice.get("tab") in (*WORK_TABS, CLOSED) else None
         scope = choice.get("scope") if choice.get("scope") in SCOPES else "all"
+        people = assignees(db.session, mine)
+        person = next((p for p in people if str(p.id) == choice.get("person")), None)
+        if choice.get("person") and person is None:
+            abort(403)
         now = utcnow()
-        shown_tabs = tabs(db.session, me, mine, clinic, scope, now)
+        shown_tabs = tabs(db.session, me, mine, clinic, scope, now, person)
         tab = tab or next((t.code for t in shown_tabs if t.open), shown_tabs[0].code)
-        tasks = tab_tasks(db.session, me, mine, tab, clinic, scope, now)
+        tasks = tab_tasks(db.session, me, mine, tab, clinic, scope, now, person)
         return self.render(
             "tasks/book.html", tabs=shown_tabs, tab=tab, tasks=[_row(task, now) for task in tasks],
             tab_labels=TAB_LABELS, scopes=SCOPE_LABELS, scope=scope, branches=mine, clinic=clinic,
             label=VALUE_LABELS, board_url=reachable_url("schedule.index"), can_manage=bool(current_roles() & MANAGERS),
-            query={"tab": tab, "scope": scope, "clinic": clinic.id if clinic else None},
+            query={"tab": tab, "scope": scope, "clinic": clinic.id if clinic else None,
+                   "person": person.id if person else None}, people=people, person=person,
             retry=retry,
         )
 
@@ -125,7 +130,7 @@ class TaskBookView(RoleGuard, BaseView):
         if task is None:
             abort(404)
         back = url_for("tasks.index", tab=request.form.get("tab") or task.tab, scope=request.form.get("scope") or None,
-                       clinic=request.form.get("clinic") or None)
+                       clinic=request.form.get("clinic") or None, person=request.form.get("person") or None)
         return task, back
 
     @expose("/<int:task_id>/call", methods=("POST",))

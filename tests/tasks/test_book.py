@@ -184,3 +184,18 @@ def test_an_archive_task_is_worked_like_any_other(app, client, auth):
     page = _book(client, tab="archive")
     assert re.search(rf'data-task-result="reached" data-task-id="{task.id}"', page)
     assert "Архивова" not in _book(client, tab="closed")
+
+
+def test_the_book_is_narrowed_to_one_persons_tasks(app, client, auth):
+    admin, callcenter = staff_by_login("admin"), staff_by_login("callcenter")
+    _task("Админова", assignee=admin)
+    _task("Операторова", assignee=callcenter)
+    _task("Ничейнова")
+    auth.as_role("administrator")
+    page = _book(client, tab="care_calls", person=callcenter.id)
+    shown = {name.split()[0] for name in _rows(page)}
+    assert "Операторова" in shown and not shown & {"Админова", "Ничейнова"}
+    assert f'<option value="{callcenter.id}" selected>{callcenter.short_name}</option>' in page
+    count = int(re.search(r'data-tab="care_calls">.*?data-tab-count>(\d+)<', page, re.S).group(1))
+    assert count == len([name for name in _rows(page)])  # the tab's count is the person's too
+    assert client.get("/admin/tasks/", query_string={"person": 999999}).status_code == 403
