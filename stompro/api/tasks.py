@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from ..bounds import bounded_id
 from ..errors import DomainError
 from ..extensions import db
-from ..messaging.instead import TEMPLATE, write_instead_of_calling
+from ..messaging.instead import write_instead_of_calling
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, COORDINATOR, OWNER
 from ..tasks.models import CALL_RESULTS, TABS, TASK_STATUSES, Task
 from ..tasks.services import record_call
@@ -98,7 +98,7 @@ def task_sms(task_id):
             raise ApiError(422, fields={name: _l("Give text.")})
     try:
         message = write_instead_of_calling(db.session, current_staff(), task, text=body.get("text"),
-                                           template=body.get("template") or TEMPLATE)
+                                           template=body.get("template") or None)
     except DomainError as error:
         db.session.rollback()
         raise rejected(error) from None

@@ -2,6 +2,8 @@
 calling". The text is the call_instead template in the patient's language
 (or what the person typed), written to the outbox to leave now the way the
 patient agreed to be written to; the task closes as done by message."""
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from jinja2 import TemplateError
@@ -16,11 +18,20 @@ from .models import Message
 from .outbox import contact_of, patient_context, patient_language, render, template_for
 
 TEMPLATE = "call_instead"
+# The template a task's message is written from when nothing is typed: its rule's own message, else "call us back".
+TEMPLATE_OF_RULE = {"vip_birthday": "birthday", "hygiene_recall": "hygiene_recall",
+                    "care_call_after_surgery": "post_op_care"}
 LONGEST_TEXT = 1000
 
 
-def suggested_text(session, task, code=TEMPLATE):
-    """The template ``code`` rendered for the task's patient, or "" when they cannot be written to."""
+def template_of(task):
+    """The template a task's message is written from when nothing is typed (TEMPLATE_OF_RULE)."""
+    return TEMPLATE_OF_RULE.get(task.rule.code if task.rule is not None else None, TEMPLATE)
+
+
+def suggested_text(session, task, code=None):
+    """The template ``code`` (the task's own, by default) rendered for its patient, or "" when they cannot be written to."""
+    code = code or template_of(task)
     channel, _recipient = contact_of(task.patient) if task.patient else (None, None)
     template = template_for(session, code, channel, patient_language(task.patient)) if channel else None
     if template is None:
@@ -31,9 +42,12 @@ def suggested_text(session, task, code=TEMPLATE):
         return ""
 
 
-def write_instead_of_calling(session, actor, task, text=None, template=TEMPLATE, now=None):
-    """Plan the message (kind "manual") — ``text``, else the template ``template`` — and close the task."""
+def write_instead_of_calling(session, actor, task, text=None, template=None, now=None):
+    """Plan the message (kind "manual") — ``text``, else the template ``template``
+    (the task's own by default, see ``template_of``) — and close the task; its
+    note is kept in the clinic's language, like the task's title."""
     now = now or utcnow()
+    template = template or template_of(task)
     require_branch(actor, task.clinic_id)
     if task.status != "open":
         raise DomainError(_l("This task is closed; make a new task instead."), field="text")
@@ -54,7 +68,8 @@ def write_instead_of_calling(session, actor, task, text=None, template=TEMPLATE,
                       language=patient_language(patient), channel=channel, recipient=recipient, body=text,
                       subject=subject, send_at=now, status="scheduled", attempts=0, version=1, dedupe_key=key)
     session.add(message)
-    record_outcome(session, actor, task, status="done", outcome_note=_("Written instead of calling: %(text)s", text=text),
-                   now=now)
+    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+        note = _("Written instead of calling: %(text)s", text=text)
+    record_outcome(session, actor, task, status="done", outcome_note=note, now=now)
     session.flush()
     return message

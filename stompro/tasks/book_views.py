@@ -27,8 +27,10 @@ from .book import CLOSED, SCOPES, WORK_TABS, assignees, tab_tasks, tabs
 from .report import overdue_alerts, staff_day
 from ..messaging.instead import write_instead_of_calling
 from .models import Task
-from .services import record_call
+from .services import complete_task, record_call
 
+# The tabs of paperwork, not calls: a task there is marked done.
+PAPERWORK = ("archive", "documents")
 WORKERS = frozenset({OWNER, ADMINISTRATOR, CALL_CENTER, COORDINATOR})
 MANAGERS = frozenset({OWNER, ADMINISTRATOR})
 TAB_LABELS = {
@@ -83,7 +85,7 @@ class TaskBookView(RoleGuard, BaseView):
         return self.render(
             "tasks/book.html", tabs=shown_tabs, tab=tab, tasks=[_row(task, now) for task in tasks],
             tab_labels=TAB_LABELS, scopes=SCOPE_LABELS, scope=scope, branches=mine, clinic=clinic,
-            label=VALUE_LABELS, board_url=reachable_url("schedule.index"), can_manage=bool(current_roles() & MANAGERS),
+            label=VALUE_LABELS, paperwork=PAPERWORK, board_url=reachable_url("schedule.index"), can_manage=bool(current_roles() & MANAGERS),
             query={"tab": tab, "scope": scope, "clinic": clinic.id if clinic else None,
                    "person": person.id if person else None}, people=people, person=person,
             retry=retry,
@@ -113,7 +115,7 @@ class TaskBookView(RoleGuard, BaseView):
             db.session.commit()
         except DomainError as error:
             return self._refused(task, "instead", error)
-        flash(_("The message to %(patient)s is queued; the task is done.", patient=task.patient.full_name), "success")
+        flash(_("The message is queued: %(patient)s; the task is done.", patient=task.patient.full_name), "success")
         return redirect(back)
 
     def _refused(self, task, result, error):
@@ -140,13 +142,17 @@ class TaskBookView(RoleGuard, BaseView):
         me = current_user._get_current_object()
         try:
             require_branch(me, task.clinic_id)
-            record_call(db.session, me, task, request.form.get("result"), note=_text(request.form.get("note")),
-                        reason=_text(request.form.get("reason")),
-                        call_back_at=_moment(task, request.form.get("call_back_at")))
+            if request.form.get("result") == "done" and task.tab in PAPERWORK:
+                complete_task(db.session, me, task, note=_text(request.form.get("note")))
+            else:
+                record_call(db.session, me, task, request.form.get("result"), note=_text(request.form.get("note")),
+                            reason=_text(request.form.get("reason")),
+                            call_back_at=_moment(task, request.form.get("call_back_at")))
             db.session.commit()
         except DomainError as error:
             return self._refused(task, request.form.get("result"), error)
-        flash(_("Recorded: %(result)s — %(patient)s.", result=VALUE_LABELS.get(task.call_result, task.call_result),
+        result = VALUE_LABELS.get(task.call_result, task.call_result) if task.call_result else _("Done")
+        flash(_("Recorded: %(result)s — %(patient)s.", result=result,
                 patient=task.patient.full_name if task.patient else task.title), "success")
         return redirect(back)
 

@@ -99,6 +99,14 @@ def add_task_once(session, key, title, **fields):
     return task
 
 
+def complete_task(session, actor, task, note=None, now=None):
+    """Paperwork done (a card archived, documents prepared): the task closes
+    with the note, no call counted."""
+    if task.status != "open":
+        raise DomainError(_l("This task is closed; make a new task instead."), field="result")
+    return record_outcome(session, actor, task, status="done", outcome_note=note, now=now)
+
+
 def close_booking_tasks(session, actor, visit, now=None):
     """A visit was booked, or a missed one moved to a new time: the patient's
     open calls whose only aim was that booking (the rules in BOOKED_BY_A_VISIT)

@@ -114,8 +114,8 @@ def test_the_call_center_works_a_recall_from_the_task_book(app, page, live_serve
             assert task.outcome_note.startswith("Visit booked: ") and "09:00" in task.outcome_note
 
 
-WRITE = {"ru": ("Написать вместо звонка", "Записать", "Сообщение для Звонова Анна поставлено в очередь; задача выполнена."),
-         "en": ("Write instead", "Record", "The message to Звонова Анна is queued; the task is done.")}
+WRITE = {"ru": ("Написать вместо звонка", "Отправить", "Сообщение поставлено в очередь: Звонова Анна; задача выполнена."),
+         "en": ("Write instead", "Send", "The message is queued: Звонова Анна; the task is done.")}
 
 
 @pytest.mark.parametrize("language", ["ru", "en"])

@@ -168,7 +168,7 @@ def test_write_instead_of_calling_sends_the_standard_text_and_closes_the_task(ap
     auth.as_role("call_center", language="ru")
     page = client.post(f"/admin/tasks/{task.id}/instead", data={"csrf_token": auth.csrf_token(), "text": ""},
                        follow_redirects=True).get_data(as_text=True)
-    assert "поставлено в очередь; задача выполнена" in page
+    assert "Сообщение поставлено в очередь: Писемская Ирина; задача выполнена." in page
     [message] = db.session.execute(select(Message).where(Message.patient_id == task.patient_id)).scalars()
     assert (message.kind, message.channel, message.status, message.recipient) == ("manual", "sms", "scheduled",
                                                                                   "+79160005566")
@@ -176,14 +176,35 @@ def test_write_instead_of_calling_sends_the_standard_text_and_closes_the_task(ap
     assert message.body == "Ирина, we could not reach you by phone. Please call StomPRO Центр back: +7 495 781-01-01"
     db.session.refresh(task)
     assert task.status == "done" and task.done_by.login == "callcenter"
+    # the note is kept in the clinic's language (English in the tests), whoever wrote it
+    assert task.outcome_note == f"Written instead of calling: {message.body}"
 
 
-def test_an_archive_task_is_worked_like_any_other(app, client, auth):
+def test_writing_instead_of_a_birthday_call_sends_the_greeting(app, client, auth):
+    from stompro.messaging.models import Message
+    from stompro.tasks.models import TaskRule
+
+    task = _task("Именинникова", tab="birthdays")
+    task.rule = db.session.execute(select(TaskRule).filter_by(code="vip_birthday")).scalar_one()
+    task.patient.sms_consent = True
+    db.session.commit()
+    auth.as_role("call_center")
+    client.post(f"/admin/tasks/{task.id}/instead", data={"csrf_token": auth.csrf_token(), "text": ""})
+    [message] = db.session.execute(select(Message).where(Message.patient_id == task.patient_id)).scalars()
+    assert message.body == "Happy birthday, Ирина! Good health and a beautiful smile from StomPRO Центр."
+    assert message.template.code == "birthday"
+
+
+def test_paperwork_is_marked_done_with_a_note(app, client, auth):
     task = _task("Архивова", tab="archive")
     auth.as_role("administrator")
     page = _book(client, tab="archive")
-    assert re.search(rf'data-task-result="reached" data-task-id="{task.id}"', page)
-    assert "Архивова" not in _book(client, tab="closed")
+    assert re.search(rf'data-task-result="done" data-task-id="{task.id}"', page)
+    assert not re.search(rf'data-task-result="no_answer" data-task-id="{task.id}"', page)  # nobody to call
+    _call(client, auth, task, result="done", note="Карта в архиве, полка 3")
+    db.session.refresh(task)
+    assert (task.status, task.call_result, task.attempts, task.outcome_note, task.done_by.login) == (
+        "done", None, 0, "Карта в архиве, полка 3", "admin")
 
 
 def test_the_book_is_narrowed_to_one_persons_tasks(app, client, auth):

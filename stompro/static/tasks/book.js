@@ -24,6 +24,8 @@
     form.elements.reason.required = result === "refused";  // asked by the browser before the server
     form.elements.call_back_at.required = result === "call_back";
     dialog.querySelector(".modal-title").textContent = button.textContent.trim();
+    var submit = form.querySelector("button[type=submit]");
+    submit.textContent = result === "instead" ? submit.dataset.send : submit.dataset.record;
     dialog.querySelector("[data-task-patient]").textContent = button.dataset.patient || "";
     dialog.querySelectorAll("[data-for]").forEach(function (part) {
       part.classList.toggle("d-none", part.dataset.for.split(" ").indexOf(result) < 0);
