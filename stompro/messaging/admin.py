@@ -90,7 +90,7 @@ class MessageTemplateAdmin(StomproModelView):
 
     @expose("/preview/", methods=("POST",))
     def preview_view(self):
-        """The typed template rendered with sample values, as JSON: {"body", "subject", "length", "parts"} or {"error", "field"}."""
+        """The typed template rendered with sample values, as JSON (messaging.templates.preview) or {"error", "field"}."""
         if not self._may("edit"):
             return self.inaccessible_callback("preview_view")
         form = request.form

@@ -77,7 +77,8 @@ def render_strictly(text, values, field):
 
 
 def preview(session, code, channel, language, body, subject=None):
-    """The message as a patient would read it: {"body", "subject", "length", "parts"}.
+    """The message as a patient would read it: {"body", "subject", "length", "parts", "values"
+    (the names the text may use)}.
     Raises DomainError (field code, body or subject) for what cannot be saved."""
     if code not in CODES:
         raise DomainError(_l("Choose what the template is for."), field="code")
@@ -93,7 +94,8 @@ def preview(session, code, channel, language, body, subject=None):
     text = render_strictly(body, values, "body")
     heading = render_strictly(subject, values, "subject") if channel == "email" else None
     return {"body": text, "subject": heading, "length": len(text),
-            "parts": sms_parts(text) if channel == "sms" else None}
+            "parts": sms_parts(text) if channel == "sms" else None,
+            "values": ", ".join("{{ %s }}" % name for name in values)}
 
 
 def sms_parts(text):

@@ -30,7 +30,7 @@ from ..messaging.outbox import cancel_visit_messages, plan_visit_messages
 from ..org.branches import clinic_ids_of, require_branch
 from ..org.roles import DOCTOR
 from ..patients.services import require_live_patient
-from ..tasks.services import close_booking_tasks
+from ..tasks.services import close_booking_tasks, close_visit_calls
 from .availability import clinic_zone, local_day, working_time_problem
 from .models import APPOINTMENT_KINDS, APPOINTMENT_STATUSES, FREEING_STATUSES, Appointment
 
@@ -124,6 +124,7 @@ def set_visit_status(session, actor, visit, status, reason=None, now=None):
     session.flush()
     if status in ("cancelled", "no_show"):
         cancel_visit_messages(session, visit, notify=status == "cancelled", now=now)
+    close_visit_calls(session, actor, visit, now=now)
     return visit
 
 

@@ -1223,30 +1223,30 @@ def call_back_time(demo, result, within_days):
 
 
 def confirmation_calls(demo):
-    """Calls confirming tomorrow's visits (the confirmed ones already made),
-    those of the last days done, and two forgotten ones overdue."""
+    """Calls confirming tomorrow's visits (the confirmed ones already made,
+    two forgotten since yesterday and overdue) and those of the last days
+    done. A visit that took place leaves no confirmation call open."""
     texts = demo.texts["tasks"]["regular_calls"]
     caller = demo.staff["callcenter"]
     ahead = [v for v in demo.visits if v.status in ("booked", "confirmed") and local_day(v.starts_at) > demo.today]
     next_day = min(local_day(v.starts_at) for v in ahead)
+    forgotten = 2
     for visit in sorted((v for v in ahead if local_day(v.starts_at) == next_day), key=lambda v: v.starts_at):
         due = local_moment(demo.today, time(18))
         if visit.status == "confirmed":
             new_task(demo, "regular_calls", texts["title"], due, rule="confirm_tomorrow", patient=visit.patient,
                      visit=visit, assignee=caller, result="reached", outcome=texts["outcomes"]["reached"])
         else:
+            if forgotten:
+                due, forgotten = local_moment(demo.today - timedelta(days=1), time(18)), forgotten - 1
             new_task(demo, "regular_calls", texts["title"], due, rule="confirm_tomorrow", patient=visit.patient,
                      visit=visit, assignee=caller)
     recent = [
         v for v in demo.visits
         if demo.today - timedelta(days=10) <= local_day(v.starts_at) < demo.today and v.status == "done"
     ]
-    for index, visit in enumerate(demo.rng.sample(recent, min(12, len(recent)))):
+    for visit in demo.rng.sample(recent, min(12, len(recent))):
         due = local_moment(local_day(visit.starts_at) - timedelta(days=1), time(18))
-        if index < 2:
-            new_task(demo, "regular_calls", texts["title"], due, rule="confirm_tomorrow", patient=visit.patient,
-                     visit=visit)
-            continue
         result = demo.weighted({"reached": 8, "no_answer": 2})
         new_task(demo, "regular_calls", texts["title"], due, rule="confirm_tomorrow", patient=visit.patient,
                  visit=visit, assignee=caller, result=result, outcome=texts["outcomes"][result])

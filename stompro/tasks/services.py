@@ -18,6 +18,7 @@ from .. import bounds
 from ..db import utcnow
 from ..errors import DomainError
 from ..org.branches import require_branch
+from ..admin.choices import VALUE_LABELS
 from ..scheduling.availability import clinic_zone
 from .models import CALL_RESULTS, QUEUES, TABS, TASK_STATUSES, Task, TaskRule
 
@@ -25,6 +26,12 @@ from .models import CALL_RESULTS, QUEUES, TABS, TASK_STATUSES, Task, TaskRule
 CLOSING_RESULTS = ("reached", "booked", "refused")
 # The rules whose calls are only to get the patient booked: a booked visit closes them (close_booking_tasks).
 BOOKED_BY_A_VISIT = ("hygiene_recall", "plan_continuation", "overdue_visit")
+# The calls about a visit that lose their point once it reaches these statuses (close_visit_calls):
+# confirming it, and rebooking it when it was missed but the patient came after all.
+CALLS_BEFORE_A_VISIT = {
+    "confirm_tomorrow": ("arrived", "in_chair", "done", "no_show", "cancelled"),
+    "overdue_visit": ("arrived", "in_chair", "done"),
+}
 # When a task whose call was not answered is due again, unless told.
 NO_ANSWER_RETRY = timedelta(hours=2)
 TASK_FIELDS = ("tab", "priority", "title", "patient", "appointment", "plan", "assignee", "queue", "due_at", "clinic")
@@ -126,6 +133,26 @@ def close_booking_tasks(session, actor, visit, now=None):
     for task in tasks:
         task.status, task.call_result, task.call_back_at, task.outcome_note = "done", "booked", None, note
         task.done_by, task.done_at = actor, now
+    session.flush()
+    return tasks
+
+
+def close_visit_calls(session, actor, visit, now=None):
+    """The visit moved on (the patient came, or it was cancelled or missed):
+    its open calls that only made sense before (CALLS_BEFORE_A_VISIT) are
+    cancelled, saying why, so the book holds no call about a visit already
+    over. Returns the tasks closed."""
+    codes = [code for code, statuses in CALLS_BEFORE_A_VISIT.items() if visit.status in statuses]
+    if not codes:
+        return []
+    tasks = session.execute(
+        select(Task).join(TaskRule, Task.rule_id == TaskRule.id)
+        .where(Task.appointment_id == visit.id, Task.status == "open", TaskRule.code.in_(codes))
+    ).scalars().all()
+    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+        note = str(_l("Not needed any more: the visit is “%(status)s”.", status=VALUE_LABELS[visit.status]))
+    for task in tasks:
+        task.status, task.outcome_note, task.done_by, task.done_at = "cancelled", note, actor, now or utcnow()
     session.flush()
     return tasks
 

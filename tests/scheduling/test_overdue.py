@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from stompro.db import utcnow
 from stompro.extensions import db
+from stompro.patients.models import Patient
 from stompro.scheduling.availability import at_local
 from stompro.scheduling.models import Appointment
 from stompro.scheduling.overdue import mark_overdue
@@ -116,3 +117,15 @@ def test_moving_a_missed_visit_closes_its_rebooking_call_as_booked(app, admin, c
                  ends_at=visit.ends_at + timedelta(hours=4))
     assert (task.status, task.call_result, task.done_by) == ("done", "booked", admin)
     assert task.outcome_note == f"Visit booked: 10 March 14:00, {visit.doctor.short_name}"
+
+
+def test_a_patient_who_comes_late_closes_the_rebooking_call_and_a_no_show_keeps_it(app, admin, center, patient):
+    other = Patient(last_name="Неявкина", first_name="Ольга", birth_date=date(1980, 5, 6), phone="+79160007788")
+    db.session.add(other)
+    came, missed = _visit(admin, center, patient), _visit(admin, center, other, start=time(11))
+    mark_overdue(db.session, now=missed.starts_at + GRACE)
+    set_visit_status(db.session, admin, came, "arrived")
+    set_visit_status(db.session, admin, missed, "no_show")
+    [closed], [kept] = _tasks_of(came), _tasks_of(missed)
+    assert (closed.status, closed.outcome_note) == ("cancelled", "Not needed any more: the visit is “Arrived”.")
+    assert kept.status == "open"  # the missed visit is still to rebook

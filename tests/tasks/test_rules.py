@@ -8,7 +8,7 @@ from sqlalchemy import select
 from stompro.extensions import db
 from stompro.patients.models import PatientTag
 from stompro.scheduling.models import Closure
-from stompro.scheduling.services import change_visit
+from stompro.scheduling.services import change_visit, set_visit_status
 from stompro.tasks.models import Task
 from stompro.tasks.rules import generate_tasks
 from stompro.tasks.services import create_task, record_call
@@ -266,3 +266,19 @@ def test_booking_the_patient_closes_their_recall_and_plan_calls_and_leaves_the_o
     assert care.status == "open"  # asking how the patient is was not about booking
     # the operator who booked from the slot finder records "booked" too: nothing to refuse
     assert record_call(db.session, schedule.owner, recall, "booked") is recall
+
+
+def test_a_visit_that_took_place_or_was_cancelled_leaves_no_confirmation_call_open(schedule):
+    doctor = schedule.doctor()
+    schedule.works_days(doctor, [schedule.day(n) for n in range(2)])
+    came, cancelled = schedule.visit(doctor, schedule.patient(), schedule.day(1), "10:00", 30), schedule.visit(
+        doctor, schedule.patient(), schedule.day(1), "11:00", 30)
+    generate_tasks(db.session, now=schedule.at(schedule.day(0), "08:00"))
+    calls = {visit.id: db.session.execute(select(Task).where(Task.appointment_id == visit.id)).scalar_one()
+             for visit in (came, cancelled)}
+    assert {task.status for task in calls.values()} == {"open"}
+    set_visit_status(db.session, schedule.owner, came, "arrived", now=schedule.at(schedule.day(1), "09:55"))
+    change_visit(db.session, schedule.owner, cancelled, status="cancelled", cancel_reason="Заболела")
+    assert (calls[came.id].status, calls[came.id].outcome_note) == (
+        "cancelled", "Not needed any more: the visit is “Arrived”.")
+    assert calls[cancelled.id].status == "cancelled" and calls[cancelled.id].done_by == schedule.owner

@@ -16,14 +16,29 @@
     return text.replace(/\{(\w+)\}/g, function (_, name) { return values[name]; });
   }
 
+  var values = document.getElementById("template-preview-values");
+  var channel = document.getElementById("channel");
+  var subjectField = document.getElementById("subject");
+
   function show(answer) {
     problem.hidden = !answer.error;
     problem.textContent = answer.error || "";
-    if (answer.error) return;
-    body.textContent = answer.body;
-    subject.hidden = !answer.subject;
-    subject.textContent = answer.subject || "";
-    size.textContent = answer.parts ? fill(panel.dataset.parts, answer) : fill(panel.dataset.length, answer);
+    // what cannot be sent is not shown as if it could
+    body.textContent = answer.error ? "" : answer.body;
+    subject.hidden = !!answer.error || !answer.subject;
+    subject.textContent = answer.error ? "" : answer.subject || "";
+    size.textContent = answer.error ? "" : fill(answer.parts ? panel.dataset.parts : panel.dataset.length, answer);
+    if (answer.values) {
+      values.textContent = fill(values.dataset.label, answer);
+    }
+  }
+
+  // An SMS has no subject: its field is hidden while SMS is chosen.
+  function subjectForChannel() {
+    var group = subjectField && subjectField.closest(".form-group");
+    if (group && channel) {
+      group.hidden = channel.value === "sms";
+    }
   }
 
   function refresh() {
@@ -44,6 +59,10 @@
   if (form) {
     form.addEventListener("input", later);
     form.addEventListener("change", later);
+    if (window.jQuery) {  // Select2's pickers tell jQuery of a change, not the DOM
+      window.jQuery(form).on("change", "select", function () { later(); subjectForChannel(); });
+    }
   }
+  subjectForChannel();
   refresh();
 })();
