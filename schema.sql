@@ -15,11 +15,13 @@ CREATE TABLE clinic (
 	closes_at TIME WITHOUT TIME ZONE NOT NULL, 
 	working_days VARCHAR(7) NOT NULL, 
 	active BOOLEAN NOT NULL, 
+	document_gate VARCHAR(5) DEFAULT 'block' NOT NULL, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	CONSTRAINT pk_clinic PRIMARY KEY (id), 
 	CONSTRAINT ck_clinic_currency CHECK (length(currency) = 3), 
 	CONSTRAINT ck_clinic_hours CHECK (closes_at > opens_at), 
+	CONSTRAINT ck_clinic_document_gate CHECK (document_gate IN ('block', 'warn')), 
 	CONSTRAINT uq_clinic_name UNIQUE (name)
 );
 
@@ -166,7 +168,7 @@ CREATE TABLE document_template (
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	CONSTRAINT pk_document_template PRIMARY KEY (id), 
 	CONSTRAINT uq_document_template_code_language UNIQUE (code, language), 
-	CONSTRAINT ck_document_template_kind CHECK (kind IN ('contract', 'consent', 'card_cover', 'plan_printout')), 
+	CONSTRAINT ck_document_template_kind CHECK (kind IN ('contract', 'consent', 'personal_data', 'card_cover', 'plan_printout')), 
 	CONSTRAINT ck_document_template_language CHECK (language IN ('en', 'ru')), 
 	CONSTRAINT fk_document_template_specialty_id_specialty FOREIGN KEY(specialty_id) REFERENCES specialty (id)
 );
@@ -750,14 +752,19 @@ CREATE TABLE patient_document (
 	status VARCHAR(6) NOT NULL, 
 	signed_at TIMESTAMP WITH TIME ZONE, 
 	witnessed_by_id INTEGER, 
+	signed_by VARCHAR(14), 
+	representative_name VARCHAR(200), 
+	representative_document VARCHAR(200), 
 	pdf BYTEA, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	deleted_at TIMESTAMP WITH TIME ZONE, 
 	CONSTRAINT pk_patient_document PRIMARY KEY (id), 
-	CONSTRAINT ck_patient_document_kind CHECK (kind IN ('contract', 'consent', 'card_cover', 'plan_printout')), 
+	CONSTRAINT ck_patient_document_kind CHECK (kind IN ('contract', 'consent', 'personal_data', 'card_cover', 'plan_printout')), 
 	CONSTRAINT ck_patient_document_status CHECK (status IN ('draft', 'signed')), 
 	CONSTRAINT ck_patient_document_signed_has_time CHECK (status <> 'signed' OR signed_at IS NOT NULL), 
+	CONSTRAINT ck_patient_document_signed_by CHECK (signed_by IN ('patient', 'representative')), 
+	CONSTRAINT ck_patient_document_representative_named CHECK (signed_by <> 'representative' OR representative_name IS NOT NULL), 
 	CONSTRAINT fk_patient_document_patient_id_patient FOREIGN KEY(patient_id) REFERENCES patient (id), 
 	CONSTRAINT fk_patient_document_clinic_id_clinic FOREIGN KEY(clinic_id) REFERENCES clinic (id), 
 	CONSTRAINT fk_patient_document_template_id_document_template FOREIGN KEY(template_id) REFERENCES document_template (id), 

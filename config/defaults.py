@@ -43,6 +43,8 @@ PAYMENT_FLAG_THRESHOLD = 100000
 # A booked or confirmed visit is overdue once its start has passed by this
 # many minutes without the patient's arrival (`flask schedule mark-overdue`).
 OVERDUE_GRACE_MINUTES = 15
+# Documents gate (documents.gate): an informed consent signed without a plan is valid this many days.
+CONSENT_VALID_DAYS = 365
 # The domain in the UIDs of calendar events (appointment-<id>@<domain>): set
 # the clinic's own, so that two clinics' visits never share a UID in one
 # patient's calendar.

@@ -38,7 +38,10 @@ VALUE_LABELS = {
     "queued": _l("Queued"), "sending": _l("Sending"), "expired": _l("Expired"),
     # documents
     "contract": _l("Contract"), "consent": _l("Informed consent"), "card_cover": _l("Card cover"),
-    "plan_printout": _l("Plan printout"), "signed": _l("Signed"),
+    "plan_printout": _l("Plan printout"), "signed": _l("Signed"), "personal_data": _l("Consent to personal data"),
+    "patient": _l("Patient"), "representative": _l("Legal representative"),
+    # a branch's documents gate
+    "block": _l("Refuse treatment without the documents"), "warn": _l("Warn, and go ahead with a reason"),
     # billing
     "issued": _l("Issued"), "paid": _l("Paid"),
     "cash": _l("Cash"), "card": _l("Card"), "online": _l("Online"), "deposit": _l("Deposit"),

@@ -10,11 +10,12 @@ import json
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 
-from flask import request
+from flask import jsonify, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..bounds import bounded_id
+from ..documents.gate import DocumentsMissing
 from ..errors import ConflictError, DomainError, NotAllowed
 from ..extensions import db
 from ..org.branches import branch_condition, clinics_of
@@ -152,8 +153,9 @@ class _Conflict(Exception):
 
 @contextmanager
 def _schedule_change():
-    """Refusals as answers: 403 for a branch or role, 409 for a conflict,
-    422 for bad input; the session is rolled back (nothing written)."""
+    """Refusals as answers: 403 for a branch or role, 409 for a conflict or
+    documents still to sign, 422 for bad input; the session is rolled back
+    (nothing written)."""
     try:
         yield
     except NotAllowed as error:
@@ -162,6 +164,11 @@ def _schedule_change():
     except ConflictError as error:
         response = conflict_response(error)
         db.session.rollback()
+        raise _Conflict(response) from None
+    except DocumentsMissing as error:  # the patient is not ready to be treated: 409, with what to sign
+        db.session.rollback()
+        response = jsonify(error=str(error.message), missing=[item.json() for item in error.missing])
+        response.status_code = 409
         raise _Conflict(response) from None
     except DomainError as error:
         db.session.rollback()

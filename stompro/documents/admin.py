@@ -68,8 +68,8 @@ class PatientDocumentAdmin(StomproModelView):
     branch_column = "clinic_id"
     patient_access = "documents"
     simple_list_pager = True
-    column_list = ("patient", "clinic", "kind", "specialty", "title", "status", "signed_at", "witnessed_by",
-                   "created_at")
+    column_list = ("patient", "clinic", "kind", "specialty", "title", "status", "signed_at", "signed_by",
+                   "witnessed_by", "created_at")
     column_filters = (
         "kind", "status",
         rows_filter(PatientDocument.specialty_id, LABELS["specialty"], Specialty, Specialty.sort_order),
@@ -84,8 +84,12 @@ class PatientDocumentAdmin(StomproModelView):
     column_descriptions = {
         "title": _l("Leave it blank for the template's title."),
         "witnessed_by": _l("Left blank when signing: you."),
+        "signed_by": _l("Left blank: the patient. A child under 15 is signed for by a legal representative."),
+        "representative_document": _l("The representative's identity document, and the one that makes them the "
+                                      "representative (a birth certificate, a guardianship order)."),
     }
-    form_columns = ("patient", "clinic", "template", "plan", "kind", "specialty", "title", "status", "witnessed_by")
+    form_columns = ("patient", "clinic", "template", "plan", "kind", "specialty", "title", "status", "witnessed_by",
+                    "signed_by", "representative_name", "representative_document")
     form_args = {
         "title": {"validators": [Optional()]},
         "template": {"query_factory": _templates},
@@ -96,7 +100,8 @@ class PatientDocumentAdmin(StomproModelView):
     def get_create_form(self):
         form_class = super().get_create_form()
         del form_class.status  # a new document is a draft; it is signed afterwards
-        del form_class.witnessed_by
+        for name in ("witnessed_by", "signed_by", "representative_name", "representative_document"):
+            delattr(form_class, name)
         return form_class
 
     def get_edit_form(self):

@@ -10,8 +10,9 @@ from ..org.models import LANGUAGES, Clinic, Specialty, Staff
 from ..patients.models import Patient
 from ..planning.models import TreatmentPlan
 
-DOCUMENT_KINDS = ("contract", "consent", "card_cover", "plan_printout")
+DOCUMENT_KINDS = ("contract", "consent", "personal_data", "card_cover", "plan_printout")
 DOCUMENT_STATUSES = ("draft", "signed")
+SIGNERS = ("patient", "representative")
 
 
 class DocumentTemplate(Entity, db.Model):
@@ -42,6 +43,8 @@ class PatientDocument(Entity, SoftDeletable, db.Model):
         one_of("kind", DOCUMENT_KINDS),
         one_of("status", DOCUMENT_STATUSES),
         CheckConstraint("status <> 'signed' OR signed_at IS NOT NULL", name="signed_has_time"),
+        one_of("signed_by", SIGNERS),
+        CheckConstraint("signed_by <> 'representative' OR representative_name IS NOT NULL", name="representative_named"),
         Index(None, "patient_id", "kind", "status"),
     )
 
@@ -55,6 +58,10 @@ class PatientDocument(Entity, SoftDeletable, db.Model):
     status: Mapped[str] = mapped_column(String(6), default="draft")
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     witnessed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    # Who signed: the patient, or for a child a legal representative, named with their identity document.
+    signed_by: Mapped[str | None] = mapped_column(String(14))
+    representative_name: Mapped[str | None] = mapped_column(String(200))
+    representative_document: Mapped[str | None] = mapped_column(String(200))
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
 
     patient: Mapped[Patient] = relationship()

@@ -13,8 +13,10 @@ center: every branch).
   consent of the visit's specialty); a plan printout names the plan, and a
   plan is always one of the patient's own.
 - A draft is edited freely, except that it stays with its patient.
-- Signing sets the status "signed", the time (the server's, never typed) and
-  the witness (the signed-in person unless another active person is named).
+- Signing sets the status "signed", the time (the server's, never typed),
+  the witness (the signed-in person unless another active person is named)
+  and who signed: the patient, or for a child under 15 a legal
+  representative named with their identity document.
 - A signed document is never changed or deleted, by any code path: a guard
   on every flush refuses it. A draft is deleted to the recycle bin.
 """
@@ -25,10 +27,12 @@ from ..db import utcnow
 from ..errors import DomainError
 from ..org.branches import require_branch
 from ..records import lock_rows, same_value, soft_delete
-from .models import DOCUMENT_KINDS, DOCUMENT_STATUSES, PatientDocument
+from .models import DOCUMENT_KINDS, DOCUMENT_STATUSES, SIGNERS, PatientDocument
 
 DOCUMENT_FIELDS = ("patient", "clinic", "template", "plan", "kind", "specialty", "title")
 TITLE_LENGTH = 200
+# Under this age a legal representative signs for the patient (323-FZ art. 54: consent from 15).
+ADULT_SIGNER_AGE = 15
 SIGNED = _l("This document is signed: it is never changed or deleted.")
 # What may still change on a signed document: bookkeeping only.
 UNLOCKED_ATTRIBUTES = frozenset({"updated_at"})
@@ -53,9 +57,11 @@ def create_document(session, actor, patient=None, clinic=None, template=None, pl
     return document
 
 
-def update_document(session, actor, document, status=None, witnessed_by=None, **changes):
+def update_document(session, actor, document, status=None, witnessed_by=None, signed_by=None, representative_name=None,
+                    representative_document=None, **changes):
     """Change a draft (``changes`` among DOCUMENT_FIELDS); with ``status``
-    "signed", sign it afterwards, witnessed by ``witnessed_by`` or ``actor``.
+    "signed", sign it afterwards, witnessed by ``witnessed_by`` or ``actor``
+    (``signed_by`` and the representative: see sign_document).
     A document saved as it is changes nothing and is never refused."""
     unknown = set(changes) - set(DOCUMENT_FIELDS)
     if unknown:
@@ -79,22 +85,50 @@ def update_document(session, actor, document, status=None, witnessed_by=None, **
     _set_document(session, actor, document, values, new=False)
     session.flush()
     if status == "signed":
-        sign_document(session, actor, document, witnessed_by=witnessed_by)
+        sign_document(session, actor, document, witnessed_by=witnessed_by, signed_by=signed_by or "patient",
+                      representative_name=representative_name, representative_document=representative_document)
     return document
 
 
-def sign_document(session, actor, document, witnessed_by=None, now=None):
-    """Sign a draft now; the witness is ``witnessed_by`` or the signed-in person."""
+def sign_document(session, actor, document, witnessed_by=None, signed_by="patient", representative_name=None,
+                  representative_document=None, now=None):
+    """Sign a draft now; the witness is ``witnessed_by`` or the signed-in
+    person. ``signed_by`` is the patient, or a legal representative named
+    with their identity document — always so for a child under
+    ADULT_SIGNER_AGE on the day."""
     require_branch(actor, document.clinic_id)
     _refuse_locked(document)
+    now = now or utcnow()
     witness = witnessed_by or actor
     if not witness.active:
         raise DomainError(_l("This person no longer works at the clinic."), field="witnessed_by")
+    if signed_by not in SIGNERS:
+        raise DomainError(_l("Say who signs: the patient or their legal representative."), field="signed_by")
+    name, papers = (representative_name or "").strip(), (representative_document or "").strip()
+    if signed_by == "patient":
+        if _age(document.patient.birth_date, now.date()) < ADULT_SIGNER_AGE:
+            raise DomainError(_l("The patient is under %(age)s: a legal representative signs for them.",
+                                 age=ADULT_SIGNER_AGE), field="signed_by")
+        name = papers = ""
+    else:
+        if not name:
+            raise DomainError(_l("Write the representative's name."), field="representative_name")
+        if not papers:
+            raise DomainError(_l("Write the representative's identity document (and the one that makes them "
+                                 "the representative)."), field="representative_document")
+        bounds.require(bounds.text_problem(name, TITLE_LENGTH, multiline=False), "representative_name")
+        bounds.require(bounds.text_problem(papers, TITLE_LENGTH, multiline=False), "representative_document")
     document.status = "signed"
-    document.signed_at = (now or utcnow()).replace(microsecond=0)
+    document.signed_at = now.replace(microsecond=0)
     document.witnessed_by = witness
+    document.signed_by = signed_by
+    document.representative_name, document.representative_document = name or None, papers or None
     session.flush()
     return document
+
+
+def _age(born, day):
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def delete_document(session, actor, document):

@@ -19,6 +19,9 @@ staff_clinic = Table(
 )
 
 
+DOCUMENT_GATES = ("block", "warn")
+
+
 class Clinic(Entity, db.Model):
     """A branch of the clinic network."""
 
@@ -26,6 +29,7 @@ class Clinic(Entity, db.Model):
     __table_args__ = (
         CheckConstraint("length(currency) = 3", name="currency"),
         CheckConstraint("closes_at > opens_at", name="hours"),
+        one_of("document_gate", DOCUMENT_GATES),
     )
 
     name: Mapped[str] = mapped_column(String(120), unique=True)
@@ -37,6 +41,8 @@ class Clinic(Entity, db.Model):
     closes_at: Mapped[time] = mapped_column(Time, default=time(21, 0))
     working_days: Mapped[str] = mapped_column(String(7), default="123456")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Without the documents a visit does not go "in chair" (block), or goes with a reason (warn): documents.gate.
+    document_gate: Mapped[str] = mapped_column(String(5), default="block", server_default="block")
 
     rooms: Mapped[list["Room"]] = relationship(back_populates="clinic", order_by="Room.name")
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload
 
 from ..admin.choices import VALUE_LABELS
 from ..db import utcnow
+from ..documents.gate import missing_for_visits
 from ..org.models import Room, Staff, StaffRole, staff_clinic
 from ..org.roles import DOCTOR
 from ..patients.phones import format_phone
@@ -36,6 +37,8 @@ LAYOUTS = ("doctor", "chair")
 VIEWS = ("day", "week")
 # Visits still expected: one whose start has passed in these is overdue.
 EXPECTED = ("booked", "confirmed")
+# Visits whose treatment has not started: the board marks those whose patient has documents to sign.
+BEFORE_TREATMENT = ("booked", "confirmed", "arrived")
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class Block:
     lateness: int | None  # minutes between the start and the arrival (negative: early)
     next_statuses: tuple
     phone: str  # as people read it; visit.patient.phone is the tel: link
+    documents_missing: str  # what the patient has still to sign before treatment (documents.gate), or ""
 
 
 @dataclass
@@ -137,6 +141,7 @@ def build_board(session, clinic, day, view="day", layout="doctor", step=DEFAULT_
     visits = _visits(session, clinic, days[0], days[-1], layout if view == "week" else None, focus, show_cancelled)
     doctors = _with_visiting_doctors(session, doctors, visits)
     stages = stage_marks(session, {v.plan_stage_id for v in visits if v.plan_stage_id})
+    unsigned = missing_for_visits(session, [v for v in visits if v.status in BEFORE_TREATMENT], now)
     windows = working_windows_of(session, [d.id for d in doctors], clinic, days[0], days[-1])
     closed = closed_days(session, clinic.id, days[0], days[-1])
     away = absences_of(session, [d.id for d in doctors], days[0], days[-1])
@@ -161,7 +166,7 @@ def build_board(session, clinic, day, view="day", layout="doctor", step=DEFAULT_
                           if w.room_id == room.id]
             mine = by_column.get(((doctor or room).id, column_day), [])
             column.cells = grid.cells(column_day, shifts, mine)
-            column.blocks = [_block(grid, v, stages, now) for v in mine]
+            column.blocks = [_block(grid, v, stages, now, unsigned) for v in mine]
             columns.append(column)
 
     today = local_day(clinic, now)
@@ -265,7 +270,7 @@ def _column(grid, day, doctor, room, view, closed, away):
     return Column(key, day, title, subtitle, notes, doctor, room, [], [])
 
 
-def _block(grid, visit, stages, now):
+def _block(grid, visit, stages, now, unsigned):
     clinic = grid.clinic
     offset, length = grid.place(visit)
     lateness = None
@@ -284,6 +289,7 @@ def _block(grid, visit, stages, now):
         lateness=lateness,
         next_statuses=NEXT_STATUSES[visit.status],
         phone=format_phone(visit.patient.phone) if visit.patient.phone else "",
+        documents_missing=", ".join(str(item.label()) for item in unsigned.get(visit.id, ())),
     )
 
 
@@ -323,7 +329,8 @@ def _visits(session, clinic, first, last, layout, focus, show_cancelled):
             Appointment.starts_at >= at_local(clinic, first, time(0)),
             Appointment.starts_at < at_local(clinic, last + timedelta(days=1), time(0)),
         )
-        .options(joinedload(Appointment.patient), joinedload(Appointment.plan_stage))
+        .options(joinedload(Appointment.patient),
+                 joinedload(Appointment.plan_stage).joinedload(PlanStage.specialty))  # the documents gate asks it
         .order_by(Appointment.starts_at, Appointment.id)
     )
     if not show_cancelled:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 
 from .. import bounds
 from ..db import utcnow
+from ..documents.gate import check_gate
 from ..errors import ConflictError, DomainError
 from ..integrity import OVERLAP_MESSAGES
 from ..messaging.outbox import cancel_visit_messages, plan_visit_messages
@@ -98,7 +99,9 @@ def change_visit(session, actor, visit, status=None, cancel_reason=None, **field
 
 def set_visit_status(session, actor, visit, status, reason=None, now=None):
     """Move a visit to ``status`` along NEXT_STATUSES; arrival, start and
-    finish take the server's time, a cancellation needs a reason."""
+    finish take the server's time, a cancellation needs a reason. Treatment
+    starts ("in chair") through the documents gate, ``reason`` being why it
+    goes ahead without them where the branch allows it."""
     require_branch(actor, visit.clinic_id)
     if status not in NEXT_STATUSES:
         raise DomainError(_l("Unknown status."), field="status")
@@ -115,6 +118,7 @@ def set_visit_status(session, actor, visit, status, reason=None, now=None):
     if status == "arrived":
         visit.arrived_at = now
     elif status == "in_chair":
+        check_gate(session, visit, reason, now)  # the contract and consents are signed (documents.gate)
         visit.started_at = now
     elif status == "done":
         visit.finished_at = now

@@ -1133,6 +1133,7 @@ def seed_documents(demo):
                 document.status = "signed"
                 document.signed_at = visit.arrived_at
                 document.witnessed_by = demo.rng.choice(demo.with_role("administrator", visit.clinic))
+                sign_as(demo, document, visit.patient, local_day(visit.arrived_at))
             else:
                 demo.documents.append((document, visit))
             demo.add(document)
@@ -1145,11 +1146,24 @@ def seed_documents(demo):
         demo.add(document)
 
 
+def sign_as(demo, document, patient, day):
+    """The patient signs; a child under 15 is signed for by a parent, named with their papers."""
+    born = patient.birth_date
+    if day.year - born.year - ((day.month, day.day) < (born.month, born.day)) >= 15:
+        document.signed_by = "patient"
+        return
+    surname = patient.last_name + ("а" if patient.last_name.endswith(("ов", "ев", "ин")) else "")
+    document.signed_by = "representative"
+    document.representative_name = f"{surname} {demo.rng.choice(('Ольга', 'Марина', 'Елена'))} Викторовна (мать)"
+    document.representative_document = (f"паспорт 45 {demo.rng.randint(10, 22)} № {demo.rng.randint(100000, 999999)}; "
+                                         f"свидетельство о рождении ребёнка")
+
+
 def document_keys(demo, visit):
-    """The contract and the specialty's consent a treatment visit requires."""
+    """The contract, the consent to personal data and the specialty's consent a treatment visit requires."""
     if visit.kind not in ("treatment", "hygiene"):
         return []
-    keys = (("contract", None), ("consent", visit.doctor.specialty.code))
+    keys = (("contract", None), ("personal_data", None), ("consent", visit.doctor.specialty.code))
     return [key for key in keys if key in demo.ref.document_templates]
 
 

@@ -20,7 +20,8 @@ rule and what the task is about, and is unique in the database, so a rerun
 - vip_birthday: ``birthday:<patient>:<year>`` — patients tagged ``tag``
   (VIP) on their birthday (29 February on the 28th in other years).
 - unsigned_documents: ``documents:<visit>:<start>`` — the next working
-  day's visits of patients with a document still a draft.
+  day's visits whose patient has still to sign what the documents gate
+  asks for (documents.gate).
 - overdue_visit: scheduling.overdue, which makes its own tasks.
 
 The patients of the recall, care and birthday rules are also written to:
@@ -33,12 +34,12 @@ from datetime import date, time, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import and_, exists, extract, func, or_, select
+from sqlalchemy import and_, extract, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from ..db import existing, utcnow
-from ..documents.models import PatientDocument
+from ..documents.gate import missing_documents
 from ..messaging.outbox import plan_patient_messages
 from ..org.models import Clinic, Specialty, Staff
 from ..patients.models import Patient, PatientTag
@@ -156,12 +157,11 @@ def _visits_to_confirm(session, rule, now):
 
 
 def _unsigned_documents(session, rule, now):
-    """The next working day's visits of patients with a document still a draft: sign it before treatment."""
-    unsigned = exists().where(PatientDocument.patient_id == Appointment.patient_id, PatientDocument.status == "draft",
-                              PatientDocument.deleted_at.is_(None))
-    for visit in _next_days_visits(session, now, Appointment.status.in_(HOLDING), unsigned):
-        yield {"key": f"documents:{visit.id}:{_key_time(visit.starts_at)}", "patient": visit.patient,
-               "clinic_id": visit.clinic_id, "appointment": visit}
+    """The next working day's visits whose patient has still to sign what the documents gate asks for."""
+    for visit in _next_days_visits(session, now, Appointment.status.in_(HOLDING)):
+        if missing_documents(session, visit, now):
+            yield {"key": f"documents:{visit.id}:{_key_time(visit.starts_at)}", "patient": visit.patient,
+                   "clinic_id": visit.clinic_id, "appointment": visit}
 
 
 def _next_days_visits(session, now, *conditions):

@@ -45,7 +45,8 @@ def test_the_booked_visits_of_the_next_day_get_a_confirmation_call_once(schedule
     now = schedule.at(schedule.day(0), "08:00")
 
     generate_tasks(db.session, now=now)
-    [task] = db.session.execute(select(Task).where(Task.appointment_id.in_([tomorrow.id, confirmed.id, later.id]))).scalars()
+    [task] = db.session.execute(select(Task).where(Task.appointment_id.in_([tomorrow.id, confirmed.id, later.id]),
+                                                   Task.dedupe_key.like("confirm:%"))).scalars()
     assert (task.appointment, task.patient, task.tab, task.queue, task.status) == (
         tomorrow, patient, "regular_calls", "reception", "open")
     assert task.title == "Confirm the visit" and task.clinic_id == schedule.clinic.id and task.due_at == now
@@ -205,18 +206,18 @@ def test_a_key_taken_meanwhile_makes_the_task_once(schedule):
 
 
 def test_a_document_still_to_sign_before_the_next_days_visit_makes_a_task(schedule):
-    from stompro.documents.models import PatientDocument
+    from stompro.documents.models import DocumentTemplate
+    from stompro.documents.services import create_document, sign_document
 
     doctor, unsigned, signed = schedule.doctor(), schedule.patient(), schedule.patient()
     schedule.works(doctor, schedule.day(1))
     visit = schedule.visit(doctor, unsigned, schedule.day(1), "10:00", 30)
     other = schedule.visit(doctor, signed, schedule.day(1), "11:00", 30)
-    db.session.add_all([
-        PatientDocument(patient_id=unsigned.id, clinic_id=schedule.clinic.id, kind="consent", title="Согласие"),
-        PatientDocument(patient_id=signed.id, clinic_id=schedule.clinic.id, kind="consent", title="Согласие",
-                        status="signed", signed_at=schedule.at(schedule.day(0), "09:00")),
-    ])
-    db.session.flush()
+    for code in ("contract_paid_services", "consent_personal_data", "consent_therapy"):  # what the gate asks
+        template = db.session.execute(select(DocumentTemplate).filter_by(code=code, language="ru")).scalar_one()
+        sign_document(db.session, schedule.owner, create_document(
+            db.session, schedule.owner, patient=signed, clinic=schedule.clinic, template=template))
+    create_document(db.session, schedule.owner, patient=unsigned, clinic=schedule.clinic, template=template)  # a draft
     generate_tasks(db.session, now=schedule.at(schedule.day(0), "08:00"))
     [task] = db.session.execute(select(Task).where(Task.dedupe_key.like(f"documents:{visit.id}:%"))).scalars()
     assert (task.tab, task.appointment, task.title) == ("documents", visit, "Documents to sign before the visit")
@@ -274,7 +275,8 @@ def test_a_visit_that_took_place_or_was_cancelled_leaves_no_confirmation_call_op
     came, cancelled = schedule.visit(doctor, schedule.patient(), schedule.day(1), "10:00", 30), schedule.visit(
         doctor, schedule.patient(), schedule.day(1), "11:00", 30)
     generate_tasks(db.session, now=schedule.at(schedule.day(0), "08:00"))
-    calls = {visit.id: db.session.execute(select(Task).where(Task.appointment_id == visit.id)).scalar_one()
+    calls = {visit.id: db.session.execute(select(Task).where(Task.appointment_id == visit.id,
+                                                             Task.dedupe_key.like("confirm:%"))).scalar_one()
              for visit in (came, cancelled)}
     assert {task.status for task in calls.values()} == {"open"}
     set_visit_status(db.session, schedule.owner, came, "arrived", now=schedule.at(schedule.day(1), "09:55"))
