@@ -111,5 +111,8 @@ class PatientDocumentAdmin(StomproModelView):
 
 
 def register(admin):
+    from .views import DocumentDeskView
+
+    admin.add_view(DocumentDeskView(name=_l("Documents desk"), endpoint="documents_desk", url="/admin/documents"))
     admin.add_view(PatientDocumentAdmin(PatientDocument, db, name=_l("Patient documents"), category=CATEGORY, endpoint="patient_document"))
     admin.add_view(DocumentTemplateAdmin(DocumentTemplate, db, name=_l("Document templates"), category=CATEGORY, endpoint="document_template"))

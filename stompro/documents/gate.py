@@ -47,6 +47,10 @@ class Missing:
             return _l("informed consent: %(specialty)s", specialty=self.specialty)
         return KIND_LABELS[self.kind]
 
+    @property
+    def text(self):
+        return str(self.label())
+
     def json(self):
         return {"kind": self.kind, "specialty": self.specialty.code if self.specialty is not None else None}
 
@@ -82,6 +86,8 @@ def missing_for_visits(session, visits, now=None):
     """{visit id: [Missing]} for many visits at once (the board's day): the
     patients' signed documents and the specialties with a consent template
     are read once, not per visit."""
+    if not visits:
+        return {}
     now = now or utcnow()
     signed = {}
     patient_ids = list({visit.patient_id for visit in visits})

@@ -38,7 +38,7 @@ from .services import (
     set_roles,
     update_staff,
 )
-from .views import _safe_next, keep_session
+from .views import safe_next, keep_session
 
 # What the create and edit forms write through update_staff / create_staff.
 DETAIL_FIELDS = ("login", "last_name", "first_name", "middle_name", "email", "phone", "specialty", "color", "language", "note")
@@ -207,7 +207,7 @@ class StaffAdmin(StomproModelView):
             abort(403)
 
     def _return_url(self):
-        return _safe_next(request.values.get("url")) or self.get_url(".index_view")
+        return safe_next(request.values.get("url")) or self.get_url(".index_view")
 
     def _staff_or_404(self, staff_id):
         try:

@@ -70,7 +70,7 @@ def keep_session(staff):
 _UNSAFE_IN_NEXT = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
-def _safe_next(target):
+def safe_next(target):
     """``target`` if it is a path on this site, else None. Checked as given
     and once more percent-decoded, so neither "//evil.example", "/\\evil",
     "%2F%2Fevil" nor "javascript:" gets through."""
@@ -110,7 +110,7 @@ def login():
             start_session(staff)
             if staff.must_change_password:
                 return redirect(url_for(PASSWORD_PAGE))
-            return redirect(_safe_next(request.args.get("next")) or url_for("admin.index"))
+            return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))
     return render_template("auth/login.html", form=form)
 
 
@@ -132,7 +132,7 @@ def change_language():
     if language in LANGUAGES:
         current_user.language = language
         db.session.commit()
-    return redirect(_safe_next(request.form.get("next")) or url_for("admin.index"))
+    return redirect(safe_next(request.form.get("next")) or url_for("admin.index"))
 
 
 def _touch():

@@ -11,6 +11,8 @@ from ..admin.base import RoleGuard, current_roles
 from ..admin.choices import VALUE_LABELS
 from ..admin.permissions import Permissions
 from ..audit.access import record_access
+from ..documents.printing import consent_specialties
+from ..documents.views import DocumentDeskView
 from ..errors import NotAllowed
 from ..extensions import db
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, DOCTOR, EVERYONE, OWNER
@@ -69,6 +71,8 @@ class PatientCardView(RoleGuard, BaseView):
             label=value_label,
             page_url=reachable_url,
             can_edit_patient=PatientAdmin.permissions.allows("edit", roles),
+            can_sign_documents=DocumentDeskView.permissions.allows("edit", roles),
+            consent_specialties=consent_specialties(db.session),
             calendar_url=_calendar_url(card.patient_id),
         )
 

@@ -78,7 +78,7 @@ class Block:
     lateness: int | None  # minutes between the start and the arrival (negative: early)
     next_statuses: tuple
     phone: str  # as people read it; visit.patient.phone is the tel: link
-    documents_missing: str  # what the patient has still to sign before treatment (documents.gate), or ""
+    documents_missing: tuple  # documents.gate.Missing: what the patient has still to sign before treatment
 
 
 @dataclass
@@ -289,7 +289,7 @@ def _block(grid, visit, stages, now, unsigned):
         lateness=lateness,
         next_statuses=NEXT_STATUSES[visit.status],
         phone=format_phone(visit.patient.phone) if visit.patient.phone else "",
-        documents_missing=", ".join(str(item.label()) for item in unsigned.get(visit.id, ())),
+        documents_missing=tuple(unsigned.get(visit.id, ())),
     )
 
 

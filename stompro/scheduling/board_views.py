@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import bounds
-from ..admin.base import STALE_MESSAGE, RoleGuard
+from ..admin.base import STALE_MESSAGE, RoleGuard, current_roles
 from ..admin.choices import VALUE_LABELS
 from ..admin.links import reachable_url
+from ..documents.views import DocumentDeskView
 from ..admin.permissions import Permissions
 from ..db import utcnow
 from ..errors import ConflictError, DomainError, NotAllowed
@@ -309,6 +310,7 @@ class BoardView(RoleGuard, BaseView):
         return render_template(
             "scheduling/board_grid.html", board=board, can_book=self.allowed("edit"), label=_visit_labels(),
             actions={status: str(text) for status, text in ACTION_LABELS.items()}, card_url=_card_links(),
+            can_prepare_documents=DocumentDeskView.permissions.allows("edit", current_roles()),
         )
 
 

@@ -11,7 +11,7 @@ from stompro.errors import DomainError
 from stompro.extensions import db
 from stompro.org.models import SignInFailure
 from stompro.org.services import ADDRESS_FAILURE_FACTOR, WRONG_CREDENTIALS, authenticate
-from stompro.org.views import _safe_next
+from stompro.org.views import safe_next
 
 
 def sign_in_from(client, auth, address, login, password):
@@ -149,7 +149,7 @@ UNSAFE_NEXT = [
 
 @pytest.mark.parametrize("target", UNSAFE_NEXT)
 def test_an_unsafe_next_leads_home(client, auth, target):
-    assert _safe_next(target) is None
+    assert safe_next(target) is None
     response = client.post(
         "/login", query_string={"next": target}, data={"login": "owner", "password": "demo", "csrf_token": auth.csrf_token()}
     )
@@ -167,7 +167,7 @@ def test_the_issue_s_examples_typed_into_the_address_bar(client, auth, raw_query
 
 @pytest.mark.parametrize("target", ["/admin/patient/", "/admin/patient/?search=%D0%98%D0%B2", "/patient_card/12", "/admin/"])
 def test_a_same_site_path_is_followed(client, auth, target):
-    assert _safe_next(target) == target
+    assert safe_next(target) == target
     response = client.post(
         "/login", query_string={"next": target}, data={"login": "owner", "password": "demo", "csrf_token": auth.csrf_token()}
     )

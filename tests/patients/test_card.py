@@ -27,8 +27,8 @@ from stompro.timefmt import format_moment, format_money
 
 from ..admin.test_queries import QueryCounter
 
-# 15 for the card itself, and the access log's row.
-MAX_QUERIES = 16
+# 15 for the card itself, the access log's row, and the specialties a consent can be prepared for.
+MAX_QUERIES = 17
 
 
 def first(model, *where):

@@ -21,6 +21,7 @@
   var freed = document.getElementById("board-freed");
   var notice = document.getElementById("board-notice");
   var dragging = null;
+  var refusedField = null;  // the field the server named in its last refusal
   var NOTICE_KEY = "stompro-board-notice";
 
   /* Say what was booked; a visit on a day the board does not show opens that day, and is said there. */
@@ -52,6 +53,7 @@
         if (body.grid) {
           redraw(body.grid);
         }
+        refusedField = body.field || null;
         return Promise.reject(body.error || page.dataset.failed);
       }
       return body;
@@ -158,6 +160,8 @@
     visitDialog.querySelector(".modal-title").textContent = current.caption;
     cancelForm.reset();
     cancelForm.classList.add("d-none");
+    gateForm.reset();
+    gateForm.classList.add("d-none");
     hide(visitDialog.querySelector(".board-dialog-error"));
     $(visitDialog).modal("show");
   }
@@ -171,11 +175,30 @@
       cancelForm.classList.remove("d-none");
       cancelForm.elements.reason.focus();
     } else if (button.dataset.setStatus) {
-      act("visits/" + current.id + "/status", { status: button.dataset.setStatus, version: current.version }, visitDialog);
+      var status = button.dataset.setStatus;
+      act("visits/" + current.id + "/status", { status: status, version: current.version }, visitDialog).then(function (answer) {
+        // documents missing in a branch that lets treatment start with a reason: ask for it
+        if (!answer && status === "in_chair" && refusedField === "reason") {
+          gateForm.classList.remove("d-none");
+          gateForm.elements.reason.focus();
+        }
+      });
     } else if (button.hasAttribute("data-open-move")) {
       $(visitDialog).modal("hide");
       openMove(current, {});
     }
+  });
+
+  var gateForm = document.getElementById("board-gate-form");
+
+  gateForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var reason = gateForm.elements.reason.value.trim();
+    if (!reason) {
+      show(visitDialog.querySelector(".board-dialog-error"), page.dataset.reasonNeeded);
+      return;
+    }
+    act("visits/" + current.id + "/status", { status: "in_chair", reason: reason, version: current.version }, visitDialog);
   });
 
   cancelForm.addEventListener("submit", function (event) {
