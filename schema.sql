@@ -756,6 +756,7 @@ CREATE TABLE patient_document (
 	representative_name VARCHAR(200), 
 	representative_document VARCHAR(200), 
 	pdf BYTEA, 
+	scan_id INTEGER, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	deleted_at TIMESTAMP WITH TIME ZONE, 
@@ -770,7 +771,8 @@ CREATE TABLE patient_document (
 	CONSTRAINT fk_patient_document_template_id_document_template FOREIGN KEY(template_id) REFERENCES document_template (id), 
 	CONSTRAINT fk_patient_document_plan_id_treatment_plan FOREIGN KEY(plan_id) REFERENCES treatment_plan (id), 
 	CONSTRAINT fk_patient_document_specialty_id_specialty FOREIGN KEY(specialty_id) REFERENCES specialty (id), 
-	CONSTRAINT fk_patient_document_witnessed_by_id_staff FOREIGN KEY(witnessed_by_id) REFERENCES staff (id)
+	CONSTRAINT fk_patient_document_witnessed_by_id_staff FOREIGN KEY(witnessed_by_id) REFERENCES staff (id), 
+	CONSTRAINT fk_patient_document_scan_id_attachment FOREIGN KEY(scan_id) REFERENCES attachment (id)
 );
 
 CREATE INDEX ix_patient_document_clinic_id ON patient_document (clinic_id);
@@ -778,6 +780,8 @@ CREATE INDEX ix_patient_document_clinic_id ON patient_document (clinic_id);
 CREATE INDEX ix_patient_document_patient_id_kind_status ON patient_document (patient_id, kind, status);
 
 CREATE INDEX ix_patient_document_plan_id ON patient_document (plan_id);
+
+CREATE INDEX ix_patient_document_scan_id ON patient_document (scan_id);
 
 CREATE INDEX ix_patient_document_specialty_id ON patient_document (specialty_id);
 

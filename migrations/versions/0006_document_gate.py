@@ -5,6 +5,7 @@
 * patient_document.signed_by (patient or representative),
   representative_name and representative_document (a child's legal
   representative); the documents signed so far were signed by the patient.
+* patient_document.scan_id: the scanned signed copy (an attachment).
 * clinic.document_gate: block (the default) or warn.
 
 Revision ID: 0006
@@ -34,6 +35,10 @@ def upgrade():
         batch_op.add_column(sa.Column('signed_by', sa.String(length=14), nullable=True))
         batch_op.add_column(sa.Column('representative_name', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('representative_document', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('scan_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_patient_document_scan_id'), ['scan_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_patient_document_scan_id_attachment'), 'attachment', ['scan_id'],
+                                    ['id'])
     op.execute("UPDATE patient_document SET signed_by = 'patient' WHERE status = 'signed'")
     with op.batch_alter_table('patient_document', schema=None) as batch_op:
         batch_op.create_check_constraint(op.f('ck_patient_document_signed_by'),
@@ -52,6 +57,9 @@ def downgrade():
     with op.batch_alter_table('patient_document', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_patient_document_representative_named'), type_='check')
         batch_op.drop_constraint(op.f('ck_patient_document_signed_by'), type_='check')
+        batch_op.drop_constraint(batch_op.f('fk_patient_document_scan_id_attachment'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_patient_document_scan_id'))
+        batch_op.drop_column('scan_id')
         batch_op.drop_column('representative_document')
         batch_op.drop_column('representative_name')
         batch_op.drop_column('signed_by')

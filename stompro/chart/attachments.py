@@ -88,7 +88,7 @@ def _decodes_as_utf8(head_bytes):
 
 def store_attachment(
     session, patient, uploaded_by, stream, filename, kind, exam=None, taken_at=None, note=None,
-    *, storage_dir, max_bytes,
+    *, storage_dir, max_bytes, join_open_exam=True,
 ):
     """Check an uploaded file, store it and its thumbnail, and add its row.
 
@@ -96,7 +96,7 @@ def store_attachment(
     DomainError — and nothing is left on disk or in the session — when it is
     empty, larger than ``max_bytes``, not a JPEG, PNG or PDF by content, or an
     image that does not decode. Without ``exam`` it joins the patient's open
-    exam, if any. Files are written to a temporary name and renamed into
+    exam, if any (unless ``join_open_exam`` is false: a signed document's scan). Files are written to a temporary name and renamed into
     place, so a reader never sees half a file. Flushes, never commits."""
     if kind not in ATTACHMENT_KINDS:
         raise DomainError(_l("Choose what kind of file this is."), field="kind")
@@ -124,7 +124,7 @@ def store_attachment(
         attachment = Attachment(
             patient=patient,
             uploaded_by=uploaded_by,
-            exam=exam if exam is not None else open_exam(session, patient.id, uploaded_by.id),
+            exam=exam if exam is not None or not join_open_exam else open_exam(session, patient.id, uploaded_by.id),
             kind=kind,
             filename=display_filename(filename, kind, content_type),
             content_type=content_type,

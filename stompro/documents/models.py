@@ -8,6 +8,7 @@ from ..db import Entity, SoftDeletable, UTCDateTime, one_of
 from ..extensions import db
 from ..org.models import LANGUAGES, Clinic, Specialty, Staff
 from ..patients.models import Patient
+from ..chart.models import Attachment  # noqa: F401 (the scan's class, named in its relationship)
 from ..planning.models import TreatmentPlan
 
 DOCUMENT_KINDS = ("contract", "consent", "personal_data", "card_cover", "plan_printout")
@@ -63,6 +64,8 @@ class PatientDocument(Entity, SoftDeletable, db.Model):
     representative_name: Mapped[str | None] = mapped_column(String(200))
     representative_document: Mapped[str | None] = mapped_column(String(200))
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    # The scanned signed paper (a PDF or an image, checked by content: chart.attachments).
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"), index=True)
 
     patient: Mapped[Patient] = relationship()
     clinic: Mapped[Clinic | None] = relationship()
@@ -70,6 +73,7 @@ class PatientDocument(Entity, SoftDeletable, db.Model):
     plan: Mapped[TreatmentPlan | None] = relationship()
     specialty: Mapped[Specialty | None] = relationship()
     witnessed_by: Mapped[Staff | None] = relationship()
+    scan: Mapped["Attachment | None"] = relationship()
 
     def __str__(self):
         return self.title

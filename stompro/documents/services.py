@@ -18,11 +18,12 @@ center: every branch).
   and who signed: the patient, or for a child under 15 a legal
   representative named with their identity document.
 - A signed document is never changed or deleted, by any code path: a guard
-  on every flush refuses it. A draft is deleted to the recycle bin.
+  on every flush refuses it; only its scanned signed copy is added, once. A draft is deleted to the recycle bin.
 """
 from flask_babel import lazy_gettext as _l
 
 from .. import bounds
+from ..chart.attachments import store_attachment
 from ..db import utcnow
 from ..errors import DomainError
 from ..org.branches import require_branch
@@ -35,7 +36,7 @@ TITLE_LENGTH = 200
 ADULT_SIGNER_AGE = 15
 SIGNED = _l("This document is signed: it is never changed or deleted.")
 # What may still change on a signed document: bookkeeping only.
-UNLOCKED_ATTRIBUTES = frozenset({"updated_at"})
+UNLOCKED_ATTRIBUTES = frozenset({"updated_at", "scan_id", "scan"})  # the scanned copy is added once, after signing
 
 
 class DocumentSigned(DomainError):
@@ -129,6 +130,21 @@ def sign_document(session, actor, document, witnessed_by=None, signed_by="patien
 
 def _age(born, day):
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def attach_signed_copy(session, actor, document, stream, filename, *, storage_dir, max_bytes):
+    """Keep the scanned signed paper of a signed document (a PDF or an
+    image, checked by its content); once — a document has one signed copy."""
+    require_branch(actor, document.clinic_id)
+    if document.status != "signed":
+        raise DomainError(_l("Mark the document signed first, then add its signed copy."), field="file")
+    if document.scan_id is not None:
+        raise DomainError(_l("This document's signed copy is kept already."), field="file")
+    document.scan = store_attachment(session, document.patient, actor, stream, filename, "document",
+                                     note=document.title, storage_dir=storage_dir, max_bytes=max_bytes,
+                                     join_open_exam=False)
+    session.flush()
+    return document.scan
 
 
 def delete_document(session, actor, document):

@@ -4,7 +4,7 @@ and from a visit on the board, where the documents gate names what is
 missing. The rules are documents.services and documents.printing."""
 from urllib.parse import quote
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -26,7 +26,7 @@ from ..scheduling.models import Appointment
 from .admin import DOCUMENT_WRITERS
 from .models import PatientDocument
 from .printing import document_pdf, prepare_document
-from .services import sign_document
+from .services import attach_signed_copy, sign_document
 
 
 class DocumentDeskView(RoleGuard, BaseView):
@@ -99,6 +99,27 @@ class DocumentDeskView(RoleGuard, BaseView):
             return redirect(back)
         flash(_("Signed: %(document)s — %(patient)s.", document=document.title, patient=document.patient.full_name),
               "success")
+        return redirect(back)
+
+    @expose("/<int:document_id>/scan", methods=("POST",))
+    def scan(self, document_id):
+        """``file``: the scanned signed paper (a PDF or an image), ``next``."""
+        self._may_write()
+        document = self._document(document_id)
+        back = safe_next(request.form.get("next")) or url_for("patient_card.show", patient_id=document.patient_id)
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise DomainError(_("Choose the file of the signed copy."), field="file")
+            attach_signed_copy(db.session, current_user._get_current_object(), document, upload.stream,
+                               upload.filename, storage_dir=current_app.config["ATTACHMENTS_DIR"],
+                               max_bytes=int(float(current_app.config["MAX_ATTACHMENT_MB"]) * 2**20))
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            flash(_("The signed copy was not kept: %(reason)s", reason=error.message), "error")
+            return redirect(back)
+        flash(_("The signed copy is kept: %(document)s.", document=document.title), "success")
         return redirect(back)
 
     def _may_write(self):

@@ -136,6 +136,7 @@ class Document:
     kind: str
     status: str
     signed_at: datetime | None
+    scan_id: int | None  # the attachment of its scanned signed copy
 
 
 @dataclass(frozen=True)
@@ -426,11 +427,13 @@ def _messages(session, patient_id):
 
 def _documents(session, patient_id):
     rows = session.execute(
-        select(PatientDocument.id, PatientDocument.title, PatientDocument.kind, PatientDocument.status, PatientDocument.signed_at)
+        select(PatientDocument.id, PatientDocument.title, PatientDocument.kind, PatientDocument.status,
+               PatientDocument.signed_at, PatientDocument.scan_id)
         .where(PatientDocument.patient_id == patient_id, PatientDocument.deleted_at.is_(None))
         .order_by(PatientDocument.created_at.desc(), PatientDocument.id.desc())
     ).all()
-    return tuple(Document(id=r.id, title=r.title, kind=r.kind, status=r.status, signed_at=r.signed_at) for r in rows)
+    return tuple(Document(id=r.id, title=r.title, kind=r.kind, status=r.status, signed_at=r.signed_at,
+                          scan_id=r.scan_id) for r in rows)
 
 
 def _invoices(session, patient_id):

@@ -106,8 +106,9 @@ def test_tasks_generate_over_the_network_and_generated_patients(tmp_path):
             db.session.commit()
             first = time.perf_counter() - started
             print(f"[{dialect}] tasks generate, first run: {first:.1f} s, made {made}")
-            assert {code: made[code] for code in found} == found  # a task for every subject, none twice
-            assert made["plan_continuation"] >= plans
+            # a task for every subject, none twice; the demo's own open calls (seeded) are not made again
+            assert all(made[code] <= found[code] for code in found), (made, found)
+            assert made["hygiene_recall"] == found["hygiene_recall"] and made["plan_continuation"] >= plans
             written = _messages_by_kind()
             print(f"[{dialect}] messages planned with them: {written}")
             assert written["recall"] == reachable  # each recalled patient who agreed to SMS or e-mail

@@ -95,3 +95,28 @@ def test_the_board_offers_to_print_what_the_visit_still_needs(app, client, auth,
     assert f"visit={visit.id}" in answer.headers["Location"]  # the PDF names the visit's doctor
     text, _reader = pdf_text(client.get(answer.headers["Location"]).get_data())
     assert doctor.short_name in text
+
+
+def test_the_signed_copy_is_kept_once_and_checked_by_its_content(app, client, auth, patient):
+    import io
+
+    auth.as_role("administrator")
+    _prepare(client, auth, patient)
+    [document] = _documents(patient)
+    scan_url = f"/admin/documents/{document.id}/scan"
+
+    def upload(content, name):
+        return client.post(scan_url, data={"csrf_token": auth.csrf_token(), "file": (io.BytesIO(content), name)},
+                           content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+
+    pdf = client.get(f"/admin/documents/{document.id}.pdf").get_data()
+    assert "Mark the document signed first" in upload(pdf, "contract.pdf")
+    client.post(f"/admin/documents/{document.id}/sign", data={"csrf_token": auth.csrf_token()})
+    assert "a Windows program" in upload(b"MZ\x90\x00" + b"\x00" * 200, "contract.pdf")
+    db.session.refresh(document)
+    assert document.scan_id is None
+    assert "The signed copy is kept" in upload(pdf, "contract-signed.pdf")
+    db.session.refresh(document)
+    assert (document.scan.kind, document.scan.content_type, document.scan.exam_id) == (
+        "document", "application/pdf", None)
+    assert "kept already" in upload(pdf, "again.pdf")
