@@ -15,7 +15,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..errors import DomainError
 from ..extensions import db
+from ..org.branches import clinics_of
 from ..org.models import Staff
+from ..org.roles import EVERYONE
 from ..org.services import authenticate
 from . import bp, set_request_user
 from .errors import ApiError
@@ -117,3 +119,12 @@ def create_token():
     if staff.must_change_password:
         raise ApiError(403, PASSWORD_CHANGE_REQUIRED)
     return {"token": issue_token(staff), "expires_in": token_lifetime_seconds()}
+
+
+@bp.get("/me")
+@requires_roles(EVERYONE)
+def me():
+    """Who the token is: for a tool to know its roles and branches."""
+    staff = current_staff()
+    return {"id": staff.id, "login": staff.login, "name": staff.full_name, "roles": sorted(staff.roles),
+            "clinic_ids": sorted(clinic.id for clinic in clinics_of(db.session, staff))}

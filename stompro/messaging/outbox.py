@@ -28,6 +28,7 @@ SMS go only to patients with ``sms_consent``; otherwise e-mail with
 ``email`` and ``email_consent``; otherwise the reception gets a call task to
 tell the patient instead."""
 import logging
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 
 from babel.dates import format_date
@@ -216,7 +217,13 @@ def visit_context(visit, language):
 
 def render(text, context):
     """A template's text rendered in the sandbox; TemplateError when it is broken or unsafe."""
-    return TEMPLATES.from_string(text).render(context).strip()
+    return _compiled(text).render(context).strip()
+
+
+@lru_cache(maxsize=256)
+def _compiled(text):
+    """A template's text compiled once (a daily run writes thousands of recalls from one template)."""
+    return TEMPLATES.from_string(text)
 
 
 def template_for(session, code, channel, language):

@@ -34,7 +34,7 @@ from datetime import date, time, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import and_, extract, func, or_, select
+from sqlalchemy import and_, extract, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
@@ -58,6 +58,8 @@ SURGICAL = ("surgery", "implantology")
 LONGEST_CLOSURE_DAYS = 14
 # The rules whose patients are also written to (messaging.outbox), and the kind of message.
 MESSAGES = {"hygiene_recall": "recall", "care_call_after_surgery": "care", "vip_birthday": "birthday"}
+# A run that makes this many tasks refreshes PostgreSQL's statistics of the tables it grew.
+ANALYZE_AFTER = 1000
 QUEUES = {
     "confirm_tomorrow": "reception",
     "care_call_after_surgery": "reception",
@@ -90,6 +92,11 @@ def generate_tasks(session, now=None):
     if "overdue_visit" in rules:
         made["overdue_visit"] = len(mark_overdue(session, now=now))
     session.flush()
+    if sum(made.values()) >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
+        # Thousands of rows at once leave PostgreSQL's statistics behind until autovacuum
+        # catches up; meanwhile it scans task for each batch of keys (measured: a rerun
+        # of 25 000 recalls took 18 s instead of 2 s). Refreshed now, in this transaction.
+        session.execute(text("ANALYZE task, message"))
     return made
 
 

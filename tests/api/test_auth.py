@@ -247,3 +247,16 @@ def test_a_role_without_rights_gets_403_on_the_chart(api, patient, role, method)
     assert response.status_code == 403
     assert response.get_json() == {"error": "Your role does not allow this."}
     assert count(ToothFinding) == before
+
+
+def test_me_says_who_the_token_is(app, api):
+    from ..conftest import staff_by_login
+
+    api.as_role("administrator")
+    me = api.get("/api/v1/me")
+    admin = staff_by_login("admin")
+    assert me.status_code == 200
+    assert me.get_json() == {"id": admin.id, "login": "admin", "name": admin.full_name, "roles": ["administrator"],
+                             "clinic_ids": sorted(clinic.id for clinic in admin.clinics)}
+    api.token = None
+    assert api.get("/api/v1/me").status_code == 401
