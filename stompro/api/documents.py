@@ -84,7 +84,7 @@ def prepare_patient_document(patient_id):
 def document_pdf_file(document_id):
     document = _document_or_404(document_id)
     try:
-        body = document_pdf(document)
+        body = document_pdf(db.session, document)
     except DomainError as error:
         raise ApiError(422, error.message) from None
     response = Response(body, mimetype="application/pdf")

@@ -1,5 +1,6 @@
 """A patient's document as paper: its template's text filled in with the
-patient, the branch, the doctor and the date (sandboxed Jinja, so an owner's
+patient, the branch, the doctor, the date (and on the card cover the tooth
+formula from the chart) (sandboxed Jinja, so an owner's
 template reads only these values), as HTML and as a PDF (stompro.pdf).
 
 ``prepare_document`` makes the draft the reception prints: from the active
@@ -13,6 +14,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 from sqlalchemy import select
 
+from ..chart.odontogram import chart_print_markup, default_dentition
+from ..chart.services import current_chart
 from ..errors import DomainError
 from ..pdf import render_pdf
 from ..scheduling.availability import local_day
@@ -67,11 +70,12 @@ def prepare_document(session, actor, patient, clinic, kind, specialty=None, plan
                            specialty=specialty)
 
 
-def document_html(document, doctor=None, today=None):
+def document_html(session, document, doctor=None, today=None):
     """The document's page: its template's text filled in, or its title alone when it has no template."""
     patient, clinic = document.patient, document.clinic
     today = today or (local_day(clinic, document.signed_at) if document.signed_at else date.today())
     values = {
+        "tooth_formula": _tooth_formula(session, patient, today) if document.kind == "card_cover" else "",
         "patient_full_name": patient.full_name,
         "patient_birth_date": f"{patient.birth_date:%d.%m.%Y}" if patient.birth_date else "",
         "clinic_name": clinic.name if clinic else "",
@@ -90,5 +94,11 @@ def document_html(document, doctor=None, today=None):
                            language=document.template.language if document.template else "ru")
 
 
-def document_pdf(document, doctor=None):
-    return render_pdf(document_html(document, doctor))
+def document_pdf(session, document, doctor=None):
+    return render_pdf(document_html(session, document, doctor))
+
+
+def _tooth_formula(session, patient, today):
+    """The patient's chart as it stands, printed as the card cover's tooth formula (form 043/у)."""
+    entries = current_chart(session, patient.id)
+    return chart_print_markup(entries, default_dentition(patient.birth_date, today, entries))

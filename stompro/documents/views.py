@@ -71,7 +71,7 @@ class DocumentDeskView(RoleGuard, BaseView):
         visit = _row(Appointment, request.args.get("visit"))
         doctor = visit.doctor if visit is not None and visit.patient_id == document.patient_id else None
         try:
-            body = document_pdf(document, doctor)
+            body = document_pdf(db.session, document, doctor)
         except DomainError as error:  # a template that cannot be filled in, a PDF that cannot be made
             return Response(str(error.message), status=422, mimetype="text/plain")
         response = Response(body, mimetype="application/pdf")

@@ -107,14 +107,17 @@ def send_batch(session, ids, config, retry_delays=None, now=None):
     result = BatchResult()
     for message_id in ids:
         moment = now or utcnow()
+        # The claim answers what is to be sent (RETURNING): no second read, no ORM object per message.
         claimed = session.execute(
             update(Message)
             .where(Message.id == message_id, Message.status == "queued",
                    or_(Message.expires_at.is_(None), Message.expires_at > moment))
-            .values(status="sending", updated_at=moment),
+            .values(status="sending", updated_at=moment)
+            .returning(Message.id, Message.channel, Message.recipient, Message.subject, Message.body,
+                       Message.dedupe_key, Message.attempts),
             execution_options={"synchronize_session": False},
-        ).rowcount
-        if not claimed:
+        ).first()
+        if claimed is None:
             session.execute(
                 update(Message).where(Message.id == message_id, Message.status == "queued",
                                       Message.expires_at <= moment)
@@ -125,15 +128,14 @@ def send_batch(session, ids, config, retry_delays=None, now=None):
             result.skipped.append(message_id)
             continue
         session.commit()  # the claim is visible before the provider is called
-        message = session.get(Message, message_id, populate_existing=True)
         try:
-            gateway = gateway_for(message.channel, config)
-            provider_id = gateway.send(OutgoingMessage(id=message.id, channel=message.channel,
-                                                       recipient=message.recipient, subject=message.subject,
-                                                       body=message.body, dedupe_key=message.dedupe_key))
+            gateway = gateway_for(claimed.channel, config)
+            provider_id = gateway.send(OutgoingMessage(id=claimed.id, channel=claimed.channel,
+                                                       recipient=claimed.recipient, subject=claimed.subject,
+                                                       body=claimed.body, dedupe_key=claimed.dedupe_key))
         except (GatewayError, ValueError) as error:  # ValueError: the gateway's settings are wrong
             retryable = getattr(error, "retryable", True)
-            _failed_attempt(session, message, str(error), retryable, retry_delays, result, utcnow())
+            _failed_attempt(session, claimed, str(error), retryable, retry_delays, result, utcnow())
         else:
             _finish(session, message_id, status="sent", sent_at=utcnow(), provider_id=provider_id, error=None)
             result.sent.append(message_id)
@@ -142,6 +144,7 @@ def send_batch(session, ids, config, retry_delays=None, now=None):
 
 
 def _failed_attempt(session, message, error, retryable, retry_delays, result, now):
+    """``message``: the claimed row's values (id, channel, dedupe key, attempts)."""
     attempts = message.attempts + 1
     log.warning("%s %s (attempt %s): %s", message.channel, message.dedupe_key, attempts, error)
     if retryable and attempts < MAX_ATTEMPTS:
@@ -154,8 +157,7 @@ def _failed_attempt(session, message, error, retryable, retry_delays, result, no
         result.retry.append(message.id)
         return
     _finish(session, message.id, status="failed", attempts=attempts, error=error)
-    session.refresh(message)
-    failure_task(session, message, now)
+    failure_task(session, session.get(Message, message.id, populate_existing=True), now)
     result.failed.append(message.id)
 
 

@@ -120,3 +120,17 @@ def test_the_signed_copy_is_kept_once_and_checked_by_its_content(app, client, au
     assert (document.scan.kind, document.scan.content_type, document.scan.exam_id) == (
         "document", "application/pdf", None)
     assert "kept already" in upload(pdf, "again.pdf")
+
+
+def test_the_card_cover_prints_the_tooth_formula_from_the_chart(app, client, auth):
+    from stompro.chart.models import Condition, ToothFinding
+
+    finding = db.session.execute(
+        select(ToothFinding).join(Condition, ToothFinding.condition_id == Condition.id)
+        .where(Condition.code == "caries").order_by(ToothFinding.id).limit(1)).scalar_one()
+    patient = finding.patient
+    auth.as_role("administrator")
+    answer = _prepare(client, auth, patient, kind="card_cover")
+    text, _reader = pdf_text(client.get(answer.headers["Location"]).get_data())
+    assert "Dental formula" in text and patient.full_name in text
+    assert "Caries" in text and str(finding.tooth) in text  # the chart's legend and its teeth
