@@ -51,9 +51,10 @@ class DocumentDeskView(RoleGuard, BaseView):
         visit = _row(Appointment, form.get("visit_id"))
         me = current_user._get_current_object()
         mine = clinics_of(db.session, me)
-        # the visit's branch, else the one asked, else the patient's, else the first of mine
+        # the visit's branch, else the one asked, else the patient's if it is mine, else the first of mine
+        home = patient.home_clinic if patient.home_clinic in mine else None
         clinic = visit.clinic if visit is not None else (
-            _row(Clinic, form.get("clinic_id")) or patient.home_clinic or (mine[0] if mine else None))
+            _row(Clinic, form.get("clinic_id")) or home or (mine[0] if mine else None))
         specialty = db.session.execute(select(Specialty).filter_by(code=form.get("specialty") or "")).scalar()
         try:
             document = prepare_document(db.session, me, patient, clinic,
