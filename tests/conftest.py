@@ -6,6 +6,7 @@ names a PostgreSQL server: then a fresh database is created on that server
 for the run and dropped afterwards."""
 import os
 import re
+from contextlib import contextmanager
 from datetime import date, datetime, time, timezone
 
 import pytest
@@ -32,13 +33,21 @@ DEMO_LOGIN_BY_ROLE = {
 assert set(DEMO_LOGIN_BY_ROLE) == set(ROLES)
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+@contextmanager
+def scratch_database_url(sqlite_path, prefix):
+    """The URL of a database of the tests' own: the SQLite file ``sqlite_path``,
+    or a fresh database on the PostgreSQL server STOMPRO_TEST_DATABASE_URL names."""
     server = os.environ.get("STOMPRO_TEST_DATABASE_URL")
     if not server:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'stompro-test.db'}"
+        yield f"sqlite:///{sqlite_path}"
         return
-    with pg.scratch_database(server, prefix="stompro_test") as url:
+    with pg.scratch_database(server, prefix=prefix) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    with scratch_database_url(tmp_path_factory.mktemp("db") / "stompro-test.db", "stompro_test") as url:
         yield url
 
 

@@ -12,7 +12,6 @@ import os
 import time
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import insert, select, update
 
 from stompro.extensions import db
@@ -21,6 +20,7 @@ from stompro.messaging.gateways import OutgoingMessage, gateway_for
 from stompro.messaging.models import Message
 from stompro.patients.models import Patient
 
+from ..messaging.conftest import reachable_redis
 from .common import seeded_app
 
 MESSAGES = int(os.environ.get("STOMPRO_BENCH_MESSAGES", "10000"))
@@ -80,13 +80,7 @@ def test_dispatching_ten_thousand_due_messages(tmp_path):
         print(f"[{dialect}] in-process: {MESSAGES} sent in {seconds:.1f} s ({MESSAGES / seconds:.0f} messages/s)")
 
         # Through Redis and one real worker.
-        redis = pytest.importorskip("redis")
-        connection = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-        try:
-            connection.ping()
-        except redis.exceptions.RedisError as error:
-            pytest.skip(f"no Redis at {REDIS_URL}: {error}")
-        connection.flushdb()
+        connection = reachable_redis(REDIS_URL)
         app.config["REDIS_URL"] = REDIS_URL
         _due_messages(app, "rq")
         from rq import Queue, SimpleWorker

@@ -15,39 +15,11 @@ from stompro.tasks.models import Task
 from .conftest import messages_of
 from .test_gateways import provider  # noqa: F401 (a fixture: the local SMS provider)
 
-REDIS_URL = "redis://127.0.0.1:6379/15"  # the tests' own database, flushed by them only
-
-
-@pytest.fixture
-def sent_file(app, tmp_path, monkeypatch):
-    """Both channels write to a file: one JSON line per message sent."""
-    path = tmp_path / "sent.jsonl"
-    monkeypatch.setitem(app.config, "SMS_GATEWAY", f"file:{path}")
-    monkeypatch.setitem(app.config, "EMAIL_GATEWAY", f"file:{path}")
-    monkeypatch.setitem(app.config, "REDIS_URL", None)
-    monkeypatch.setitem(app.config, "DISPATCH_RETRY_SECONDS", [0, 0, 0])
-    return path
-
-
 def sent_keys(path, prefix):
     if not path.exists():
         return []
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     return [line["dedupe_key"] for line in lines if line["dedupe_key"].startswith(prefix)]
-
-
-@pytest.fixture
-def redis_app(app, sent_file, monkeypatch):
-    redis = pytest.importorskip("redis")
-    connection = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        connection.ping()
-    except redis.exceptions.RedisError as error:
-        pytest.skip(f"no Redis at {REDIS_URL}: {error}")
-    connection.flushdb()
-    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
-    yield connection
-    connection.flushdb()
 
 
 def work(connection):

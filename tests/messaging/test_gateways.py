@@ -5,6 +5,7 @@ import logging
 import multiprocessing
 import socket
 import threading
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -121,15 +122,23 @@ class SmsProviderHandler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def provider():
-    server = SmsProvider()
+@contextmanager
+def serving(server):
+    """``server`` answering on 127.0.0.1 in a thread while the block runs."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def provider():
+    with serving(SmsProvider()) as server:
+        yield server
 
 
 def http_settings(url, **overrides):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from stompro.extensions import db
 from stompro.tasks.models import Task
 
-from .test_dispatch import book, redis_app, sent_file, sent_keys, work  # noqa: F401 (fixtures)
+from .test_dispatch import book, sent_keys, work
 
 CRON_CONFIG = Path(__file__).resolve().parents[2] / "config" / "rq_cron.py"
 

@@ -11,7 +11,7 @@ from stompro.patients.models import PatientTag
 from stompro.tasks.models import Task
 from stompro.tasks.rules import generate_tasks
 
-from .test_dispatch import sent_file, sent_keys  # noqa: F401 (sent_file is a fixture)
+from .test_dispatch import sent_keys
 
 
 def _messages(kind, patient):

@@ -27,8 +27,10 @@ from stompro.messaging.dispatch import dispatch
 from stompro.messaging.models import Message
 from stompro.patients.models import Patient
 
-from .. import pg
-from .test_dispatch import REDIS_URL, work
+from ..conftest import scratch_database_url
+from .conftest import REDIS_URL
+from .test_dispatch import work
+from .test_gateways import serving
 
 BATCH = 10
 HELD = 5  # the provider holds the 5th message of the batch unanswered
@@ -82,37 +84,18 @@ class HoldingHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def redis_connection():
-    redis = pytest.importorskip("redis")
-    connection = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        connection.ping()
-    except redis.exceptions.RedisError as error:
-        pytest.skip(f"no Redis at {REDIS_URL}: {error}")
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
-
-
-@pytest.fixture
 def own_database(tmp_path):
-    server = os.environ.get("STOMPRO_TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path / 'worker-killed.db'}"
-        return
-    with pg.scratch_database(server, prefix="stompro_killed") as url:
+    with scratch_database_url(tmp_path / "worker-killed.db", "stompro_killed") as url:
         yield url
 
 
 @pytest.fixture
 def provider():
-    server = HoldingProvider()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.release.set()
-    server.shutdown()
-    server.server_close()
+    with serving(HoldingProvider()) as server:
+        try:
+            yield server
+        finally:
+            server.release.set()  # a request still held returns before the server stops
 
 
 def settings(database_url, provider):
