@@ -167,6 +167,7 @@ LABELS = {
     "representative_name": _l("Representative"),
     "representative_document": _l("Representative's documents"),
     "document_gate": _l("Documents before treatment"),
+    "scan": _l("Signed copy"),
     "issued_at": _l("Issued at"),
     "insurance_company": _l("Insurance company"),
     "lines": _l("Lines"),

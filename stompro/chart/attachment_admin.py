@@ -5,7 +5,7 @@ Endpoints for links from other screens (the patient card):
 ``attachment.gallery_view`` (patient_id), ``attachment.upload_view``
 (patient_id, optional ``url`` to return to), ``attachment.file_view`` and
 ``attachment.thumbnail_view`` (attachment_id)."""
-from flask import abort, current_app, flash, redirect, send_file, url_for
+from flask import abort, current_app, flash, redirect, url_for
 from flask_admin import expose
 from flask_admin.helpers import get_redirect_target
 from flask_babel import lazy_gettext as _l
@@ -28,8 +28,8 @@ from ..org.roles import COORDINATOR, DOCTOR, OWNER
 from ..patients.models import Patient
 from ..timefmt import from_local
 from .attachments import (
-    IMAGE_TYPES, attachment_path, describe_attachment, discard_attachment, list_attachments, store_attachment,
-    thumbnail_path,
+    IMAGE_TYPES, attachment_path, describe_attachment, discard_attachment, file_response, list_attachments,
+    store_attachment, thumbnail_path,
 )
 from .models import ATTACHMENT_KINDS, Attachment
 
@@ -134,7 +134,7 @@ class AttachmentAdmin(StomproModelView):
     @expose("/file/<int:attachment_id>")
     def file_view(self, attachment_id):
         attachment = self._attachment(attachment_id)
-        return self._send(attachment_path(self._storage_dir(), attachment), attachment.content_type, attachment.filename)
+        return file_response(attachment_path(self._storage_dir(), attachment), attachment.content_type, attachment.filename)
 
     @expose("/thumb/<int:attachment_id>")
     def thumbnail_view(self, attachment_id):
@@ -142,7 +142,7 @@ class AttachmentAdmin(StomproModelView):
         path = thumbnail_path(self._storage_dir(), attachment)
         if path is None:
             abort(404)
-        return self._send(path, "image/jpeg", None)
+        return file_response(path, "image/jpeg", None)
 
     def _patient(self, patient_id):
         return live_or_404(Patient, patient_id)
@@ -161,15 +161,7 @@ class AttachmentAdmin(StomproModelView):
     def _storage_dir():
         return current_app.config["ATTACHMENTS_DIR"]
 
-    @staticmethod
-    def _send(path, content_type, filename):
-        """The file inline, with the type checked at upload; never sniffed."""
-        if not path.is_file():
-            abort(404)
-        response = send_file(path, mimetype=content_type, download_name=filename, conditional=True)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.cache_control.private = True
-        return response
+
 
 
 def register(admin, category):

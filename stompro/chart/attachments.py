@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from pathlib import Path, PurePosixPath
 
+from flask import abort, send_file
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps
 from sqlalchemy import select
@@ -298,3 +299,13 @@ def discard_attachment(session, actor, attachment):
 def _require_clinician(actor):
     if not actor.has_any_role(CLINICIANS):
         raise NotAllowed(_l("Only a doctor or the owner changes X-rays and photos."))
+
+
+def file_response(path, content_type, filename):
+    """The stored file inline, with the type checked at upload; never sniffed."""
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=content_type, download_name=filename, conditional=True)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.cache_control.private = True
+    return response

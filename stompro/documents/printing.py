@@ -8,6 +8,7 @@ template of the kind (and specialty) in the clinic's language."""
 from datetime import date
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
@@ -21,7 +22,7 @@ from ..pdf import render_pdf
 from ..scheduling.availability import local_day
 from ..org.models import Specialty
 from .models import DocumentTemplate, PatientDocument
-from .services import create_document
+from .services import ADULT_SIGNER_AGE, age_on, create_document
 
 TEMPLATES = SandboxedEnvironment(autoescape=True)
 
@@ -52,6 +53,8 @@ def prepare_document(session, actor, patient, clinic, kind, specialty=None, plan
     plan is waiting for its signature (printing twice makes one document)."""
     if kind != "consent":
         specialty = None
+    elif specialty is None:
+        raise DomainError(_l("An informed consent is for a specialty: choose it."), field="specialty")
     waiting = session.execute(
         select(PatientDocument).where(
             PatientDocument.patient_id == patient.id, PatientDocument.kind == kind,
@@ -90,8 +93,12 @@ def document_html(session, document, doctor=None, today=None):
         except TemplateError:
             raise DomainError(_l("The document's template cannot be filled in: the owner checks it under "
                                  "Documents."), field="template") from None
-    return render_template("documents/print.html", document=document, body=body,
-                           language=document.template.language if document.template else "ru")
+    language = document.template.language if document.template else current_app.config["DEFAULT_LANGUAGE"]
+    child = document.kind != "card_cover" and patient.birth_date is not None and \
+        age_on(patient.birth_date, today) < ADULT_SIGNER_AGE
+    with force_locale(language):  # the paper speaks its template's language, whoever prints it
+        return render_template("documents/print.html", document=document, body=body, language=language,
+                               representative=child or document.signed_by == "representative")
 
 
 def document_pdf(session, document, doctor=None):

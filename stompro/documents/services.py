@@ -107,7 +107,7 @@ def sign_document(session, actor, document, witnessed_by=None, signed_by="patien
         raise DomainError(_l("Say who signs: the patient or their legal representative."), field="signed_by")
     name, papers = (representative_name or "").strip(), (representative_document or "").strip()
     if signed_by == "patient":
-        if _age(document.patient.birth_date, now.date()) < ADULT_SIGNER_AGE:
+        if age_on(document.patient.birth_date, now.date()) < ADULT_SIGNER_AGE:
             raise DomainError(_l("The patient is under %(age)s: a legal representative signs for them.",
                                  age=ADULT_SIGNER_AGE), field="signed_by")
         name = papers = ""
@@ -128,7 +128,8 @@ def sign_document(session, actor, document, witnessed_by=None, signed_by="patien
     return document
 
 
-def _age(born, day):
+def age_on(born, day):
+    """Full years of someone born on ``born`` on ``day``."""
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 

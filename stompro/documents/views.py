@@ -14,6 +14,7 @@ from ..admin.base import RoleGuard
 from ..admin.permissions import Permissions
 from ..audit.access import record_access
 from ..bounds import bounded_id
+from ..chart.attachments import attachment_path, file_response
 from ..errors import DomainError, NotAllowed
 from ..extensions import db
 from ..org.branches import clinics_of, require_branch
@@ -122,6 +123,16 @@ class DocumentDeskView(RoleGuard, BaseView):
             return redirect(back)
         flash(_("The signed copy is kept: %(document)s.", document=document.title), "success")
         return redirect(back)
+
+    @expose("/<int:document_id>/signed-copy")
+    def signed_copy(self, document_id):
+        """The scanned signed paper, for those who read the patient's documents."""
+        document = self._document(document_id)
+        if document.scan is None:
+            abort(404)
+        scan = document.scan
+        return file_response(attachment_path(current_app.config["ATTACHMENTS_DIR"], scan), scan.content_type,
+                             scan.filename)
 
     def _may_write(self):
         if not self.allowed("edit"):

@@ -21,7 +21,7 @@ class ClinicAdmin(StomproModelView):
     """A branch closed for good is deactivated: its history stays."""
 
     permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR}, export=OWNER_ONLY, delete=set())
-    column_list = ("name", "address", "phone", "time_zone", "opens_at", "closes_at", "active")
+    column_list = ("name", "address", "phone", "time_zone", "opens_at", "closes_at", "document_gate", "active")
     column_searchable_list = ("name", "address")
     column_default_sort = "name"
     form_excluded_columns = StomproModelView.form_excluded_columns + ("rooms",)

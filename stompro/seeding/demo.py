@@ -30,6 +30,7 @@ from ..catalog.models import TIERS, PriceList, Service
 from ..catalog.prices import current_price_list, prices_by_service
 from ..chart.models import Condition, Diagnosis, Exam, ToothFinding
 from ..documents.models import DocumentTemplate, PatientDocument
+from ..documents.services import ADULT_SIGNER_AGE, age_on
 from ..errors import DomainError
 from ..messaging.models import KIND_OF_TEMPLATE, Message, MessageTemplate
 from ..messaging.outbox import patient_context, render, visit_context
@@ -1141,15 +1142,17 @@ def seed_documents(demo):
         if plan.presented_at is None:
             continue
         document = patient_document(demo, plan.patient, ("plan_printout", None), plan=plan)
+        document.created_at = plan.presented_at  # printed when the plan was presented
         if plan.accepted_at:
             document.status, document.signed_at = "signed", plan.accepted_at
+            document.witnessed_by = plan.coordinator or plan.author
+            sign_as(demo, document, plan.patient, local_day(plan.accepted_at))
         demo.add(document)
 
 
 def sign_as(demo, document, patient, day):
     """The patient signs; a child under 15 is signed for by a parent, named with their papers."""
-    born = patient.birth_date
-    if day.year - born.year - ((day.month, day.day) < (born.month, born.day)) >= 15:
+    if age_on(patient.birth_date, day) >= ADULT_SIGNER_AGE:
         document.signed_by = "patient"
         return
     surname = patient.last_name + ("а" if patient.last_name.endswith(("ов", "ев", "ин")) else "")

@@ -91,3 +91,22 @@ def test_the_administrator_gets_the_documents_signed_and_seats_the_patient(app, 
         page.locator("#board-visit").wait_for(state="hidden")
         with app.app_context():
             assert db.session.get(Appointment, visit_id).status == "in_chair"
+
+
+def test_a_doctor_opens_a_visit_on_the_board(app, page, live_server):
+    """The board's script runs for those who do not book as well (its finder is not on their page)."""
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    with ExitStack() as stack:
+        patient_id = stack.enter_context(committed_patient(
+            app, "Врачебнова", "Зоя", date(1979, 6, 7), "+79167003312", NO_FINDINGS, 1))
+        stack.enter_context(shift_for(app, "Ковалёва", DAY))
+        stack.enter_context(discarding_visits(app, patient_id))
+        visit_id, center_id = arrived_visit(app, patient_id)
+        sign_in(page, live_server, "doctor")
+        page.goto(f"{live_server}/admin/schedule/?clinic={center_id}&day={DAY.isoformat()}&view=day")
+        page.locator(f'.board-block[data-visit="{visit_id}"]').click()
+        page.locator("#board-visit").wait_for(state="visible")
+        assert page.locator("#board-visit [data-visit-documents]").count() == 1  # what is still to sign
+        assert page.locator("#board-visit [data-print-document]").count() == 0  # printed by the reception
+        assert errors == []

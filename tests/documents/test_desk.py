@@ -47,6 +47,10 @@ def test_a_contract_is_prepared_and_prints_with_the_patient_and_the_clinic(app, 
 
 def test_a_consent_names_its_specialty_and_a_doctor_may_read_but_not_prepare(app, client, auth, patient):
     auth.as_role("administrator")
+    refused = _prepare(client, auth, patient, kind="consent", specialty="")
+    assert not _documents(patient)
+    assert "An informed consent is for a specialty: choose it." in client.get(refused.headers["Location"]).get_data(
+        as_text=True)
     _prepare(client, auth, patient, kind="consent", specialty="surgery")
     [document] = _documents(patient)
     assert (document.kind, document.specialty.code) == ("consent", "surgery")
@@ -65,6 +69,8 @@ def test_a_childs_document_is_signed_by_a_representative_from_the_card(app, clie
     [document] = _documents(child)
     card = client.get(f"/admin/patient_card/{child.id}").get_data(as_text=True)
     assert f'action="/admin/documents/{document.id}/sign"' in card and "Подготовить и распечатать" in card
+    text, _reader = pdf_text(client.get(f"/admin/documents/{document.id}.pdf").get_data())
+    assert "Signed for the patient by their legal representative" in text  # a child: the blanks for them
     sign = f"/admin/documents/{document.id}/sign"
     refused = client.post(sign, data={"csrf_token": auth.csrf_token(), "signed_by": "patient"}, follow_redirects=True)
     assert "Пациенту нет 15 лет" in refused.get_data(as_text=True)
@@ -120,6 +126,10 @@ def test_the_signed_copy_is_kept_once_and_checked_by_its_content(app, client, au
     assert (document.scan.kind, document.scan.content_type, document.scan.exam_id) == (
         "document", "application/pdf", None)
     assert "kept already" in upload(pdf, "again.pdf")
+    copy = client.get(f"/admin/documents/{document.id}/signed-copy")  # the desk opens it, not only clinicians
+    assert copy.status_code == 200 and copy.mimetype == "application/pdf" and copy.get_data() == pdf
+    card = client.get(f"/admin/patient_card/{patient.id}").get_data(as_text=True)
+    assert f'href="/admin/documents/{document.id}/signed-copy"' in card
 
 
 def test_the_card_cover_prints_the_tooth_formula_from_the_chart(app, client, auth):

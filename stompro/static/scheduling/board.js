@@ -195,7 +195,7 @@
     event.preventDefault();
     var reason = gateForm.elements.reason.value.trim();
     if (!reason) {
-      show(visitDialog.querySelector(".board-dialog-error"), page.dataset.reasonNeeded);
+      show(visitDialog.querySelector(".board-dialog-error"), gateForm.dataset.reasonNeeded);
       return;
     }
     act("visits/" + current.id + "/status", { status: "in_chair", reason: reason, version: current.version }, visitDialog);
@@ -329,11 +329,13 @@
   var findForm = document.getElementById("board-find-form");
   var findResults = document.getElementById("board-find-results");
 
-  if (findDialog) {
+  var openFind = document.querySelector("[data-open-find]");  // only for those who book
+
+  if (findDialog && openFind) {
     var findError = findDialog.querySelector(".board-dialog-error");
     var findPicker = patientPicker(findForm, findError);
 
-    document.querySelector("[data-open-find]").addEventListener("click", function () {
+    openFind.addEventListener("click", function () {
       hide(findError);
       $(findDialog).modal("show");
     });
