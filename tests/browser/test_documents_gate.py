@@ -32,6 +32,15 @@ TEXTS = {
 }
 
 
+def arrived_patient(app, stack, last_name, first_name, phone):
+    """A patient of the test's own, arrived for a visit on DAY with the demo's doctor; (patient, visit, branch) ids."""
+    patient_id = stack.enter_context(committed_patient(app, last_name, first_name, date(1979, 6, 7), phone,
+                                                       NO_FINDINGS, 1))
+    stack.enter_context(shift_for(app, "Ковалёва", DAY))
+    stack.enter_context(discarding_visits(app, patient_id))
+    return (patient_id, *arrived_visit(app, patient_id))
+
+
 def arrived_visit(app, patient_id):
     with app.app_context():
         admin = db.session.execute(select(Staff).filter_by(login="admin")).scalar_one()
@@ -51,11 +60,7 @@ def test_the_administrator_gets_the_documents_signed_and_seats_the_patient(app, 
                                                                            language):
     texts = TEXTS[language]
     with ExitStack() as stack:
-        patient_id = stack.enter_context(committed_patient(
-            app, "Подписова", "Вера", date(1979, 6, 7), "+79167003311", NO_FINDINGS, 1))
-        stack.enter_context(shift_for(app, "Ковалёва", DAY))
-        stack.enter_context(discarding_visits(app, patient_id))
-        visit_id, center_id = arrived_visit(app, patient_id)
+        patient_id, visit_id, center_id = arrived_patient(app, stack, "Подписова", "Вера", "+79167003311")
         board = f"{live_server}/admin/schedule/?clinic={center_id}&day={DAY.isoformat()}&view=day"
 
         sign_in(page, live_server, "admin")
@@ -98,11 +103,7 @@ def test_a_doctor_opens_a_visit_on_the_board(app, page, live_server):
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     with ExitStack() as stack:
-        patient_id = stack.enter_context(committed_patient(
-            app, "Врачебнова", "Зоя", date(1979, 6, 7), "+79167003312", NO_FINDINGS, 1))
-        stack.enter_context(shift_for(app, "Ковалёва", DAY))
-        stack.enter_context(discarding_visits(app, patient_id))
-        visit_id, center_id = arrived_visit(app, patient_id)
+        _patient_id, visit_id, center_id = arrived_patient(app, stack, "Врачебнова", "Зоя", "+79167003312")
         sign_in(page, live_server, "doctor")
         page.goto(f"{live_server}/admin/schedule/?clinic={center_id}&day={DAY.isoformat()}&view=day")
         page.locator(f'.board-block[data-visit="{visit_id}"]').click()
