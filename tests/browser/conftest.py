@@ -127,9 +127,19 @@ def shift_for(app, last_name, day, hours=(time(9), time(18)), clinic_name="StomP
             db.session.commit()
 
 
-def sign_in(page, live_server, login, password="demo"):
+def sign_in(page, live_server, login, password="demo", language="ru"):
+    """Sign in, speaking ``language``: the language is the person's, kept from
+    whatever an earlier test chose, so every test starts from the one it reads."""
     page.goto(f"{live_server}/login")
     page.fill("input[name=login]", login)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/admin/**")
+    switch_language(page, language)
+
+
+def switch_language(page, language):
+    select = page.locator("select[name=language]")
+    if select.input_value() != language:
+        with page.expect_navigation():
+            select.select_option(language)

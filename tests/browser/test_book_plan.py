@@ -15,8 +15,7 @@ from stompro.records import soft_delete
 from stompro.scheduling.availability import local_day
 from stompro.scheduling.plan_booking import holding_visits
 
-from .conftest import choose_a_plan, committed_patient, sign_in
-from .test_plan import switch_language
+from .conftest import choose_a_plan, committed_patient, sign_in, switch_language
 
 pytestmark = pytest.mark.browser
 

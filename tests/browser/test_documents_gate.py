@@ -16,8 +16,7 @@ from stompro.scheduling.availability import at_local
 from stompro.scheduling.models import Appointment
 from stompro.scheduling.services import book_visit, set_visit_status
 
-from .conftest import committed_patient, shift_for, sign_in
-from .test_plan import switch_language
+from .conftest import committed_patient, shift_for, sign_in, switch_language
 from .test_schedule_board import discarding_visits
 
 pytestmark = pytest.mark.browser

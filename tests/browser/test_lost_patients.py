@@ -12,8 +12,7 @@ from stompro.org.models import Staff
 from stompro.tasks.models import Task
 from stompro.tasks.services import cancel_task
 
-from .conftest import choose_a_plan, committed_patient, sign_in
-from .test_plan import switch_language
+from .conftest import choose_a_plan, committed_patient, sign_in, switch_language
 
 pytestmark = pytest.mark.browser
 

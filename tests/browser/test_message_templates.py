@@ -11,8 +11,7 @@ from sqlalchemy import select
 from stompro.extensions import db
 from stompro.messaging.models import MessageTemplate
 
-from .conftest import sign_in
-from .test_plan import switch_language
+from .conftest import sign_in, switch_language
 
 pytestmark = pytest.mark.browser
 

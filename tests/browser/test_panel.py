@@ -2,7 +2,6 @@
 import pytest
 
 from .conftest import sign_in
-from .test_plan import switch_language
 
 pytestmark = pytest.mark.browser
 
@@ -11,7 +10,6 @@ def test_the_owner_signs_in_and_opens_the_patient_list(page, live_server, screen
     elsewhere = []  # a clinic's network may have no internet: nothing is fetched from outside
     page.on("request", lambda request: None if request.url.startswith(live_server) else elsewhere.append(request.url))
     sign_in(page, live_server, "owner")
-    switch_language(page, "ru")  # the language is the person's: another test may have left it English
     assert "StomPRO" in page.title()
     page.goto(f"{live_server}/admin/patient/")
     rows = page.locator("table.model-list tbody tr")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from stompro.extensions import db
 from stompro.planning.models import TreatmentPlan
 
-from .conftest import committed_patient, sign_in
+from .conftest import committed_patient, sign_in, switch_language
 
 pytestmark = pytest.mark.browser
 
@@ -28,13 +28,6 @@ FINDINGS = [
 def patient_id(app):
     with committed_patient(app, "Планова", "Вера", date(1979, 3, 14), "+79160000041", FINDINGS, 2) as patient_id:
         yield patient_id
-
-
-def switch_language(page, language):
-    select = page.locator("select[name=language]")
-    if select.input_value() != language:
-        with page.expect_navigation():
-            select.select_option(language)
 
 
 @pytest.mark.parametrize("language", ["ru", "en"])

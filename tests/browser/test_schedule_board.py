@@ -19,8 +19,7 @@ from stompro.scheduling.availability import at_local
 from stompro.scheduling.models import Appointment
 from stompro.scheduling.services import book_visit
 
-from .conftest import committed_patient, shift_for, sign_in
-from .test_plan import switch_language
+from .conftest import committed_patient, shift_for, sign_in, switch_language
 
 pytestmark = pytest.mark.browser
 

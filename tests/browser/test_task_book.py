@@ -18,8 +18,7 @@ from stompro.patients.models import Patient
 from stompro.tasks.models import Task, TaskRule
 from stompro.tasks.services import cancel_task, create_task
 
-from .conftest import committed_patient, shift_for, sign_in
-from .test_plan import switch_language
+from .conftest import committed_patient, shift_for, sign_in, switch_language
 from .test_schedule_board import discarding_visits
 
 pytestmark = pytest.mark.browser
