@@ -1,4 +1,6 @@
 """Document templates and the patients' documents."""
+from flask import jsonify, request
+from flask_admin import expose
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms.validators import Optional
@@ -8,12 +10,14 @@ from ..admin.filters import clinic_filter, rows_filter, staff_filter
 from ..admin.labels import LABELS
 from ..admin.lookups import PatientLookup, RowLookup, StaffLookup
 from ..admin.permissions import Permissions
+from ..errors import DomainError
 from ..extensions import db
-from ..org.models import Specialty
+from ..org.models import LANGUAGES, Specialty
 from ..org.roles import ADMINISTRATOR, COORDINATOR, DOCTOR, OWNER, OWNER_ONLY
 from ..patients.models import Patient
 from ..planning.models import TreatmentPlan
 from .models import DocumentTemplate, PatientDocument
+from .printing import check_template, preview_template
 from .services import create_document, delete_document, update_document
 
 CATEGORY = _l("Documents")
@@ -45,7 +49,11 @@ def _templates():
 
 
 class DocumentTemplateAdmin(StomproModelView):
+    """The owner writes the documents' templates; each is checked before it is
+    saved (documents.printing) and previewed as it prints."""
+
     permissions = Permissions.managed_by(OWNER_ONLY, readers={ADMINISTRATOR, COORDINATOR}, export=OWNER_ONLY)
+    writes = Writes(save=check_template)
     column_list = ("code", "kind", "specialty", "language", "title", "active")
     column_filters = (
         "kind", "language",
@@ -53,6 +61,21 @@ class DocumentTemplateAdmin(StomproModelView):
         "active",
     )
     column_default_sort = "code"
+    form_widget_args = {"body": {"rows": 16}}
+    create_template = "documents/template_create.html"
+    edit_template = "documents/template_edit.html"
+
+    @expose("/preview/", methods=("POST",))
+    def preview_view(self):
+        """The typed text filled in with sample values, as JSON: {"html"} or {"error", "field"}."""
+        if not (self._may("create") or self._may("edit")):
+            return self.inaccessible_callback("preview_view")
+        language = request.form.get("language") if request.form.get("language") in LANGUAGES else "ru"
+        try:
+            html = preview_template(db.session, language, request.form.get("body", ""))
+        except DomainError as error:
+            return jsonify(error=str(error.message), field=error.field), 422
+        return jsonify(html=html)
 
 
 class PatientDocumentAdmin(StomproModelView):

@@ -9,8 +9,9 @@ from datetime import date
 
 from flask import current_app, render_template
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from jinja2 import TemplateError
+from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 from sqlalchemy import select
@@ -20,11 +21,16 @@ from ..chart.services import current_chart
 from ..errors import DomainError
 from ..pdf import render_pdf
 from ..scheduling.availability import local_day
-from ..org.models import Specialty
+from ..messaging.templates import render_strictly
+from ..org.models import Clinic, Specialty
 from .models import DocumentTemplate, PatientDocument
 from .services import ADULT_SIGNER_AGE, age_on, create_document
 
 TEMPLATES = SandboxedEnvironment(autoescape=True)
+# The owner's check before a template is saved: only the values a document has.
+STRICT = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+VALUES = ("patient_full_name", "patient_birth_date", "clinic_name", "clinic_address", "date", "doctor_name",
+          "tooth_formula")
 
 
 def template_of(session, kind, specialty=None):
@@ -109,3 +115,25 @@ def _tooth_formula(session, patient, today):
     """The patient's chart as it stands, printed as the card cover's tooth formula (form 043/у)."""
     entries = current_chart(session, patient.id)
     return chart_print_markup(entries, default_dentition(patient.birth_date, today, entries))
+
+
+def sample_values(session, language):
+    """Values that read like a real document, from the clinic's first branch, for the template editor."""
+    clinic = session.execute(select(Clinic).where(Clinic.active.is_(True)).order_by(Clinic.id)).scalars().first()
+    with force_locale(language):
+        return {
+            "patient_full_name": _("Anna Smirnova"), "patient_birth_date": "02.04.1985",
+            "clinic_name": clinic.name if clinic else "StomPRO", "clinic_address": clinic.address if clinic else "",
+            "date": f"{date.today():%d.%m.%Y}", "doctor_name": _("Petrova M. I."),
+            "tooth_formula": chart_print_markup([], "permanent"),
+        }
+
+
+def preview_template(session, language, body):
+    """A document template's text as it prints, with sample values; DomainError (field ``body``) when it cannot be."""
+    return render_strictly(body, sample_values(session, language), "body", STRICT)
+
+
+def check_template(session, actor, template, is_created):
+    """The template screen's save: refused while its text cannot be filled in."""
+    preview_template(session, template.language, template.body)

@@ -57,10 +57,10 @@ def sample_values(session, code, language):
     return {name: values[name] for name in values_of(code)}
 
 
-def render_strictly(text, values, field):
+def render_strictly(text, values, field, environment=STRICT):
     """``text`` rendered with ``values`` only; DomainError naming ``field`` otherwise."""
     try:
-        return STRICT.from_string(text or "").render(values).strip()
+        return environment.from_string(text or "").render(values).strip()
     except UndefinedError as error:
         unknown = UNDEFINED_NAME.search(error.message or "")
         names = ", ".join("{{ %s }}" % name for name in values)

@@ -64,3 +64,18 @@ def test_the_owner_rewrites_a_template_with_its_preview(app, page, live_server, 
         with app.app_context():
             saved = db.session.get(MessageTemplate, template_id).body
         assert saved == "{{ patient_first_name }}, пора на гигиену в {{ clinic_name }}. {{ clinic_phone }}"
+
+
+def test_the_owner_previews_a_document_template_as_it_prints(app, page, live_server):
+    from stompro.documents.models import DocumentTemplate
+
+    with app.app_context():
+        template_id = db.session.execute(select(DocumentTemplate.id).filter_by(
+            code="consent_personal_data", language="ru")).scalar_one()
+    sign_in(page, live_server, "owner")
+    page.goto(f"{live_server}/admin/document_template/edit/?id={template_id}")
+    frame = page.frame_locator("#document-preview-frame")
+    expect(frame.locator("h1")).to_have_text("Согласие на обработку персональных данных")
+    expect(frame.locator("body")).to_contain_text("Я, Анна Смирнова, дата рождения 02.04.1985")
+    page.fill("#body", "<p>{{ patient_name }}</p>")
+    expect(page.locator("#document-preview-error")).to_contain_text("{{ patient_full_name }}")
