@@ -21,11 +21,16 @@ def soft_deletable_models():
     }
 
 
+def row_by_id(session, model, value):
+    """The row of an id a page or a request sent, or None for none, an empty
+    value or an id no row can have (such as 10**20)."""
+    row_id = bounded_id(value) if value not in (None, "") else None
+    return session.get(model, row_id) if row_id is not None else None
+
+
 def live_row(session, model, row_id):
-    """The row with this id, unless there is none or it is soft-deleted (or
-    the id is one no row can have, such as 10**20)."""
-    row_id = bounded_id(row_id)
-    row = session.get(model, row_id) if row_id is not None else None
+    """The row with this id, unless there is none or it is soft-deleted."""
+    row = row_by_id(session, model, row_id)
     return None if row is None or row.deleted_at is not None else row
 
 

@@ -21,8 +21,8 @@ from ..chart.services import current_chart
 from ..errors import DomainError
 from ..pdf import render_pdf
 from ..scheduling.availability import local_day
-from ..messaging.templates import render_strictly
-from ..org.models import Clinic, Specialty
+from ..messaging.templates import first_branch, render_strictly
+from ..org.models import Specialty
 from .models import DocumentTemplate, PatientDocument
 from .services import ADULT_SIGNER_AGE, age_on, create_document
 
@@ -119,7 +119,7 @@ def _tooth_formula(session, patient, today):
 
 def sample_values(session, language):
     """Values that read like a real document, from the clinic's first branch, for the template editor."""
-    clinic = session.execute(select(Clinic).where(Clinic.active.is_(True)).order_by(Clinic.id)).scalars().first()
+    clinic = first_branch(session)
     with force_locale(language):
         return {
             "patient_full_name": _("Anna Smirnova"), "patient_birth_date": "02.04.1985",

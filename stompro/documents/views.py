@@ -13,7 +13,6 @@ from sqlalchemy import select
 from ..admin.base import RoleGuard
 from ..admin.permissions import Permissions
 from ..audit.access import record_access
-from ..bounds import bounded_id
 from ..chart.attachments import attachment_path, file_response
 from ..errors import DomainError, NotAllowed
 from ..extensions import db
@@ -22,6 +21,7 @@ from ..org.models import Clinic, Specialty
 from ..org.roles import DOCTOR
 from ..org.views import safe_next
 from ..patients.models import Patient
+from ..records import row_by_id
 from ..planning.models import TreatmentPlan
 from ..scheduling.models import Appointment
 from .admin import DOCUMENT_WRITERS
@@ -46,20 +46,20 @@ class DocumentDeskView(RoleGuard, BaseView):
         and branch), ``next``: a draft made from its template, then its PDF."""
         self._may_write()
         form = request.form
-        patient = _row(Patient, form.get("patient_id"))
+        patient = row_by_id(db.session, Patient, form.get("patient_id"))
         if patient is None or patient.deleted_at is not None:
             abort(404)
-        visit = _row(Appointment, form.get("visit_id"))
+        visit = row_by_id(db.session, Appointment, form.get("visit_id"))
         me = current_user._get_current_object()
         mine = clinics_of(db.session, me)
         # the visit's branch, else the one asked, else the patient's if it is mine, else the first of mine
         home = patient.home_clinic if patient.home_clinic in mine else None
         clinic = visit.clinic if visit is not None else (
-            _row(Clinic, form.get("clinic_id")) or home or (mine[0] if mine else None))
+            row_by_id(db.session, Clinic, form.get("clinic_id")) or home or (mine[0] if mine else None))
         specialty = db.session.execute(select(Specialty).filter_by(code=form.get("specialty") or "")).scalar()
         try:
-            document = prepare_document(db.session, me, patient, clinic,
-                                        form.get("kind"), specialty, _row(TreatmentPlan, form.get("plan_id")))
+            plan = row_by_id(db.session, TreatmentPlan, form.get("plan_id"))
+            document = prepare_document(db.session, me, patient, clinic, form.get("kind"), specialty, plan)
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
@@ -70,7 +70,7 @@ class DocumentDeskView(RoleGuard, BaseView):
     @expose("/<int:document_id>.pdf")
     def pdf(self, document_id):
         document = self._document(document_id)
-        visit = _row(Appointment, request.args.get("visit"))
+        visit = row_by_id(db.session, Appointment, request.args.get("visit"))
         doctor = visit.doctor if visit is not None and visit.patient_id == document.patient_id else None
         try:
             body = document_pdf(db.session, document, doctor)
@@ -148,9 +148,3 @@ class DocumentDeskView(RoleGuard, BaseView):
             abort(403)
         record_access(db.session, current_user, document.patient_id, "documents")
         return document
-
-
-def _row(model, value):
-    row_id = bounded_id(value) if value not in (None, "") else None
-    return db.session.get(model, row_id) if row_id else None
-

@@ -13,20 +13,20 @@ from .. import bounds
 from ..db import utcnow
 from ..errors import DomainError
 from ..org.branches import require_branch
+from ..tasks.rules import MESSAGES
 from ..tasks.services import record_outcome
-from .models import Message
+from .models import TEMPLATE_OF_KIND, Message
 from .outbox import contact_of, patient_context, patient_language, render, template_for
 
 TEMPLATE = "call_instead"
-# The template a task's message is written from when nothing is typed: its rule's own message, else "call us back".
-TEMPLATE_OF_RULE = {"vip_birthday": "birthday", "hygiene_recall": "hygiene_recall",
-                    "care_call_after_surgery": "post_op_care"}
 LONGEST_TEXT = 1000
 
 
 def template_of(task):
-    """The template a task's message is written from when nothing is typed (TEMPLATE_OF_RULE)."""
-    return TEMPLATE_OF_RULE.get(task.rule.code if task.rule is not None else None, TEMPLATE)
+    """The template a task's message is written from when nothing is typed:
+    the message its rule writes (tasks.rules.MESSAGES), else "call us back"."""
+    kind = MESSAGES.get(task.rule.code) if task.rule is not None else None
+    return TEMPLATE_OF_KIND[kind] if kind else TEMPLATE
 
 
 def suggested_text(session, task, code=None):

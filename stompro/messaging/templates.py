@@ -44,7 +44,7 @@ def values_of(code):
 
 def sample_values(session, code, language):
     """Values that read like a real message, from the clinic's first branch."""
-    clinic = session.execute(select(Clinic).where(Clinic.active.is_(True)).order_by(Clinic.id)).scalars().first()
+    clinic = first_branch(session)
     with force_locale(language):
         values = {
             "patient_first_name": _("Anna"), "patient_name": _("Anna Smirnova"),
@@ -55,6 +55,11 @@ def sample_values(session, code, language):
             "time": "10:30", "doctor_name": _("Petrova M. I."),
         }
     return {name: values[name] for name in values_of(code)}
+
+
+def first_branch(session):
+    """The branch sample values come from: the clinic's first active one (None before any)."""
+    return session.execute(select(Clinic).where(Clinic.active.is_(True)).order_by(Clinic.id)).scalars().first()
 
 
 def render_strictly(text, values, field, environment=STRICT):

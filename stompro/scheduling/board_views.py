@@ -33,6 +33,7 @@ from ..org.branches import clinics_of, require_branch
 from ..org.models import Room, Staff
 from ..org.roles import ADMINISTRATOR, CALL_CENTER, DOCTOR, OWNER
 from ..patients.models import Patient
+from ..records import row_by_id
 from ..patients.phones import format_phone
 from ..patients.services import search_patients
 from ..timefmt import parse_day
@@ -116,7 +117,7 @@ class BoardView(RoleGuard, BaseView):
             found = find_slots(
                 db.session, duration=timedelta(minutes=_duration(args.get("duration"))), first_day=first_day,
                 last_day=last_day, doctor=doctor, specialty=specialty, clinic=clinic,
-                patient=_row(Patient, args.get("patient_id")), limit=FOUND_SLOTS,
+                patient=row_by_id(db.session, Patient, args.get("patient_id")), limit=FOUND_SLOTS,
             )
         except DomainError as error:
             return jsonify(error=str(error.message), field=error.field), 422
@@ -126,7 +127,7 @@ class BoardView(RoleGuard, BaseView):
 
     def _patient_to_find(self):
         """``?patient=``: the patient a call is about (the task book's "Find a time"), for the finder to open with."""
-        patient = _row(Patient, request.args.get("patient")) if self.allowed("edit") else None
+        patient = row_by_id(db.session, Patient, request.args.get("patient")) if self.allowed("edit") else None
         return patient if patient is not None and patient.deleted_at is None else None
 
     def _slot_doctor(self, clinic, args):
@@ -168,19 +169,20 @@ class BoardView(RoleGuard, BaseView):
         def change(payload):
             board_clinic = self._clinic()
             starts_at = _moment(board_clinic, payload)
-            room, doctor = _row(Room, payload.get("room_id")), _row(Staff, payload.get("doctor_id"))
+            room = row_by_id(db.session, Room, payload.get("room_id"))
+            doctor = row_by_id(db.session, Staff, payload.get("doctor_id"))
             ends_at = starts_at + timedelta(minutes=_duration(payload.get("duration")))
             kind, note = payload.get("kind") or "treatment", payload.get("note") or None
-            entry = _row(WaitingEntry, payload.get("waiting_entry_id"))
+            entry = row_by_id(db.session, WaitingEntry, payload.get("waiting_entry_id"))
             if entry is not None:
                 if room is None:
                     raise DomainError(_("Choose the chair."), field="room")
                 visit = book_from_waiting_list(db.session, self._actor(), entry, room, doctor, starts_at, ends_at,
                                                kind, note)
             else:
+                patient = row_by_id(db.session, Patient, payload.get("patient_id"))
                 visit = services.book_visit(db.session, self._actor(), clinic=board_clinic, room=room, doctor=doctor,
-                                            patient=_row(Patient, payload.get("patient_id")), starts_at=starts_at,
-                                            ends_at=ends_at, kind=kind, note=note)
+                                            patient=patient, starts_at=starts_at, ends_at=ends_at, kind=kind, note=note)
             return _Booked(visit)
 
         return self._act(change)
@@ -210,7 +212,8 @@ class BoardView(RoleGuard, BaseView):
 
         def change(payload):
             visit = self._visit(visit_id, payload)
-            doctor, room = _row(Staff, payload.get("doctor_id")), _row(Room, payload.get("room_id"))
+            doctor = row_by_id(db.session, Staff, payload.get("doctor_id"))
+            room = row_by_id(db.session, Room, payload.get("room_id"))
             starts_at = _moment(visit.clinic, payload)
             if not apply:
                 reschedule = cascade.preview_move(db.session, self._actor(), visit, starts_at, doctor, room)
@@ -479,12 +482,6 @@ def _int(value):
     return bounds.bounded_id(value) if value not in (None, "") else None
 
 
-def _row(model, value):
-    """The row of an id sent by the page (None for none or an impossible id)."""
-    row_id = bounds.bounded_id(value) if value not in (None, "") else None
-    return db.session.get(model, row_id) if row_id is not None else None
-
-
 def _moment(clinic, payload):
     """``day`` (dd.mm.yyyy) and ``time`` (HH:MM) at the branch → a UTC moment."""
     day = parse_day(payload.get("day"))
@@ -508,4 +505,3 @@ def _duration(value):
     if not 5 <= minutes <= 12 * 60:
         raise DomainError(_("A visit lasts from 5 minutes to 12 hours."), field="duration")
     return minutes
-

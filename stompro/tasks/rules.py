@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from ..db import existing, utcnow
-from ..documents.gate import missing_documents
+from ..documents.gate import missing_for_visits
 from ..messaging.outbox import plan_patient_messages
 from ..org.models import Clinic, Specialty, Staff
 from ..patients.models import Patient, PatientTag
@@ -165,8 +165,10 @@ def _visits_to_confirm(session, rule, now):
 
 def _unsigned_documents(session, rule, now):
     """The next working day's visits whose patient has still to sign what the documents gate asks for."""
-    for visit in _next_days_visits(session, now, Appointment.status.in_(HOLDING)):
-        if missing_documents(session, visit, now):
+    visits = list(_next_days_visits(session, now, Appointment.status.in_(HOLDING)))
+    missing = missing_for_visits(session, visits, now)  # the documents read once for all of them
+    for visit in visits:
+        if missing[visit.id]:
             yield {"key": f"documents:{visit.id}:{_key_time(visit.starts_at)}", "patient": visit.patient,
                    "clinic_id": visit.clinic_id, "appointment": visit}
 

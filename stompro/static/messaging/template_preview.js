@@ -1,16 +1,14 @@
-// The message template form's preview: sends what is typed (the form itself,
-// with its CSRF token) to the view's preview endpoint and shows the message
-// as the patient reads it, or what is wrong with it, under the field named.
+// The message template form's preview (admin/form_preview.js): the message
+// as the patient reads it, with its length and SMS parts, or what is wrong
+// with it; the subject's field is hidden while SMS is chosen.
 (function () {
   "use strict";
   var panel = document.getElementById("template-preview");
   if (!panel) return;
-  var form = document.querySelector("form.admin-form");
   var body = document.getElementById("template-preview-body");
   var subject = document.getElementById("template-preview-subject");
   var size = document.getElementById("template-preview-size");
   var problem = document.getElementById("template-preview-error");
-  var timer = null;
 
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (_, name) { return values[name]; });
@@ -41,28 +39,9 @@
     }
   }
 
-  function refresh() {
-    if (!form) return;
-    fetch(panel.dataset.url, {method: "POST", body: new FormData(form), credentials: "same-origin",
-                              headers: {Accept: "application/json"}})
-      .then(function (response) { return response.json(); })
-      .then(show)
-      .catch(function () { show({error: panel.dataset.failed}); });
-  }
-
-  function later() {
-    clearTimeout(timer);
-    timer = setTimeout(refresh, 400);
-  }
-
-  document.getElementById("template-preview-show").addEventListener("click", refresh);
-  if (form) {
-    form.addEventListener("input", later);
-    form.addEventListener("change", later);
-    if (window.jQuery) {  // Select2's pickers tell jQuery of a change, not the DOM
-      window.jQuery(form).on("change", "select", function () { later(); subjectForChannel(); });
-    }
+  var form = window.stomproFormPreview(panel, document.getElementById("template-preview-show"), show);
+  if (form && window.jQuery) {
+    window.jQuery(form).on("change", "select", subjectForChannel);
   }
   subjectForChannel();
-  refresh();
 })();
