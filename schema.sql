@@ -539,35 +539,6 @@ CREATE INDEX ix_insurance_policy_patient_id ON insurance_policy (patient_id);
 
 CREATE INDEX ix_insurance_policy_program_id ON insurance_policy (program_id);
 
-CREATE TABLE invoice (
-	id SERIAL NOT NULL, 
-	number VARCHAR(30) NOT NULL, 
-	patient_id INTEGER NOT NULL, 
-	clinic_id INTEGER NOT NULL, 
-	payer_kind VARCHAR(10) NOT NULL, 
-	insurance_company_id INTEGER, 
-	issued_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	status VARCHAR(10) NOT NULL, 
-	note TEXT, 
-	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	deleted_at TIMESTAMP WITH TIME ZONE, 
-	CONSTRAINT pk_invoice PRIMARY KEY (id), 
-	CONSTRAINT ck_invoice_status CHECK (status IN ('draft', 'issued', 'paid', 'cancelled')), 
-	CONSTRAINT ck_invoice_payer_kind CHECK (payer_kind IN ('self', 'insurance')), 
-	CONSTRAINT ck_invoice_insurer CHECK (payer_kind = 'self' OR insurance_company_id IS NOT NULL), 
-	CONSTRAINT uq_invoice_number UNIQUE (number), 
-	CONSTRAINT fk_invoice_patient_id_patient FOREIGN KEY(patient_id) REFERENCES patient (id), 
-	CONSTRAINT fk_invoice_clinic_id_clinic FOREIGN KEY(clinic_id) REFERENCES clinic (id), 
-	CONSTRAINT fk_invoice_insurance_company_id_insurance_company FOREIGN KEY(insurance_company_id) REFERENCES insurance_company (id)
-);
-
-CREATE INDEX ix_invoice_clinic_id ON invoice (clinic_id);
-
-CREATE INDEX ix_invoice_insurance_company_id ON invoice (insurance_company_id);
-
-CREATE INDEX ix_invoice_patient_id_issued_at ON invoice (patient_id, issued_at);
-
 CREATE TABLE patient_access (
 	id SERIAL NOT NULL, 
 	at TIMESTAMP WITH TIME ZONE NOT NULL, 
@@ -632,38 +603,6 @@ CREATE INDEX ix_attachment_exam_id ON attachment (exam_id);
 CREATE INDEX ix_attachment_patient_id_taken_at ON attachment (patient_id, taken_at);
 
 CREATE INDEX ix_attachment_uploaded_by_id ON attachment (uploaded_by_id);
-
-CREATE TABLE payment (
-	id SERIAL NOT NULL, 
-	patient_id INTEGER NOT NULL, 
-	invoice_id INTEGER, 
-	clinic_id INTEGER NOT NULL, 
-	method VARCHAR(10) NOT NULL, 
-	amount NUMERIC(12, 2) NOT NULL, 
-	paid_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	received_by_id INTEGER, 
-	receipt_number VARCHAR(40), 
-	note TEXT, 
-	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
-	deleted_at TIMESTAMP WITH TIME ZONE, 
-	CONSTRAINT pk_payment PRIMARY KEY (id), 
-	CONSTRAINT ck_payment_method CHECK (method IN ('cash', 'card', 'online', 'insurance', 'deposit')), 
-	CONSTRAINT ck_payment_amount CHECK (amount > 0), 
-	CONSTRAINT fk_payment_patient_id_patient FOREIGN KEY(patient_id) REFERENCES patient (id), 
-	CONSTRAINT fk_payment_invoice_id_invoice FOREIGN KEY(invoice_id) REFERENCES invoice (id), 
-	CONSTRAINT fk_payment_clinic_id_clinic FOREIGN KEY(clinic_id) REFERENCES clinic (id), 
-	CONSTRAINT fk_payment_received_by_id_staff FOREIGN KEY(received_by_id) REFERENCES staff (id), 
-	CONSTRAINT uq_payment_receipt_number UNIQUE (receipt_number)
-);
-
-CREATE INDEX ix_payment_clinic_id_paid_at ON payment (clinic_id, paid_at);
-
-CREATE INDEX ix_payment_invoice_id ON payment (invoice_id);
-
-CREATE INDEX ix_payment_patient_id_paid_at ON payment (patient_id, paid_at);
-
-CREATE INDEX ix_payment_received_by_id ON payment (received_by_id);
 
 CREATE TABLE tooth_finding (
 	id SERIAL NOT NULL, 
@@ -955,33 +894,40 @@ CREATE INDEX ix_plan_item_stage_id ON plan_item (stage_id);
 
 CREATE INDEX ix_plan_item_target_condition_id ON plan_item (target_condition_id);
 
-CREATE TABLE invoice_line (
+CREATE TABLE invoice (
 	id SERIAL NOT NULL, 
-	invoice_id INTEGER NOT NULL, 
-	service_id INTEGER NOT NULL, 
-	plan_item_id INTEGER, 
-	tooth INTEGER, 
-	quantity INTEGER NOT NULL, 
-	price NUMERIC(12, 2) NOT NULL, 
-	discount NUMERIC(12, 2) NOT NULL, 
+	number VARCHAR(30) NOT NULL, 
+	patient_id INTEGER NOT NULL, 
+	clinic_id INTEGER NOT NULL, 
+	payer_kind VARCHAR(10) NOT NULL, 
+	insurance_company_id INTEGER, 
+	issued_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	status VARCHAR(12) NOT NULL, 
+	appointment_id INTEGER, 
+	cancel_reason TEXT, 
+	note TEXT, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	deleted_at TIMESTAMP WITH TIME ZONE, 
-	CONSTRAINT pk_invoice_line PRIMARY KEY (id), 
-	CONSTRAINT ck_invoice_line_quantity CHECK (quantity > 0), 
-	CONSTRAINT ck_invoice_line_price CHECK (price >= 0), 
-	CONSTRAINT ck_invoice_line_discount CHECK (discount >= 0 AND discount <= price * quantity), 
-	CONSTRAINT ck_invoice_line_fdi_tooth CHECK (tooth IS NULL OR tooth IN (11, 12, 13, 14, 15, 16, 17, 18, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33, 34, 35, 36, 37, 38, 41, 42, 43, 44, 45, 46, 47, 48, 51, 52, 53, 54, 55, 61, 62, 63, 64, 65, 71, 72, 73, 74, 75, 81, 82, 83, 84, 85)), 
-	CONSTRAINT fk_invoice_line_invoice_id_invoice FOREIGN KEY(invoice_id) REFERENCES invoice (id), 
-	CONSTRAINT fk_invoice_line_service_id_service FOREIGN KEY(service_id) REFERENCES service (id), 
-	CONSTRAINT fk_invoice_line_plan_item_id_plan_item FOREIGN KEY(plan_item_id) REFERENCES plan_item (id)
+	CONSTRAINT pk_invoice PRIMARY KEY (id), 
+	CONSTRAINT ck_invoice_status CHECK (status IN ('draft', 'issued', 'partly_paid', 'paid', 'cancelled')), 
+	CONSTRAINT ck_invoice_payer_kind CHECK (payer_kind IN ('self', 'insurance')), 
+	CONSTRAINT ck_invoice_insurer CHECK (payer_kind = 'self' OR insurance_company_id IS NOT NULL), 
+	CONSTRAINT ck_invoice_cancel_reason CHECK (status <> 'cancelled' OR cancel_reason IS NOT NULL), 
+	CONSTRAINT uq_invoice_number UNIQUE (number), 
+	CONSTRAINT fk_invoice_patient_id_patient FOREIGN KEY(patient_id) REFERENCES patient (id), 
+	CONSTRAINT fk_invoice_clinic_id_clinic FOREIGN KEY(clinic_id) REFERENCES clinic (id), 
+	CONSTRAINT fk_invoice_insurance_company_id_insurance_company FOREIGN KEY(insurance_company_id) REFERENCES insurance_company (id), 
+	CONSTRAINT fk_invoice_appointment_id_appointment FOREIGN KEY(appointment_id) REFERENCES appointment (id)
 );
 
-CREATE INDEX ix_invoice_line_invoice_id ON invoice_line (invoice_id);
+CREATE INDEX ix_invoice_appointment_id ON invoice (appointment_id);
 
-CREATE INDEX ix_invoice_line_plan_item_id ON invoice_line (plan_item_id);
+CREATE INDEX ix_invoice_clinic_id ON invoice (clinic_id);
 
-CREATE INDEX ix_invoice_line_service_id ON invoice_line (service_id);
+CREATE INDEX ix_invoice_insurance_company_id ON invoice (insurance_company_id);
+
+CREATE INDEX ix_invoice_patient_id_issued_at ON invoice (patient_id, issued_at);
 
 CREATE TABLE message (
 	id SERIAL NOT NULL, 
@@ -1119,3 +1065,103 @@ CREATE INDEX ix_waiting_entry_patient_id ON waiting_entry (patient_id);
 CREATE INDEX ix_waiting_entry_specialty_id ON waiting_entry (specialty_id);
 
 CREATE INDEX ix_waiting_entry_status_until ON waiting_entry (status, until);
+
+CREATE TABLE invoice_line (
+	id SERIAL NOT NULL, 
+	invoice_id INTEGER NOT NULL, 
+	service_id INTEGER NOT NULL, 
+	plan_item_id INTEGER, 
+	tooth INTEGER, 
+	quantity INTEGER NOT NULL, 
+	price NUMERIC(12, 2) NOT NULL, 
+	discount NUMERIC(12, 2) NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	deleted_at TIMESTAMP WITH TIME ZONE, 
+	CONSTRAINT pk_invoice_line PRIMARY KEY (id), 
+	CONSTRAINT ck_invoice_line_quantity CHECK (quantity > 0), 
+	CONSTRAINT ck_invoice_line_price CHECK (price >= 0), 
+	CONSTRAINT ck_invoice_line_discount CHECK (discount >= 0 AND discount <= price * quantity), 
+	CONSTRAINT ck_invoice_line_fdi_tooth CHECK (tooth IS NULL OR tooth IN (11, 12, 13, 14, 15, 16, 17, 18, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33, 34, 35, 36, 37, 38, 41, 42, 43, 44, 45, 46, 47, 48, 51, 52, 53, 54, 55, 61, 62, 63, 64, 65, 71, 72, 73, 74, 75, 81, 82, 83, 84, 85)), 
+	CONSTRAINT fk_invoice_line_invoice_id_invoice FOREIGN KEY(invoice_id) REFERENCES invoice (id), 
+	CONSTRAINT fk_invoice_line_service_id_service FOREIGN KEY(service_id) REFERENCES service (id), 
+	CONSTRAINT fk_invoice_line_plan_item_id_plan_item FOREIGN KEY(plan_item_id) REFERENCES plan_item (id)
+);
+
+CREATE INDEX ix_invoice_line_invoice_id ON invoice_line (invoice_id);
+
+CREATE INDEX ix_invoice_line_plan_item_id ON invoice_line (plan_item_id);
+
+CREATE INDEX ix_invoice_line_service_id ON invoice_line (service_id);
+
+CREATE TABLE payment (
+	id SERIAL NOT NULL, 
+	patient_id INTEGER NOT NULL, 
+	invoice_id INTEGER, 
+	clinic_id INTEGER NOT NULL, 
+	method VARCHAR(10) NOT NULL, 
+	amount NUMERIC(12, 2) NOT NULL, 
+	paid_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	received_by_id INTEGER, 
+	receipt_number VARCHAR(40), 
+	note TEXT, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	deleted_at TIMESTAMP WITH TIME ZONE, 
+	CONSTRAINT pk_payment PRIMARY KEY (id), 
+	CONSTRAINT ck_payment_method CHECK (method IN ('cash', 'card', 'online', 'insurance', 'deposit')), 
+	CONSTRAINT ck_payment_amount CHECK (amount <> 0), 
+	CONSTRAINT ck_payment_refund_reason CHECK (amount > 0 OR note IS NOT NULL), 
+	CONSTRAINT fk_payment_patient_id_patient FOREIGN KEY(patient_id) REFERENCES patient (id), 
+	CONSTRAINT fk_payment_invoice_id_invoice FOREIGN KEY(invoice_id) REFERENCES invoice (id), 
+	CONSTRAINT fk_payment_clinic_id_clinic FOREIGN KEY(clinic_id) REFERENCES clinic (id), 
+	CONSTRAINT fk_payment_received_by_id_staff FOREIGN KEY(received_by_id) REFERENCES staff (id), 
+	CONSTRAINT uq_payment_receipt_number UNIQUE (receipt_number)
+);
+
+CREATE INDEX ix_payment_clinic_id_paid_at ON payment (clinic_id, paid_at);
+
+CREATE INDEX ix_payment_invoice_id ON payment (invoice_id);
+
+CREATE INDEX ix_payment_patient_id_paid_at ON payment (patient_id, paid_at);
+
+CREATE INDEX ix_payment_received_by_id ON payment (received_by_id);
+
+CREATE TABLE performed_service (
+	id SERIAL NOT NULL, 
+	appointment_id INTEGER NOT NULL, 
+	plan_item_id INTEGER, 
+	service_id INTEGER NOT NULL, 
+	tooth INTEGER, 
+	surfaces VARCHAR(8) NOT NULL, 
+	quantity INTEGER NOT NULL, 
+	price NUMERIC(12, 2) NOT NULL, 
+	insured BOOLEAN NOT NULL, 
+	note TEXT, 
+	performed_by_id INTEGER NOT NULL, 
+	performed_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	invoice_line_id INTEGER, 
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	deleted_at TIMESTAMP WITH TIME ZONE, 
+	CONSTRAINT pk_performed_service PRIMARY KEY (id), 
+	CONSTRAINT ck_performed_service_quantity CHECK (quantity > 0), 
+	CONSTRAINT ck_performed_service_price CHECK (price >= 0), 
+	CONSTRAINT ck_performed_service_fdi_tooth CHECK (tooth IS NULL OR tooth IN (11, 12, 13, 14, 15, 16, 17, 18, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33, 34, 35, 36, 37, 38, 41, 42, 43, 44, 45, 46, 47, 48, 51, 52, 53, 54, 55, 61, 62, 63, 64, 65, 71, 72, 73, 74, 75, 81, 82, 83, 84, 85)), 
+	CONSTRAINT ck_performed_service_surfaces CHECK (length(replace(replace(replace(replace(replace(replace(replace(replace(surfaces, 'M', ''), 'O', ''), 'I', ''), 'D', ''), 'B', ''), 'V', ''), 'L', ''), 'P', '')) = 0 AND length(surfaces) - length(replace(surfaces, 'M', '')) <= 1 AND length(surfaces) - length(replace(surfaces, 'O', '')) <= 1 AND length(surfaces) - length(replace(surfaces, 'I', '')) <= 1 AND length(surfaces) - length(replace(surfaces, 'D', '')) <= 1 AND length(surfaces) - length(replace(surfaces, 'B', '')) <= 1 AND length(surfaces) - length(replace(surfaces, 'V', '')) <= 1 AND length(surfaces) - length(replace(surfaces, 'L', '')) <= 1 AND length(surfaces) - length(replace(surfaces, 'P', '')) <= 1), 
+	CONSTRAINT fk_performed_service_appointment_id_appointment FOREIGN KEY(appointment_id) REFERENCES appointment (id), 
+	CONSTRAINT fk_performed_service_plan_item_id_plan_item FOREIGN KEY(plan_item_id) REFERENCES plan_item (id), 
+	CONSTRAINT fk_performed_service_service_id_service FOREIGN KEY(service_id) REFERENCES service (id), 
+	CONSTRAINT fk_performed_service_performed_by_id_staff FOREIGN KEY(performed_by_id) REFERENCES staff (id), 
+	CONSTRAINT fk_performed_service_invoice_line_id_invoice_line FOREIGN KEY(invoice_line_id) REFERENCES invoice_line (id)
+);
+
+CREATE INDEX ix_performed_service_appointment_id ON performed_service (appointment_id);
+
+CREATE INDEX ix_performed_service_invoice_line_id ON performed_service (invoice_line_id);
+
+CREATE INDEX ix_performed_service_performed_by_id ON performed_service (performed_by_id);
+
+CREATE INDEX ix_performed_service_plan_item_id ON performed_service (plan_item_id);
+
+CREATE INDEX ix_performed_service_service_id ON performed_service (service_id);

@@ -46,9 +46,10 @@ RECORDS = {
     "task": "tasks.services: who did it and when from the server; cancelled, not deleted",
     "message": "messaging: the outbox is written by the reminder machinery",
     "patient_document": "documents.services: drafts of a branch; signed at the server's time, then never changed or deleted (a flush guard)",
-    "invoice": "billing.services: numbered per branch and year; draft → issued → paid, or cancelled; never deleted",
+    "performed_service": "billing.performed: marked at the visit by its doctor, priced when marked, invoiced once; soft delete before it is issued",
+    "invoice": "billing.services: numbered per branch and year without gaps; draft → issued → partly paid → paid, or cancelled with a reason; never deleted",
     "invoice_line": "billing.services: only a draft invoice's lines, priced from today's price list or the plan",
-    "payment": "billing.services: received by the signed-in person; only its note and receipt change; the owner's recycle bin",
+    "payment": "billing.services: received by the signed-in person, numbered receipts; only its note changes; refunds are negative with a reason; the owner's recycle bin",
     "time_clock": "timeclock.services: one open entry per person, none overlapping; the owner's recycle bin",
 }
 

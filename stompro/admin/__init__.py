@@ -5,7 +5,7 @@ from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from ..org.roles import ADMINISTRATOR, CALL_CENTER, DOCTOR, EVERYONE
+from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, DOCTOR, EVERYONE
 from ..security import csp_nonce
 from .base import RoleGuard, current_roles
 from .permissions import Permissions
@@ -17,7 +17,8 @@ from .theme import bp as theme_bp
 class HomeView(RoleGuard, AdminIndexView):
     """The start page; like every admin page it needs a signed-in person.
     The call center starts on the task book, the reception on the schedule
-    board, a doctor on their day; everyone else on the welcome page."""
+    board, a doctor on their day, a cashier at the cash desk; everyone else
+    on the welcome page."""
 
     permissions = Permissions(list=EVERYONE)
 
@@ -25,7 +26,7 @@ class HomeView(RoleGuard, AdminIndexView):
     def index(self):
         roles = current_roles()
         landing = ("tasks" if CALL_CENTER in roles else "schedule" if ADMINISTRATOR in roles
-                   else "my_day" if DOCTOR in roles else None)
+                   else "my_day" if DOCTOR in roles else "cash_desk" if CASHIER in roles else None)
         view = next((v for v in self.admin._views if v.endpoint == landing), None)
         if view is not None and view.is_accessible():
             return view.index()

@@ -43,7 +43,7 @@ VALUE_LABELS = {
     # a branch's documents gate
     "block": _l("Refuse treatment without the documents"), "warn": _l("Warn, and go ahead with a reason"),
     # billing
-    "issued": _l("Issued"), "paid": _l("Paid"),
+    "issued": _l("Issued"), "partly_paid": _l("Partly paid"), "paid": _l("Paid"),
     "cash": _l("Cash"), "card": _l("Card"), "online": _l("Online"), "deposit": _l("Deposit"),
     # access log
     "patient_card": _l("Patient card"), "chart": _l("Dental chart"), "exams": _l("Medical card"),

@@ -59,6 +59,8 @@ LABELS = {
     "valid_to": _l("Valid until"),
     "tooth": _l("Tooth"),
     "surfaces": _l("Surfaces"),
+    "insured": _l("Insured"),
+    "invoice_line": _l("Invoice line"),
     "condition": _l("Condition"),
     "exam": _l("Exam"),
     "author": _l("Author"),

@@ -19,10 +19,12 @@ from ..catalog.models import Service
 from ..db import utcnow
 from ..extensions import db
 from ..org.branches import branch_condition
-from ..org.roles import ADMINISTRATOR, CASHIER, COORDINATOR, MONEY, OWNER
+from ..org.roles import ADMINISTRATOR, CASHIER, COORDINATOR, DOCTOR, MONEY, OWNER
 from ..patients.models import InsuranceCompany, Patient
 from ..timefmt import format_money
-from .models import Invoice, InvoiceLine, Payment, PaymentSchedule
+from ..scheduling.models import Appointment
+from .models import Invoice, InvoiceLine, Payment, PaymentSchedule, PerformedService
+from .performed import take_back
 from .services import (
     add_line, create_invoice, delete_payment, invoice_summary, record_payment, remove_line, update_invoice,
     update_line, update_payment,
@@ -30,6 +32,7 @@ from .services import (
 
 CATEGORY = _l("Billing")
 CASH_DESK = frozenset({OWNER, CASHIER, ADMINISTRATOR})
+PERFORMED_READERS = frozenset({DOCTOR, OWNER, ADMINISTRATOR, CASHIER})
 
 
 # -- pickers ----------------------------------------------------------------------------
@@ -107,8 +110,8 @@ class InvoiceAdmin(StomproModelView):
     simple_list_pager = True
     column_list = ("number", "issued_at", "patient", "clinic", "payer_kind", "status", "total")
     column_details_list = (
-        "number", "issued_at", "patient", "clinic", "payer_kind", "insurance_company", "status", "note", "lines",
-        "created_at", "updated_at",
+        "number", "issued_at", "patient", "clinic", "payer_kind", "insurance_company", "appointment", "status",
+        "cancel_reason", "note", "lines", "created_at", "updated_at",
     )
     column_filters = (
         "status", "payer_kind", "issued_at",
@@ -120,17 +123,16 @@ class InvoiceAdmin(StomproModelView):
     column_default_sort = ("issued_at", True)
     column_formatters = {"total": _money_column}
     column_formatters_detail = {"lines": _lines_and_totals}
-    column_descriptions = {"number": _l("Leave it blank for the branch's next number.")}
-    form_columns = ("number", "patient", "clinic", "payer_kind", "insurance_company", "issued_at", "status", "note")
-    form_args = {
-        "number": {"validators": [Optional()]}, "issued_at": {"default": utcnow},
-    }
-    form_widget_args = {"number": {"required": False}}
+    column_descriptions = {"cancel_reason": _l("Required when the invoice is cancelled.")}
+    form_columns = ("patient", "clinic", "payer_kind", "insurance_company", "issued_at", "status", "cancel_reason",
+                    "note")
+    form_args = {"issued_at": {"default": utcnow}}
     form_ajax_refs = {"patient": PatientLookup()}
 
     def get_create_form(self):
         form_class = super().get_create_form()
         del form_class.status  # a new invoice is a draft
+        del form_class.cancel_reason
         return form_class
 
 
@@ -176,7 +178,8 @@ class InvoiceLineAdmin(StomproModelView):
 class PaymentAdmin(StomproModelView):
     """Payments taken at the desks of the person's branches, received by the
     signed-in person (billing.services). A recorded payment changes only its
-    note and receipt number; the owner moves a wrong one to the recycle bin."""
+    note; the owner moves a wrong one to the recycle bin. Its receipt number
+    is the branch's next one."""
 
     permissions = Permissions.managed_by(CASH_DESK, export=MONEY, delete={OWNER})
     writes = Writes(create=record_payment, update=update_payment, delete=delete_payment)
@@ -191,15 +194,40 @@ class PaymentAdmin(StomproModelView):
     column_searchable_list = ("receipt_number",)
     column_sortable_list = ("paid_at", "amount")
     column_default_sort = ("paid_at", True)
-    form_columns = ("patient", "invoice", "clinic", "method", "amount", "paid_at", "receipt_number", "note")
+    form_columns = ("patient", "invoice", "clinic", "method", "amount", "paid_at", "note")
     form_args = {"paid_at": {"default": utcnow}}
-    form_ajax_refs = {"patient": PatientLookup(), "invoice": InvoiceLookup(statuses=("issued",))}
+    form_ajax_refs = {"patient": PatientLookup(), "invoice": InvoiceLookup(statuses=("issued", "partly_paid"))}
 
     def get_edit_form(self):
         form_class = super().get_edit_form()
         for name in ("patient", "invoice", "clinic", "method", "amount", "paid_at"):
             delattr(form_class, name)  # a recorded payment keeps them
         return form_class
+
+
+class PerformedServiceAdmin(StomproModelView):
+    """What doctors marked performed at visits of the person's branches; marked
+    on the visit's own screen (billing.performed), taken back here or there
+    while its invoice is a draft."""
+
+    permissions = Permissions(list=PERFORMED_READERS, delete=frozenset({DOCTOR, OWNER}), export=MONEY)
+    writes = Writes(delete=take_back)
+    read_only_message = _l("Services are marked performed on the visit's screen, from the doctor's day or the board.")
+    simple_list_pager = True
+    column_list = ("performed_at", "appointment", "service", "tooth", "surfaces", "quantity", "price", "insured",
+                   "performed_by", "invoice_line")
+    column_filters = ("performed_at", "tooth", "insured",
+                      staff_filter(PerformedService.performed_by_id, LABELS["performed_by"], roles={DOCTOR}),
+                      rows_filter(PerformedService.service_id, LABELS["service"], Service, Service.code))
+    column_sortable_list = ("performed_at", "tooth", "price")
+    column_default_sort = ("performed_at", True)
+    column_formatters = {"price": _money_column}
+
+    def _visible(self, query):
+        """Live services of visits in the person's branches."""
+        query = super()._visible(query)
+        mine = select(Appointment.id).where(branch_condition(Appointment.clinic_id, current_user._get_current_object()))
+        return query.filter(PerformedService.appointment_id.in_(mine))
 
 
 class PaymentScheduleAdmin(StomproModelView):
@@ -216,9 +244,18 @@ class PaymentScheduleAdmin(StomproModelView):
 
 
 def register(admin):
+    from .desk_views import CashDeskView
+    from .performed_views import PerformedServicesView
+
+    admin.add_view(CashDeskView(name=_l("Cash desk"), category=CATEGORY, endpoint="cash_desk", url="/admin/cash-desk"))
+
+    admin.add_view(PerformedServicesView(name=_l("Performed services"), endpoint="performed_services",
+                                         url="/admin/visit-services"))
     admin.add_view(InvoiceAdmin(Invoice, db, name=_l("Invoices"), category=CATEGORY, endpoint="invoice"))
     admin.add_view(InvoiceLineAdmin(InvoiceLine, db, name=_l("Invoice lines"), category=CATEGORY,
                                     endpoint="invoice_line"))
     admin.add_view(PaymentAdmin(Payment, db, name=_l("Payments"), category=CATEGORY, endpoint="payment"))
+    admin.add_view(PerformedServiceAdmin(PerformedService, db, name=_l("Performed services"), category=CATEGORY,
+                                         endpoint="performed_service"))
     admin.add_view(PaymentScheduleAdmin(PaymentSchedule, db, name=_l("Payment schedules"), category=CATEGORY,
                                         endpoint="payment_schedule"))

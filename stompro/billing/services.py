@@ -7,18 +7,18 @@ only to the branches they work in (org.branches.require_branch); owners and
 the call center work network-wide.
 
 Invoices
-  - A new invoice is a draft; its number is the branch's next one,
-    ``INV<branch id>-<year>-<sequence>``, unless one is typed (unique, at
-    most 30 characters); ``issued_at`` is now unless typed, never in the
-    future.
-  - Status: draft → issued → paid, and draft or issued → cancelled. Nothing
-    leaves paid or cancelled. An invoice is issued only with at least one
-    line, marked paid only when its payments cover its total (a payment that
-    covers it marks it paid by itself), and cancelled only without live
-    payments.
-  - Once issued, the number, patient, branch, payer, insurer and date no
-    longer change; a paid or cancelled invoice is closed: only its note
-    changes.
+  - A new invoice is a draft; its number is the branch's next one of the
+    year, ``INV<branch id>-<year>-<sequence>``, without gaps (numbering.py);
+    nobody types it. ``issued_at`` is now unless typed, never in the future.
+  - Status: draft → issued → partly paid → paid, and draft, issued or partly
+    paid → cancelled, with a reason. Nothing leaves paid or cancelled. An
+    invoice is issued only with at least one line; its payments move it
+    between issued, partly paid and paid by themselves ("paid" by hand only
+    when they cover it); it is cancelled only without live payments.
+  - Issuing a self-paid invoice spends the patient's deposit on it, up to
+    what it is due.
+  - Once issued, the patient, branch, payer, insurer and date no longer
+    change; a paid or cancelled invoice is closed: only its note changes.
   - An insurance invoice names the insurer, and the patient holds a policy
     of that insurer in force on the invoice's date; a self-paid one has no
     insurer.
@@ -35,57 +35,66 @@ Lines
 Payments
   - Received by the signed-in person (never chosen), at ``paid_at`` (now by
     default, never in the future, at most PAYMENT_BACKDATE_DAYS back), an
-    amount > 0 within Numeric(12, 2), in one of PAYMENT_METHODS.
-  - Of an invoice, if given: the same patient's and branch's, issued (not a
-    draft, not paid, not cancelled), and at most what is still due on it.
+    amount > 0 within Numeric(12, 2), in one of PAYMENT_METHODS; numbered
+    as the branch's next receipt ``R<branch id>-<year>-<sequence>``.
+  - Of an invoice, if given: the same patient's and branch's, issued or
+    partly paid, and at most what is still due on it (the desk's
+    take_payment puts the rest on the patient's deposit).
     "insurance" is only for an insurance invoice; "deposit" spends the
     patient's advance (payments without an invoice) on an invoice, so it
     needs one and at most the advance left.
-  - Never changed once recorded but for the note and the receipt number
-    (unique). An owner moves a wrong payment to the recycle bin (soft
-    delete): its invoice is no longer paid if it no longer is covered, and
-    an advance already spent cannot go.
+  - Never changed once recorded but for the note. An owner moves a wrong
+    payment to the recycle bin (soft delete): its invoice's status follows
+    what is still paid, and an advance already spent cannot go.
+  - A refund gives back deposit money: a negative payment without an
+    invoice, at most the deposit, with a reason, by the owner or a cashier.
+
+Balance
+  - What the patient owes is what is due on their self-paid invoices
+    (issued or partly paid); their deposit is the advance not spent; the
+    balance is the deposit less what they owe (patient_balance), which is
+    always their payments less their invoices.
 """
 from datetime import timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, true
-from sqlalchemy.exc import IntegrityError
+from typing import NamedTuple
+
+from sqlalchemy import func, select, true, type_coerce
 
 from .. import bounds
 from ..catalog.models import PriceListItem
 from ..catalog.prices import current_price_list
 from ..chart.teeth import validate_tooth
-from ..db import utcnow
+from ..db import MONEY as MONEY_TYPE, utcnow
 from ..errors import DomainError, NotAllowed
 from ..org.branches import require_branch
-from ..org.roles import OWNER
+from ..org.roles import CASHIER, OWNER
 from ..patients.models import InsurancePolicy
 from ..planning.models import PAYER_KINDS, PlanStage, PlanVariant, TreatmentPlan
 from ..patients.services import require_live_patient
 from ..records import same_value, soft_delete
 from ..timefmt import format_money, to_local
 from .models import INVOICE_STATUSES, PAYMENT_METHODS, Invoice, InvoiceLine, Payment
+from .numbering import next_number
 
 NEXT_INVOICE_STATUSES = {
     "draft": ("issued", "cancelled"),
-    "issued": ("paid", "cancelled"),
+    "issued": ("partly_paid", "paid", "cancelled"),
+    "partly_paid": ("paid", "cancelled"),
     "paid": (),
     "cancelled": (),
 }
 CLOSED_INVOICE_STATUSES = ("paid", "cancelled")
+OPEN_INVOICE_STATUSES = ("issued", "partly_paid")  # what takes payments
+BILLED_STATUSES = OPEN_INVOICE_STATUSES + ("paid",)  # what the payer owes or owed
 # What an invoice holds once it is issued (printed, handed to the payer).
-FIXED_ONCE_ISSUED = ("number", "patient", "clinic", "payer_kind", "insurance_company", "issued_at")
+FIXED_ONCE_ISSUED = ("patient", "clinic", "payer_kind", "insurance_company", "issued_at")
 INVOICE_FIELDS = FIXED_ONCE_ISSUED + ("note",)
 LINE_FIELDS = ("invoice", "service", "tooth", "quantity", "price", "discount", "plan_item")
-PAYMENT_FIELDS = ("patient", "invoice", "clinic", "method", "amount", "paid_at", "receipt_number", "note")
-PAYMENT_NOTES = ("receipt_number", "note")  # what a recorded payment may still change
+PAYMENT_FIELDS = ("patient", "invoice", "clinic", "method", "amount", "paid_at", "note")
 
-NUMBER_PREFIX = "INV"
-NUMBER_LENGTH = 30
-RECEIPT_LENGTH = 40
-NUMBER_ATTEMPTS = 5
 MAX_QUANTITY = 999
 PAYMENT_BACKDATE_DAYS = 30
 ZERO = Decimal("0.00")
@@ -98,44 +107,33 @@ ADVANCE_METHODS = ("cash", "card", "online")
 
 
 def create_invoice(session, actor, patient=None, clinic=None, payer_kind="self", insurance_company=None,
-                   issued_at=None, number=None, note=None, now=None):
-    """A draft invoice of ``patient`` at ``clinic``; the number is the
-    branch's next one unless typed, ``issued_at`` now unless typed."""
+                   issued_at=None, note=None, appointment=None, now=None):
+    """A draft invoice of ``patient`` at ``clinic`` (of ``appointment``'s
+    performed services, when given), numbered as the branch's next one;
+    ``issued_at`` now unless typed."""
     now = now or utcnow()
     values = {
         "patient": patient, "clinic": clinic, "payer_kind": payer_kind or "self",
-        "insurance_company": insurance_company, "issued_at": issued_at or now,
-        "number": _clean(number), "note": _clean(note),
+        "insurance_company": insurance_company, "issued_at": issued_at or now, "note": _clean(note),
     }
     _check_invoice(session, actor, None, values, now)
-    invoice = Invoice(status="draft", **values)
-    generated = invoice.number is None
-    for attempt in range(NUMBER_ATTEMPTS):
-        if generated:
-            invoice.number = _next_number(session, clinic, invoice.issued_at)
-        try:
-            with session.begin_nested():  # two cashiers taking the same number: the second takes the next one
-                session.add(invoice)
-                session.flush()
-            return invoice
-        except IntegrityError:
-            if not generated or attempt == NUMBER_ATTEMPTS - 1 or not _number_taken(session, invoice.number):
-                raise
+    invoice = Invoice(status="draft", appointment=appointment, **values)
+    invoice.number = next_number(session, "invoice", clinic, invoice.issued_at)
+    session.add(invoice)
+    session.flush()
     return invoice
 
 
-def update_invoice(session, actor, invoice, status=None, now=None, **changes):
+def update_invoice(session, actor, invoice, status=None, cancel_reason=None, now=None, **changes):
     """Change an invoice's header (``changes`` among INVOICE_FIELDS), then its
     status; see the module's rules for what is fixed when."""
     _known(changes, INVOICE_FIELDS)
     now = now or utcnow()
     require_branch(actor, invoice.clinic_id)
     _refuse_deleted(invoice, _l("This invoice was deleted."))
-    if "number" in changes and not _clean(changes["number"]):
-        changes.pop("number")  # a blank number keeps the one the invoice has
     if "payer_kind" in changes and not changes["payer_kind"]:
         changes["payer_kind"] = "self"
-    wanted = {name: _clean(value) if name in ("number", "note") else value for name, value in changes.items()}
+    wanted = {name: _clean(value) if name == "note" else value for name, value in changes.items()}
     if wanted.get("payer_kind", invoice.payer_kind) == "self":
         wanted["insurance_company"] = None  # a self-paid invoice has no insurer
     changed = [name for name in INVOICE_FIELDS if name in wanted and not same_value(getattr(invoice, name), wanted[name])]
@@ -147,7 +145,7 @@ def update_invoice(session, actor, invoice, status=None, now=None, **changes):
     fixed = [name for name in changed if name in FIXED_ONCE_ISSUED]
     if invoice.status != "draft" and fixed:
         raise DomainError(
-            _l("An issued invoice keeps its number, patient, branch, payer and date; cancel it and make a new one."),
+            _l("An issued invoice keeps its patient, branch, payer and date; cancel it and make a new one."),
             field=fixed[0],
         )
     if set(changed) - {"note"}:
@@ -159,12 +157,13 @@ def update_invoice(session, actor, invoice, status=None, now=None, **changes):
         setattr(invoice, name, wanted[name])
     session.flush()
     if status is not None and status != invoice.status:
-        set_invoice_status(session, actor, invoice, status)
+        set_invoice_status(session, actor, invoice, status, reason=cancel_reason, now=now)
     return invoice
 
 
-def set_invoice_status(session, actor, invoice, status):
-    """Move an invoice along NEXT_INVOICE_STATUSES (see the module's rules)."""
+def set_invoice_status(session, actor, invoice, status, reason=None, now=None):
+    """Move an invoice along NEXT_INVOICE_STATUSES (see the module's rules);
+    ``reason`` is why it is cancelled."""
     require_branch(actor, invoice.clinic_id)
     _refuse_deleted(invoice, _l("This invoice was deleted."))
     if status not in INVOICE_STATUSES:
@@ -183,14 +182,40 @@ def set_invoice_status(session, actor, invoice, status):
             raise DomainError(
                 _l("The invoice is not fully paid: %(due)s is still due.", due=format_money(due)), field="status"
             )
-    if status == "cancelled" and _paid(session, invoice) > ZERO:
-        raise DomainError(
-            _l("This invoice has payments; the owner moves them to the recycle bin before it is cancelled."),
-            field="status",
-        )
+    if status == "partly_paid" and not ZERO < _paid(session, invoice) < invoice_total(session, invoice):
+        raise DomainError(_l("An invoice is partly paid only while its payments cover part of it."), field="status")
+    if status == "cancelled":
+        if _paid(session, invoice) > ZERO:
+            raise DomainError(
+                _l("This invoice has payments; the owner moves them to the recycle bin before it is cancelled."),
+                field="status",
+            )
+        text = _clean(reason)
+        if text is None:
+            raise DomainError(_l("Write why the invoice is cancelled."), field="cancel_reason")
+        bounds.require(bounds.text_problem(text), "cancel_reason")
+        invoice.cancel_reason = text
     invoice.status = status
     session.flush()
+    if status == "issued" and invoice.payer_kind == "self":
+        _spend_deposit(session, actor, invoice, now or utcnow())
     return invoice
+
+
+def _spend_deposit(session, actor, invoice, now):
+    """The patient's deposit pays what it can of an invoice just issued."""
+    amount = min(advance_left(session, invoice.patient), invoice_due(session, invoice))
+    if amount > ZERO:
+        record_payment(session, actor, invoice=invoice, method="deposit", amount=amount, now=now)
+
+
+def _settle(session, invoice):
+    """An issued invoice's status follows its payments: issued, partly paid or paid."""
+    if invoice.status not in BILLED_STATUSES:
+        return
+    paid, total = _paid(session, invoice), invoice_total(session, invoice)
+    invoice.status = "issued" if paid == ZERO else "paid" if paid >= total else "partly_paid"
+    session.flush()
 
 
 def live_lines(session, invoice):
@@ -255,34 +280,7 @@ def _check_invoice(session, actor, invoice, values, now):
             )
     else:
         values["insurance_company"] = None
-    number = values["number"]
-    if number is not None:
-        bounds.require(bounds.text_problem(number, NUMBER_LENGTH, multiline=False), "number")
-        if _number_taken(session, number, invoice):
-            raise DomainError(_l("An invoice with this number already exists."), field="number")
     bounds.require(bounds.text_problem(values["note"]), "note")
-
-
-def _number_taken(session, number, invoice=None):
-    return session.execute(
-        select(Invoice.id).where(
-            Invoice.number == number, Invoice.id != invoice.id if invoice is not None else true()
-        ).limit(1)
-    ).first() is not None
-
-
-def _next_number(session, clinic, issued_at):
-    """The branch's next number in the invoice's year: INV1-2026-000042."""
-    prefix = f"{NUMBER_PREFIX}{clinic.id}-{to_local(issued_at).year}-"
-    last = session.scalar(
-        select(Invoice.number)
-        .where(Invoice.number.like(f"{prefix}%"))
-        .order_by(func.length(Invoice.number).desc(), Invoice.number.desc())
-        .limit(1)
-    )
-    tail = last[len(prefix):] if last else ""
-    sequence = int(tail) + 1 if tail.isdigit() else 1
-    return f"{prefix}{sequence:06d}"
 
 
 # -- lines ---------------------------------------------------------------------------------
@@ -362,7 +360,7 @@ def _set_line(session, line, invoice, service, tooth, quantity, price, discount,
     if price in (None, ""):
         price = plan_item.price if plan_item is not None and plan_item.service_id == service.id else None
         if price is None:
-            price = _listed_price(session, service, today or to_local(utcnow()).date())
+            price = listed_price(session, service, today or to_local(utcnow()).date())
     price = _money(price, "price")
     if price < ZERO:
         raise DomainError(_l("The price cannot be negative."), field="price")
@@ -401,7 +399,7 @@ def _check_plan_item(session, line, invoice, plan_item):
         raise DomainError(_l("This plan item is already on an invoice."), field="plan_item")
 
 
-def _listed_price(session, service, day):
+def listed_price(session, service, day):
     try:
         price_list = current_price_list(session, day)
     except DomainError as error:
@@ -420,9 +418,9 @@ def _listed_price(session, service, day):
 
 
 def record_payment(session, actor, patient=None, invoice=None, clinic=None, method=None, amount=None, paid_at=None,
-                   receipt_number=None, note=None, now=None):
-    """A payment received by ``actor``; see the module's rules. A payment
-    that covers what is due on an issued invoice marks it paid."""
+                   note=None, now=None):
+    """A payment received by ``actor``; see the module's rules. The
+    invoice's status follows: partly paid, or paid once it is covered."""
     now = now or utcnow()
     if invoice is not None:  # the API may name just the invoice
         patient = patient or invoice.patient
@@ -447,8 +445,6 @@ def record_payment(session, actor, patient=None, invoice=None, clinic=None, meth
             _l("A payment is recorded within %(days)s days of receiving it.", days=PAYMENT_BACKDATE_DAYS),
             field="paid_at",
         )
-    receipt_number = _clean(receipt_number)
-    _check_receipt_number(session, None, receipt_number)
     note = _clean(note)
     bounds.require(bounds.text_problem(note), "note")
     if invoice is not None:
@@ -462,27 +458,117 @@ def record_payment(session, actor, patient=None, invoice=None, clinic=None, meth
             raise DomainError(
                 _l("The patient's advance has %(left)s left.", left=format_money(left)), field="amount"
             )
+    return _add_payment(session, actor, patient, invoice, clinic, method, amount, paid_at, note)
+
+
+def _add_payment(session, actor, patient, invoice, clinic, method, amount, paid_at, note):
     payment = Payment(
         patient=patient, invoice=invoice, clinic=clinic, method=method, amount=amount, paid_at=paid_at,
-        received_by=actor, receipt_number=receipt_number, note=note,
+        received_by=actor, note=note, receipt_number=next_number(session, "receipt", clinic, paid_at),
     )
     session.add(payment)
     session.flush()
-    if invoice is not None and invoice.status == "issued" and invoice_due(session, invoice) == ZERO:
-        invoice.status = "paid"
-        session.flush()
+    if invoice is not None:
+        _settle(session, invoice)
     return payment
 
 
+class Taken(NamedTuple):
+    """What the desk took: the payment of the invoice and, of what was more
+    than due, the payment that went to the patient's deposit."""
+
+    payment: Payment | None
+    deposit: Payment | None
+
+
+def take_payment(session, actor, invoice, method=None, amount=None, note=None, now=None):
+    """The cashier takes ``amount`` for ``invoice``: what is due pays it and
+    the rest (cash, card or online) becomes the patient's deposit."""
+    now = now or utcnow()
+    if invoice is None:
+        raise DomainError(_l("Choose the invoice."), field="invoice")
+    if amount in (None, ""):
+        raise DomainError(_l("Enter the amount."), field="amount")
+    amount = _money(amount, "amount")
+    due = invoice_due(session, invoice) if invoice.status in OPEN_INVOICE_STATUSES else ZERO
+    if amount <= due or method not in ADVANCE_METHODS or due == ZERO:
+        return Taken(record_payment(session, actor, invoice=invoice, method=method, amount=amount, note=note,
+                                    now=now), None)
+    paid = record_payment(session, actor, invoice=invoice, method=method, amount=due, note=note, now=now)
+    deposit = record_payment(session, actor, patient=invoice.patient, clinic=invoice.clinic, method=method,
+                             amount=amount - due, note=note, now=now)
+    return Taken(paid, deposit)
+
+
+def refund(session, actor, patient=None, clinic=None, method=None, amount=None, reason=None, now=None):
+    """Give back deposit money: a negative payment without an invoice, by
+    the owner or a cashier, with a reason, at most the deposit."""
+    now = now or utcnow()
+    if not {OWNER, CASHIER} & set(actor.roles):
+        raise NotAllowed(_l("Only the owner or a cashier gives money back."))
+    require_live_patient(patient)
+    if clinic is None:
+        raise DomainError(_l("Choose the branch."), field="clinic")
+    require_branch(actor, clinic)
+    if method not in ADVANCE_METHODS:
+        raise DomainError(_l("Choose how the money is given back."), field="method")
+    if amount in (None, ""):
+        raise DomainError(_l("Enter the amount."), field="amount")
+    amount = _money(amount, "amount")
+    if amount <= ZERO:
+        raise DomainError(_l("The amount must be greater than zero."), field="amount")
+    text = _clean(reason)
+    if text is None:
+        raise DomainError(_l("Write why the money is given back."), field="reason")
+    bounds.require(bounds.text_problem(text), "reason")
+    left = advance_left(session, patient)
+    if amount > left:
+        raise DomainError(_l("The patient's deposit is %(left)s: no more can be given back.",
+                             left=format_money(left)), field="amount")
+    return _add_payment(session, actor, patient, None, clinic, method, -amount, now, text)
+
+
+class Balance(NamedTuple):
+    owed: Decimal  # due on the patient's self-paid invoices
+    deposit: Decimal  # the advance not spent
+    balance: Decimal  # deposit − owed: below zero, a debt
+
+
+def patient_balance(session, patient):
+    """The one place a patient's debt and deposit are computed: the card,
+    the cash desk and the API read it here, in one statement."""
+    billed = (Invoice.patient_id == patient.id, Invoice.deleted_at.is_(None), Invoice.payer_kind == "self",
+              Invoice.status.in_(OPEN_INVOICE_STATUSES))
+    total = (
+        select(func.coalesce(func.sum(InvoiceLine.price * InvoiceLine.quantity - InvoiceLine.discount), 0))
+        .join(Invoice, InvoiceLine.invoice_id == Invoice.id)
+        .where(*billed, InvoiceLine.deleted_at.is_(None))
+    )
+    paid = (
+        select(func.coalesce(func.sum(Payment.amount), 0))
+        .join(Invoice, Payment.invoice_id == Invoice.id)
+        .where(*billed, Payment.deleted_at.is_(None))
+    )
+    mine = (Payment.patient_id == patient.id, Payment.deleted_at.is_(None))
+    brought = select(func.coalesce(func.sum(Payment.amount), 0)).where(
+        *mine, Payment.invoice_id.is_(None), Payment.method.in_(ADVANCE_METHODS))
+    spent = select(func.coalesce(func.sum(Payment.amount), 0)).where(*mine, Payment.method == "deposit")
+    row = session.execute(select(*(type_coerce(q.scalar_subquery(), MONEY_TYPE)
+                                   for q in (total, paid, brought, spent)))).one()
+    total, paid, brought, spent = (_decimal(value) for value in row)
+    owed, deposit = max(total - paid, ZERO), max(brought - spent, ZERO)
+    return Balance(owed, deposit, deposit - owed)
+
+
 def update_payment(session, actor, payment, now=None, **changes):
-    """Change a payment's note or receipt number; anything else given must be
-    what the payment already holds (a wrong payment is moved to the recycle
-    bin by the owner and recorded anew)."""
+    """Change a payment's note; anything else given must be what the
+    payment already holds (a wrong payment is moved to the recycle bin by
+    the owner and recorded anew)."""
     _known(changes, PAYMENT_FIELDS)
     require_branch(actor, payment.clinic_id)
     _refuse_deleted(payment, _l("This payment was deleted."))
     for name in PAYMENT_FIELDS:
-        if name in PAYMENT_NOTES or name not in changes:
+        if name == "note" or name not in changes:
             continue
         if not same_value(getattr(payment, name), changes[name]):
             raise DomainError(
@@ -490,11 +576,6 @@ def update_payment(session, actor, payment, now=None, **changes):
                    "recorded again."),
                 field=name,
             )
-    if "receipt_number" in changes:
-        receipt_number = _clean(changes["receipt_number"])
-        if receipt_number != payment.receipt_number:
-            _check_receipt_number(session, payment, receipt_number)
-            payment.receipt_number = receipt_number
     if "note" in changes:
         note = _clean(changes["note"])
         bounds.require(bounds.text_problem(note), "note")
@@ -515,16 +596,15 @@ def delete_payment(session, actor, payment):
         if advance_left(session, payment.patient) < payment.amount:
             raise DomainError(_l("This advance is already spent on invoices; remove those payments first."))
     soft_delete(session, payment)
-    invoice = payment.invoice
-    if invoice is not None and invoice.status == "paid" and invoice_due(session, invoice) > ZERO:
-        invoice.status = "issued"
-        session.flush()
+    if payment.invoice is not None:
+        _settle(session, payment.invoice)
     return payment
 
 
 def advance_left(session, patient):
     """The patient's advance not yet spent: payments without an invoice
-    (cash, card, online) less payments "from the deposit"."""
+    (cash, card, online; refunds are negative) less payments "from the
+    deposit"."""
     rows = session.execute(
         select(Payment.method, func.coalesce(func.sum(Payment.amount), 0))
         .where(
@@ -545,7 +625,7 @@ def _check_paid_invoice(session, patient, clinic, invoice, method, amount):
         raise DomainError(_l("This invoice is another patient's."), field="invoice")
     if invoice.clinic_id != clinic.id:
         raise DomainError(_l("This invoice is of another branch."), field="invoice")
-    if invoice.status != "issued":
+    if invoice.status not in OPEN_INVOICE_STATUSES:
         raise DomainError(
             _l("The invoice is “%(status)s”: only an issued invoice takes payments.", status=_label(invoice.status)),
             field="invoice",
@@ -559,19 +639,6 @@ def _check_paid_invoice(session, patient, clinic, invoice, method, amount):
                due=format_money(due)),
             field="amount",
         )
-
-
-def _check_receipt_number(session, payment, receipt_number):
-    if receipt_number is None:
-        return
-    bounds.require(bounds.text_problem(receipt_number, RECEIPT_LENGTH, multiline=False), "receipt_number")
-    taken = session.execute(
-        select(Payment.id).where(
-            Payment.receipt_number == receipt_number, Payment.id != payment.id if payment is not None else true()
-        ).limit(1)
-    ).first()
-    if taken is not None:
-        raise DomainError(_l("A payment with this receipt number already exists."), field="receipt_number")
 
 
 def _paid(session, invoice):

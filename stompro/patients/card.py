@@ -12,7 +12,8 @@ from sqlalchemy import and_, func, select, type_coerce, union_all
 from sqlalchemy.orm import joinedload
 
 from ..admin.choices import VALUE_LABELS
-from ..billing.models import Invoice, InvoiceLine, Payment
+from ..billing.models import Invoice
+from ..billing.services import Balance, patient_balance
 from ..bounds import bounded_id
 from ..chart.odontogram import ChartView, build_view, default_dentition
 from ..chart.services import ChartEntry, current_chart
@@ -36,11 +37,6 @@ INVOICES_SHOWN = 10
 
 # Visits still waiting for the patient; once their time has passed they are overdue.
 AWAITED_STATUSES = ("booked", "confirmed")
-# Invoices the patient owes: issued to them and not cancelled or still a draft.
-OWED_INVOICE_STATUSES = ("issued", "paid")
-# Money the patient brought in. "insurance" is the insurer's money and
-# "deposit" settles an invoice from an advance already counted when it was paid.
-PATIENT_PAYMENT_METHODS = ("cash", "card", "online")
 
 
 @dataclass(frozen=True)
@@ -150,23 +146,6 @@ class InvoiceSummary:
 
 
 @dataclass(frozen=True)
-class Balance:
-    """``due`` = invoiced − paid: above zero the patient owes, below zero it is an advance."""
-
-    invoiced: Decimal
-    paid: Decimal
-    due: Decimal
-
-    @property
-    def state(self):
-        return "debt" if self.due > 0 else "advance" if self.due < 0 else "settled"
-
-    @property
-    def amount(self):
-        return abs(self.due)
-
-
-@dataclass(frozen=True)
 class PatientCard:
     patient_id: int
     sections: frozenset
@@ -219,7 +198,7 @@ def patient_card(session, patient_id, now=None, sections=SECTIONS):
         parts["documents"] = _documents(session, patient_id)
     if "money" in sections:
         parts["invoices"] = _invoices(session, patient_id)
-        parts["balance"] = _balance(session, patient_id)
+        parts["balance"] = patient_balance(session, session.get(Patient, patient_id))
     return PatientCard(
         patient_id=patient_id,
         sections=sections,
@@ -450,31 +429,3 @@ def _invoices(session, patient_id):
         )
         for r in rows
     )
-
-
-def _balance(session, patient_id):
-    """What the patient was invoiced (self-paid, issued) against what they paid."""
-    invoiced = (
-        select(func.coalesce(func.sum(InvoiceLine.price * InvoiceLine.quantity - InvoiceLine.discount), 0))
-        .join(Invoice, InvoiceLine.invoice_id == Invoice.id)
-        .where(
-            Invoice.patient_id == patient_id,
-            Invoice.deleted_at.is_(None),
-            InvoiceLine.deleted_at.is_(None),
-            Invoice.payer_kind == "self",
-            Invoice.status.in_(OWED_INVOICE_STATUSES),
-        )
-        .scalar_subquery()
-    )
-    paid = (
-        select(func.coalesce(func.sum(Payment.amount), 0))
-        .where(
-            Payment.patient_id == patient_id,
-            Payment.deleted_at.is_(None),
-            Payment.method.in_(PATIENT_PAYMENT_METHODS),
-        )
-        .scalar_subquery()
-    )
-    row = session.execute(select(type_coerce(invoiced, MONEY), type_coerce(paid, MONEY))).one()
-    invoiced_amount, paid_amount = (Decimal(value) for value in row)
-    return Balance(invoiced=invoiced_amount, paid=paid_amount, due=invoiced_amount - paid_amount)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from .. import bounds
+from ..billing.performed import invoice_visit
 from ..db import utcnow
 from ..documents.gate import check_gate
 from ..errors import ConflictError, DomainError
@@ -99,7 +100,8 @@ def change_visit(session, actor, visit, status=None, cancel_reason=None, **field
 
 def set_visit_status(session, actor, visit, status, reason=None, now=None):
     """Move a visit to ``status`` along NEXT_STATUSES; arrival, start and
-    finish take the server's time, a cancellation needs a reason. Treatment
+    finish take the server's time, a cancellation needs a reason, a visit
+    done becomes the draft invoices of what was performed. Treatment
     starts ("in chair") through the documents gate, ``reason`` being why it
     goes ahead without them where the branch allows it."""
     require_branch(actor, visit.clinic_id)
@@ -129,6 +131,8 @@ def set_visit_status(session, actor, visit, status, reason=None, now=None):
     if status in ("cancelled", "no_show"):
         cancel_visit_messages(session, visit, notify=status == "cancelled", now=now)
     close_visit_calls(session, actor, visit, now=now)
+    if status == "done":
+        invoice_visit(session, actor, visit, now=now)  # what the doctor marked goes to the cashier
     return visit
 
 

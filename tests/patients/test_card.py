@@ -104,7 +104,7 @@ def history(clinic):
                       issued_at=now - timedelta(days=10), status="issued",
                       lines=[InvoiceLine(service=clinic.service, price=Decimal("4000.00"), quantity=2, discount=Decimal("500.00"))])
     cancelled = Invoice(number=f"CARD-{patient.id}-X", patient=patient, clinic_id=clinic.room.clinic_id,
-                        issued_at=now - timedelta(days=9), status="cancelled",
+                        issued_at=now - timedelta(days=9), status="cancelled", cancel_reason="Ошибка",
                         lines=[InvoiceLine(service=clinic.service, price=Decimal("100000.00"), quantity=1)])
     payment = Payment(patient=patient, invoice=invoice, clinic_id=clinic.room.clinic_id, method="card",
                       amount=Decimal("3000.00"), paid_at=now - timedelta(days=10))
@@ -161,8 +161,8 @@ def test_the_service_computes_totals_progress_and_balance(app, history):
     assert chosen.total == Decimal("6200.50")  # 1500 × 2 + 3200.50; the removed item is left out
     assert (chosen.items, chosen.performed, chosen.progress_percent) == (2, 1, 50)
     assert [v.total for v in plan.variants if not v.chosen] == [Decimal("9000.00")]
-    assert card.balance.due == expected_due(history) == Decimal("4500.00")
-    assert card.balance.state == "debt"
+    assert card.balance.owed == expected_due(history) == Decimal("4500.00")
+    assert card.balance.balance == -card.balance.owed and card.balance.deposit == 0
     assert [v.id for v in card.past_visits] == [history["past"].id]
     assert [v.id for v in card.future_visits] == [history["future"].id]
     assert [t.id for t in card.open_tasks] == [history["task"].id]

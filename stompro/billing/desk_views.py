@@ -1,0 +1,162 @@
+"""The cash desk: the invoices waiting for the cashier, and a patient's
+page — balance, invoices with their lines, taking a payment (what is more
+than due goes to the deposit), an advance, a refund, and the receipts. The
+rules are billing.services; the figures, billing.desk."""
+from urllib.parse import quote
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..admin.base import PostsNeedEdit, RoleGuard
+from ..admin.choices import VALUE_LABELS
+from ..admin.permissions import Permissions
+from ..audit.access import record_access
+from ..errors import DomainError, NotAllowed
+from ..extensions import db
+from ..i18n import localized
+from ..org.branches import clinics_of, require_branch
+from ..org.models import Clinic
+from ..org.roles import CASHIER, OWNER
+from ..patients.models import Patient
+from ..records import live_row, row_by_id
+from ..timefmt import format_money, format_moment
+from .admin import CASH_DESK
+from .desk import latest_payments, patient_invoices, waiting_invoices
+from .models import Invoice, Payment
+from .printing import receipt_pdf
+from .services import ADVANCE_METHODS, patient_balance, record_payment, refund, set_invoice_status, take_payment
+
+
+
+class CashDeskView(PostsNeedEdit, RoleGuard, BaseView):
+    permissions = Permissions(list=CASH_DESK, edit=CASH_DESK)
+
+    @expose("/")
+    def index(self):
+        search = request.args.get("q", "")[:100]
+        return self.render("billing/desk.html", invoices=waiting_invoices(db.session, current_user, search),
+                           search=search, label=VALUE_LABELS, money=format_money, moment=format_moment)
+
+    @expose("/patient/<int:patient_id>")
+    def patient(self, patient_id):
+        patient = self._patient(patient_id)
+        me = current_user._get_current_object()
+        waiting, closed = patient_invoices(db.session, patient, me)
+        mine = clinics_of(db.session, me)
+        return self.render(
+            "billing/desk_patient.html", patient=patient, balance=patient_balance(db.session, patient),
+            waiting=waiting, closed=closed, payments=latest_payments(db.session, patient, me),
+            methods=ADVANCE_METHODS, clinics=mine, label=VALUE_LABELS, money=format_money, moment=format_moment,
+            localized=localized, may_refund=bool({OWNER, CASHIER} & set(me.roles)),
+        )
+
+    @expose("/invoice/<int:invoice_id>/issue", methods=("POST",))
+    def issue(self, invoice_id):
+        invoice = self._invoice(invoice_id)
+        return self._write(invoice.patient_id, lambda me: set_invoice_status(db.session, me, invoice, "issued"),
+                           _("Issued: %(number)s.", number=invoice.number))
+
+    @expose("/invoice/<int:invoice_id>/cancel", methods=("POST",))
+    def cancel(self, invoice_id):
+        invoice = self._invoice(invoice_id)
+        return self._write(
+            invoice.patient_id,
+            lambda me: set_invoice_status(db.session, me, invoice, "cancelled", reason=request.form.get("reason")),
+            _("Cancelled: %(number)s.", number=invoice.number))
+
+    @expose("/invoice/<int:invoice_id>/pay", methods=("POST",))
+    def pay(self, invoice_id):
+        """``amount``, ``method``: what is due pays the invoice, the rest goes to the deposit."""
+        invoice = self._invoice(invoice_id)
+        taken = []
+
+        def write(me):
+            taken.append(take_payment(db.session, me, invoice, method=request.form.get("method"),
+                                      amount=request.form.get("amount"), note=request.form.get("note")))
+
+        response = self._write(invoice.patient_id, write, None)
+        if taken:
+            payment, deposit = taken[0]
+            flash(_("Payment taken: %(amount)s, receipt %(number)s.", amount=format_money(payment.amount),
+                    number=payment.receipt_number), "success")
+            if deposit is not None:
+                flash(_("%(amount)s more went to the patient's deposit (receipt %(number)s).",
+                        amount=format_money(deposit.amount), number=deposit.receipt_number), "success")
+        return response
+
+    @expose("/patient/<int:patient_id>/advance", methods=("POST",))
+    def advance(self, patient_id):
+        """``amount``, ``method``, ``clinic_id``: an advance to the patient's deposit."""
+        patient = self._patient(patient_id)
+        return self._write(
+            patient.id,
+            lambda me: record_payment(db.session, me, patient=patient, clinic=self._clinic(), note=request.form.get(
+                "note"), method=request.form.get("method"), amount=request.form.get("amount")),
+            _("The advance is on the patient's deposit."))
+
+    @expose("/patient/<int:patient_id>/refund", methods=("POST",))
+    def refund(self, patient_id):
+        """``amount``, ``method``, ``reason``, ``clinic_id``: deposit money given back."""
+        patient = self._patient(patient_id)
+        return self._write(
+            patient.id,
+            lambda me: refund(db.session, me, patient=patient, clinic=self._clinic(), method=request.form.get(
+                "method"), amount=request.form.get("amount"), reason=request.form.get("reason")),
+            _("The refund is recorded."))
+
+    @expose("/receipt/<int:payment_id>.pdf")
+    def receipt(self, payment_id):
+        payment = db.session.get(Payment, payment_id)
+        if payment is None or payment.deleted_at is not None:
+            abort(404)
+        self._may(payment.clinic_id)
+        record_access(db.session, current_user, payment.patient_id, "records")
+        try:
+            body = receipt_pdf(db.session, payment)
+        except DomainError as error:
+            return Response(str(error.message), status=422, mimetype="text/plain")
+        response = Response(body, mimetype="application/pdf")
+        name = f"receipt-{payment.receipt_number}.pdf"
+        response.headers["Content-Disposition"] = f"inline; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+        return response
+
+    def _write(self, patient_id, write, message):
+        """Run ``write`` for the signed-in person and commit, or show why not; back to the patient's page."""
+        try:
+            write(current_user._get_current_object())
+            db.session.commit()
+        except NotAllowed as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        except DomainError as error:
+            db.session.rollback()
+            flash(_("Not saved: %(reason)s", reason=error.message), "error")
+        else:
+            if message:
+                flash(message, "success")
+        return redirect(url_for(".patient", patient_id=patient_id))
+
+    def _clinic(self):
+        return row_by_id(db.session, Clinic, request.form.get("clinic_id"))
+
+    def _patient(self, patient_id):
+        patient = live_row(db.session, Patient, patient_id)
+        if patient is None:
+            abort(404)
+        record_access(db.session, current_user, patient.id, "records")
+        return patient
+
+    def _invoice(self, invoice_id):
+        invoice = db.session.get(Invoice, invoice_id)
+        if invoice is None or invoice.deleted_at is not None:
+            abort(404)
+        self._may(invoice.clinic_id)
+        return invoice
+
+    def _may(self, clinic_id):
+        try:
+            require_branch(current_user, clinic_id)
+        except NotAllowed:
+            abort(403)
