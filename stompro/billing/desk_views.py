@@ -74,7 +74,7 @@ class CashDeskView(PostsNeedEdit, RoleGuard, BaseView):
 
         def write(me):
             taken.append(take_payment(db.session, me, invoice, method=request.form.get("method"),
-                                      amount=request.form.get("amount"), note=request.form.get("note")))
+                                      amount=_typed_amount(), note=request.form.get("note")))
 
         response = self._write(invoice.patient_id, write, None)
         if taken:
@@ -93,7 +93,7 @@ class CashDeskView(PostsNeedEdit, RoleGuard, BaseView):
         return self._write(
             patient.id,
             lambda me: record_payment(db.session, me, patient=patient, clinic=self._clinic(), note=request.form.get(
-                "note"), method=request.form.get("method"), amount=request.form.get("amount")),
+                "note"), method=request.form.get("method"), amount=_typed_amount()),
             _("The advance is on the patient's deposit."))
 
     @expose("/patient/<int:patient_id>/refund", methods=("POST",))
@@ -103,7 +103,7 @@ class CashDeskView(PostsNeedEdit, RoleGuard, BaseView):
         return self._write(
             patient.id,
             lambda me: refund(db.session, me, patient=patient, clinic=self._clinic(), method=request.form.get(
-                "method"), amount=request.form.get("amount"), reason=request.form.get("reason")),
+                "method"), amount=_typed_amount(), reason=request.form.get("reason")),
             _("The refund is recorded."))
 
     @expose("/receipt/<int:payment_id>.pdf")
@@ -160,3 +160,9 @@ class CashDeskView(PostsNeedEdit, RoleGuard, BaseView):
             require_branch(current_user, clinic_id)
         except NotAllowed:
             abort(403)
+
+
+def _typed_amount():
+    """The form's ``amount`` as a person types it: "1 500,50" is 1500.50."""
+    text = (request.form.get("amount") or "")[:40]
+    return "".join(text.split()).replace("\u00a0", "").replace(",", ".")

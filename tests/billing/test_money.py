@@ -1,0 +1,201 @@
+"""The money of a visit: what is paid beyond the invoice becomes the
+patient's deposit and pays the next invoice; a refund gives deposit money
+back with a reason; the balance is always the patient's payments less their
+invoices; the cash desk and the API take payments and print receipts."""
+import random
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from stompro.billing.models import Invoice, InvoiceLine, Payment
+from stompro.billing.services import (
+    add_line, create_invoice, invoice_due, patient_balance, record_payment, refund, set_invoice_status, take_payment,
+)
+from stompro.errors import DomainError, NotAllowed
+from stompro.extensions import db
+from stompro.timefmt import format_money
+
+from ..api.conftest import api  # noqa: F401 (a fixture: the JSON API with a token)
+from .forms import post
+
+
+def pdf_text(body):
+    return "\n".join(page.extract_text() for page in PdfReader(BytesIO(body)).pages)
+
+
+def issued(actor, patient, clinic, service, price):
+    invoice = create_invoice(db.session, actor, patient=patient, clinic=clinic)
+    add_line(db.session, actor, invoice=invoice, service=service, price=price)
+    return set_invoice_status(db.session, actor, invoice, "issued")
+
+
+def test_more_than_is_due_goes_to_the_deposit_and_pays_the_next_invoice(cashier, patient, center, priced_service):
+    service, _price = priced_service
+    first = issued(cashier, patient, center, service, Decimal("3000.00"))
+    taken = take_payment(db.session, cashier, first, method="cash", amount="5000")
+    assert (taken.payment.amount, first.status) == (Decimal("3000.00"), "paid")
+    assert (taken.deposit.amount, taken.deposit.invoice_id, taken.deposit.method) == (Decimal("2000.00"), None, "cash")
+    assert patient_balance(db.session, patient) == (Decimal("0.00"), Decimal("2000.00"), Decimal("2000.00"))
+
+    second = issued(cashier, patient, center, service, Decimal("2500.00"))  # issuing spends the deposit
+    assert (second.status, invoice_due(db.session, second)) == ("partly_paid", Decimal("500.00"))
+    assert patient_balance(db.session, patient) == (Decimal("500.00"), Decimal("0.00"), Decimal("-500.00"))
+    take_payment(db.session, cashier, second, method="card", amount="500.00")
+    assert second.status == "paid"
+    assert patient_balance(db.session, patient).balance == Decimal("0.00")
+
+
+def test_a_refund_needs_a_reason_the_deposit_and_the_cashier_or_owner(cashier, admin, patient, center):
+    record_payment(db.session, cashier, patient=patient, clinic=center, method="card", amount="1000")
+    with pytest.raises(DomainError) as refused:
+        refund(db.session, cashier, patient=patient, clinic=center, method="card", amount="100", reason=" ")
+    assert refused.value.field == "reason"
+    with pytest.raises(DomainError) as refused:
+        refund(db.session, cashier, patient=patient, clinic=center, method="card", amount="1000.01", reason="Переезд")
+    assert refused.value.field == "amount"
+    with pytest.raises(NotAllowed):
+        refund(db.session, admin, patient=patient, clinic=center, method="card", amount="100", reason="Переезд")
+    given = refund(db.session, cashier, patient=patient, clinic=center, method="card", amount="400", reason="Переезд")
+    assert (given.amount, given.note, given.receipt_number is not None) == (Decimal("-400.00"), "Переезд", True)
+    assert patient_balance(db.session, patient).deposit == Decimal("600.00")
+
+
+def test_the_balance_is_always_payments_less_invoices(cashier, owner, patient, center, priced_service):
+    """Random sequences of the desk's operations; after each, the balance
+    equals what the patient paid (cash, card, online, refunds) less what
+    they were invoiced (issued, partly paid and paid self-paid invoices)."""
+    service, _price = priced_service
+    rng = random.Random(20261130)
+    open_invoices = []
+
+    def paid_less_invoiced():
+        paid = db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
+            Payment.patient_id == patient.id, Payment.deleted_at.is_(None),
+            Payment.method.in_(("cash", "card", "online"))))
+        invoiced = db.session.scalar(
+            select(func.coalesce(func.sum(InvoiceLine.price * InvoiceLine.quantity - InvoiceLine.discount), 0))
+            .join(Invoice, InvoiceLine.invoice_id == Invoice.id)
+            .where(Invoice.patient_id == patient.id, Invoice.deleted_at.is_(None), InvoiceLine.deleted_at.is_(None),
+                   Invoice.status.in_(("issued", "partly_paid", "paid"))))
+        return Decimal(str(paid)).quantize(Decimal("0.01")) - Decimal(str(invoiced)).quantize(Decimal("0.01"))
+
+    for step in range(60):
+        operation = rng.choice(("invoice", "pay", "advance", "refund", "cancel"))
+        try:
+            if operation == "invoice":
+                open_invoices.append(issued(cashier, patient, center, service, Decimal(rng.randint(1, 500) * 10)))
+            elif operation == "pay" and open_invoices:
+                invoice = rng.choice(open_invoices)
+                take_payment(db.session, cashier, invoice, method=rng.choice(("cash", "card", "online")),
+                             amount=Decimal(rng.randint(1, 4000)))
+            elif operation == "advance":
+                record_payment(db.session, cashier, patient=patient, clinic=center, method="cash",
+                               amount=Decimal(rng.randint(1, 3000)))
+            elif operation == "refund":
+                refund(db.session, cashier, patient=patient, clinic=center, method="cash",
+                       amount=Decimal(rng.randint(1, 2000)), reason="Возврат")
+            elif operation == "cancel" and open_invoices:
+                set_invoice_status(db.session, owner, rng.choice(open_invoices), "cancelled", reason="Ошибка")
+            db.session.commit()
+        except DomainError:
+            db.session.rollback()  # a refused step changes nothing; the invariant still holds
+            open_invoices = [db.session.get(Invoice, invoice.id) for invoice in open_invoices]
+        balance = patient_balance(db.session, patient)
+        assert balance.balance == paid_less_invoiced(), (step, operation)
+        assert balance.owed >= 0 and balance.deposit >= 0
+        assert balance.owed == sum((invoice_due(db.session, i) for i in open_invoices
+                                    if i.status in ("issued", "partly_paid")), Decimal("0.00"))
+
+
+# -- the cash desk ------------------------------------------------------------------------------------
+
+
+def test_the_cashier_issues_takes_a_payment_and_prints_the_receipt(client, auth, cashier, patient, center,
+                                                                    make_invoice):
+    invoice = make_invoice(cashier, patient, center)
+    total = invoice_due(db.session, invoice) or sum(line.amount for line in invoice.lines)
+    auth.as_role("cashier")
+    desk = client.get("/admin/cash-desk/").get_data(as_text=True)
+    assert invoice.number in desk and patient.full_name in desk
+    page_url = f"/admin/cash-desk/patient/{patient.id}"
+    assert post(client, auth, f"/admin/cash-desk/invoice/{invoice.id}/issue", {}).status_code == 302
+    response = post(client, auth, f"/admin/cash-desk/invoice/{invoice.id}/pay",
+                    {"amount": f"{total + 100:.2f}", "method": "card"})
+    assert response.status_code == 302
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Payment taken" in page and "went to the patient&#39;s deposit" in page
+    db.session.expire_all()
+    assert invoice.status == "paid"
+    payment = db.session.execute(select(Payment).where(Payment.invoice_id == invoice.id)).scalar_one()
+    assert payment.received_by_id == cashier.id and payment.amount == total
+    assert patient_balance(db.session, patient).deposit == Decimal("100.00")
+    receipt = client.get(f"/admin/cash-desk/receipt/{payment.id}.pdf")
+    assert receipt.status_code == 200 and receipt.mimetype == "application/pdf"
+    text = pdf_text(receipt.data)
+    for expected in (patient.last_name, patient.first_name, center.name, payment.receipt_number, "Receipt",
+                     format_money(total).replace("\u00a0", " "), "Card"):
+        assert expected in text, expected
+
+
+def test_a_bad_payment_at_the_desk_names_the_field_and_changes_nothing(client, auth, cashier, patient, center,
+                                                                        make_invoice):
+    invoice = make_invoice(cashier, patient, center, status="issued", lines=2)
+    auth.as_role("cashier")
+    post(client, auth, f"/admin/cash-desk/invoice/{invoice.id}/pay", {"amount": "1 000,50", "method": "cash"})
+    db.session.expire_all()
+    assert invoice_due(db.session, invoice) == invoice.total - Decimal("1000.50")  # typed the Russian way
+    before = db.session.scalar(select(func.count()).select_from(Payment))
+    for amount, message in (("-5", "greater than zero"), ("abc", "Enter an amount of money"), ("", "Enter the amount")):
+        post(client, auth, f"/admin/cash-desk/invoice/{invoice.id}/pay", {"amount": amount, "method": "cash"})
+        page = client.get(f"/admin/cash-desk/patient/{patient.id}").get_data(as_text=True)
+        assert "Not saved" in page and message in page, (amount, page[:200])
+    draft = make_invoice(cashier, patient, center)
+    post(client, auth, f"/admin/cash-desk/invoice/{draft.id}/cancel", {"reason": ""})
+    assert "why the invoice is cancelled" in client.get(f"/admin/cash-desk/patient/{patient.id}").get_data(
+        as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == before
+    assert (invoice.status, draft.status) == ("partly_paid", "draft")
+
+
+def test_the_desk_is_the_cash_desks_and_its_branchs(client, auth, owner, patient, south, make_invoice):
+    theirs = make_invoice(owner, patient, south, status="issued")
+    auth.as_role("doctor")
+    assert client.get("/admin/cash-desk/").status_code == 403
+    auth.as_role("cashier")  # the centre's cashier
+    assert post(client, auth, f"/admin/cash-desk/invoice/{theirs.id}/pay",
+                {"amount": "1", "method": "cash"}).status_code == 403
+    assert theirs.number not in client.get("/admin/cash-desk/").get_data(as_text=True)
+
+
+# -- the API -----------------------------------------------------------------------------------------------
+
+
+def test_the_api_lists_issues_takes_payments_and_prints_receipts(api, cashier, patient, center, make_invoice):
+    invoice = make_invoice(cashier, patient, center, lines=2)
+    api.as_role("cashier")
+    [listed] = api.get(f"/api/v1/patients/{patient.id}/invoices").get_json()["invoices"]
+    assert (listed["number"], listed["status"], len(listed["lines"])) == (invoice.number, "draft", 2)
+    assert listed["total"] == f"{sum(Decimal(line['amount']) for line in listed['lines']):.2f}"
+    assert api.post(f"/api/v1/invoices/{invoice.id}/payments", json={"amount": "1", "method": "cash"}
+                    ).status_code == 422  # a draft takes no payment
+    issued_json = api.post(f"/api/v1/invoices/{invoice.id}/issue").get_json()
+    assert issued_json["status"] == "issued"
+    total = Decimal(issued_json["total"])
+    response = api.post(f"/api/v1/invoices/{invoice.id}/payments", json={"amount": f"{total + 50:.2f}",
+                                                                         "method": "online"})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert (body["amount"], body["deposit"]["amount"]) == (f"{total:.2f}", "50.00")
+    assert body["receipt_number"].startswith(f"R{center.id}-")
+    assert api.get(f"/api/v1/patients/{patient.id}/balance").get_json() == {
+        "owed": "0.00", "deposit": "50.00", "balance": "50.00"}
+    receipt = api.get(f"/api/v1/payments/{body['id']}/receipt.pdf")
+    assert receipt.status_code == 200 and patient.last_name in pdf_text(receipt.data)
+    refused = api.post(f"/api/v1/invoices/{invoice.id}/payments", json={"amount": "10", "method": "barter"})
+    assert refused.status_code == 422 and "method" in refused.get_json()["fields"]
+    api.as_role("doctor")
+    assert api.get(f"/api/v1/patients/{patient.id}/balance").status_code == 403
