@@ -50,4 +50,5 @@ def isolate_api_requests():
 
 from . import (  # noqa: E402,F401  (the routes)
     appointments, auth, calendars, chart, documents, lost_patients, messages, money, patients, plans, tasks,
+    timeclock,
 )

@@ -28,7 +28,7 @@ def acting_as(name):
         system_actor.reset(token)
 
 SKIPPED_FIELDS = {"updated_at"}
-REDACTED_FIELDS = {"password_hash"}
+REDACTED_FIELDS = {"password_hash", "pin_hash"}
 
 
 def _plain(value):

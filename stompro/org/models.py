@@ -91,6 +91,8 @@ class Staff(UserMixin, Entity, db.Model):
 
     login: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # The time-clock PIN typed at the reception's kiosk (argon2, like the password).
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
     last_name: Mapped[str] = mapped_column(String(80))
     first_name: Mapped[str] = mapped_column(String(80))
     middle_name: Mapped[str | None] = mapped_column(String(80))

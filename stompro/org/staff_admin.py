@@ -38,6 +38,7 @@ from .services import (
     set_roles,
     update_staff,
 )
+from ..timeclock.kiosk import set_pin
 from .views import safe_next, keep_session
 
 # What the create and edit forms write through update_staff / create_staff.
@@ -119,9 +120,9 @@ def _details(values):
     return {name: values[name] for name in DETAIL_FIELDS if name in values}
 
 
-def _create(session, actor, *, roles=(), clinics=(), new_password=None, **values):
+def _create(session, actor, *, roles=(), clinics=(), new_password=None, new_pin=None, **values):
     """A new account from the owner's form: its password is temporary."""
-    return create_staff(
+    staff = create_staff(
         session,
         password=new_password,
         roles=roles or (),
@@ -129,10 +130,15 @@ def _create(session, actor, *, roles=(), clinics=(), new_password=None, **values
         must_change_password=True,
         **_details(values),
     )
+    if new_pin:
+        set_pin(session, actor, staff, new_pin)
+    return staff
 
 
-def _update(session, actor, staff, *, roles=(), clinics=(), **values):
+def _update(session, actor, staff, *, roles=(), clinics=(), new_pin=None, **values):
     update_staff(session, staff, **_details(values))
+    if new_pin:
+        set_pin(session, actor, staff, new_pin)
     set_roles(session, staff, roles or (), actor=actor)
     set_clinics(session, staff, clinics or ())
 
@@ -155,7 +161,7 @@ class StaffAdmin(StomproModelView):
     ]
     form_columns = (
         "login", "last_name", "first_name", "middle_name", "email", "phone", "specialty",
-        "clinics", "color", "language", "roles", "new_password", "note",
+        "clinics", "color", "language", "roles", "new_password", "new_pin", "note",
     )
     form_choices = {"language": [("ru", "Русский"), ("en", "English")]}
     form_extra_fields = {
@@ -165,6 +171,11 @@ class StaffAdmin(StomproModelView):
         "new_password": PasswordField(
             _l("Temporary password"),
             description=_l("The person chooses their own password at the first sign-in."),
+        ),
+        "new_pin": PasswordField(
+            _l("Time-clock PIN"),
+            description=_l("4 to 8 digits the person types at the reception's kiosk; leave it blank to keep the PIN."),
+            render_kw={"inputmode": "numeric", "autocomplete": "new-password"},
         ),
     }
 

@@ -48,6 +48,7 @@ from .reference import read_yaml
 
 DEMO_LOGINS = ("owner", "doctor", "admin", "coordinator", "callcenter", "cashier")
 DEMO_PASSWORD = "demo"
+DEMO_PIN = "1234"  # every demo person's PIN at the time-clock kiosk
 
 DEMO_DIR = PROJECT_ROOT / "seeds" / "demo"
 RANDOM_SEED = 2026
@@ -368,11 +369,13 @@ def seed_branches(demo):
 
 def seed_staff(demo):
     password_hash = hash_password(DEMO_PASSWORD)  # argon2 is slow: one hash for every account
+    pin_hash = hash_password(DEMO_PIN)
     for person in demo.setup["staff"]:
         last_name, first_name, middle_name = person["name"]
         staff = Staff(
             login=person["login"],
             password_hash=password_hash,
+            pin_hash=pin_hash,
             last_name=last_name,
             first_name=first_name,
             middle_name=middle_name,

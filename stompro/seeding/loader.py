@@ -8,7 +8,7 @@ from flask_migrate import stamp
 
 from ..audit.recorder import system_actor
 from ..extensions import db
-from .demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
+from .demo import DEMO_LOGINS, DEMO_PASSWORD, DEMO_PIN, seed_demo
 from .reference import load_reference
 
 
@@ -44,3 +44,4 @@ def print_demo_logins():
     click.echo(f"StomPRO demo clinic loaded. Sign in at http://127.0.0.1:{port}/login as:")
     for login in DEMO_LOGINS:
         click.echo(f"  {login:<12} password: {DEMO_PASSWORD}")
+    click.echo(f"Everyone's PIN at the time-clock kiosk (/admin/kiosk/): {DEMO_PIN}")

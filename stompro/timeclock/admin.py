@@ -17,15 +17,16 @@ CATEGORY = _l("Staff time")
 
 
 class TimeClockAdmin(StomproModelView):
-    """The reception records and corrects its branch's entries (one open
-    entry per person, none overlapping); the owner moves a wrong one to the
-    recycle bin."""
+    """The entries of the person's branches. People clock in and out at the
+    kiosk or in "My time"; the owner corrects an entry here, saying why (the
+    entry as it was stays in the audit log), and moves a wrong one to the
+    recycle bin. The reception reads."""
 
-    permissions = Permissions.managed_by({OWNER, ADMINISTRATOR}, export={OWNER}, delete={OWNER})
+    permissions = Permissions.managed_by({OWNER}, readers={ADMINISTRATOR}, export={OWNER}, delete={OWNER})
     writes = Writes(create=add_entry, update=update_entry, delete=delete_entry)
     branch_column = "clinic_id"
     simple_list_pager = True
-    column_list = ("staff", "clinic", "clock_in", "clock_out", "note")
+    column_list = ("staff", "clinic", "clock_in", "clock_out", "note", "correction_reason")
     column_filters = (
         staff_filter(TimeClock.staff_id, LABELS["staff"]),
         clinic_filter(TimeClock.clinic_id, LABELS["clinic"]),
@@ -33,10 +34,13 @@ class TimeClockAdmin(StomproModelView):
     )
     column_sortable_list = ("clock_in", "clock_out")
     column_default_sort = ("clock_in", True)
-    form_columns = ("staff", "clinic", "clock_in", "clock_out", "note")
+    form_columns = ("staff", "clinic", "clock_in", "clock_out", "note", "correction_reason")
     form_args = {"clock_in": {"default": utcnow}}
     form_ajax_refs = {"staff": StaffLookup()}
 
 
 def register(admin):
+    from .views import register_views
+
+    register_views(admin, CATEGORY)
     admin.add_view(TimeClockAdmin(TimeClock, db, name=_l("Clock in / out"), category=CATEGORY, endpoint="time_clock"))

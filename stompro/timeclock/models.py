@@ -21,6 +21,8 @@ class TimeClock(Entity, SoftDeletable, db.Model):
     clock_in: Mapped[datetime] = mapped_column(UTCDateTime)
     clock_out: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
+    # Why the owner added or changed the entry by hand (None: as clocked).
+    correction_reason: Mapped[str | None] = mapped_column(Text)
 
     staff: Mapped[Staff] = relationship()
     clinic: Mapped[Clinic] = relationship()

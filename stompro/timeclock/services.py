@@ -1,9 +1,14 @@
 """The time clock: when a person came to work in a branch and when they left.
 
 Every function takes the session and the acting staff member, flushes and
-never commits, and raises DomainError naming the field at fault. The
-reception of a branch keeps its own branch's clock (owners and the call
-center: every branch).
+never commits, and raises DomainError naming the field at fault.
+
+- A person clocks themselves in and out, at the reception's kiosk with
+  their PIN (kiosk.py) or from their own session: clock_in / clock_out, at
+  the server's time, in a branch they work in.
+- Anything else — an entry added by hand, a time changed — is the owner's
+  correction and says why (``correction_reason``); the entry as it was
+  stays in the audit log.
 
 - An entry is a person's (active, working in that branch) clock-in in a
   branch and, once they leave, the clock-out.
@@ -12,8 +17,7 @@ center: every branch).
   corrected, not left running for days).
 - One person has at most one open entry (no clock-out yet), and their
   entries never overlap; an open entry runs until it is closed.
-- Entries are corrected by the reception and moved to the recycle bin only
-  by the owner.
+- Entries are moved to the recycle bin only by the owner.
 """
 from datetime import timedelta
 
@@ -30,37 +34,57 @@ from ..timefmt import format_moment
 from .models import TimeClock
 
 ENTRY_FIELDS = ("staff", "clinic", "clock_in", "clock_out", "note")
+CORRECTION_FIELDS = ENTRY_FIELDS + ("correction_reason",)
 LONGEST_ENTRY = timedelta(hours=24)
 
 
-def add_entry(session, actor, staff=None, clinic=None, clock_in=None, clock_out=None, note=None, now=None):
-    """A time-clock entry of ``staff`` in ``clinic`` (open when ``clock_out`` is None)."""
-    entry = TimeClock()
+def add_entry(session, actor, staff=None, clinic=None, clock_in=None, clock_out=None, note=None,
+              correction_reason=None, now=None):
+    """The owner adds an entry of ``staff`` in ``clinic`` by hand (open when
+    ``clock_out`` is None), saying why."""
+    reason = _correction(actor, correction_reason)
+    entry = TimeClock(correction_reason=reason)
     _set_entry(session, actor, entry, staff, clinic, clock_in, clock_out, note, now or utcnow())
     session.add(entry)
     session.flush()
     return entry
 
 
-def update_entry(session, actor, entry, now=None, **changes):
-    """Correct an entry (``changes`` among ENTRY_FIELDS); one saved as it is
-    changes nothing and is never refused."""
+def update_entry(session, actor, entry, now=None, correction_reason=None, **changes):
+    """The owner corrects an entry (``changes`` among ENTRY_FIELDS), saying
+    why; one saved as it is changes nothing and is never refused."""
     unknown = set(changes) - set(ENTRY_FIELDS)
     if unknown:
         raise TypeError(f"not a time-clock field: {', '.join(sorted(unknown))}")
     require_branch(actor, entry.clinic_id)
     if entry.deleted_at is not None:
         raise DomainError(_l("This entry was deleted."))
+    values = _wanted(entry, changes)
+    if all(same_value(getattr(entry, name), value) for name, value in values.items()):
+        return entry  # saved as it is: nothing to check (the person may have left the branch since)
+    entry.correction_reason = _correction(actor, correction_reason)
+    _set_entry(session, actor, entry, now=now or utcnow(), **values)
+    session.flush()
+    return entry
+
+
+def _wanted(entry, changes):
     values = {name: changes.get(name, getattr(entry, name)) for name in ENTRY_FIELDS}
     for name in ("clock_in", "clock_out"):  # the forms show minutes: an unchanged minute keeps the seconds
         stored = getattr(entry, name)
         if stored is not None and values[name] is not None and same_value(stored, values[name]):
             values[name] = stored
-    if all(same_value(getattr(entry, name), value) for name, value in values.items()):
-        return entry  # saved as it is: nothing to check (the person may have left the branch since)
-    _set_entry(session, actor, entry, now=now or utcnow(), **values)
-    session.flush()
-    return entry
+    return values
+
+
+def _correction(actor, reason):
+    if OWNER not in actor.roles:
+        raise NotAllowed(_l("Only the owner corrects the time clock; a person clocks in and out at the kiosk."))
+    text = (reason or "").strip()
+    if not text:
+        raise DomainError(_l("Write why the entry is corrected."), field="correction_reason")
+    bounds.require(bounds.text_problem(text), "correction_reason")
+    return text
 
 
 def delete_entry(session, actor, entry):
@@ -72,18 +96,26 @@ def delete_entry(session, actor, entry):
 
 
 def clock_in(session, actor, staff, clinic, now=None):
-    """The reception's button: ``staff`` starts work in ``clinic`` now."""
+    """``staff`` starts work in ``clinic`` now (the kiosk, or their own session)."""
     now = now or utcnow()
-    return add_entry(session, actor, staff=staff, clinic=clinic, clock_in=now.replace(microsecond=0), now=now)
+    entry = TimeClock()
+    _set_entry(session, actor, entry, staff, clinic, now.replace(microsecond=0), None, None, now)
+    session.add(entry)
+    session.flush()
+    return entry
 
 
 def clock_out(session, actor, staff, now=None):
-    """The reception's button: ``staff`` leaves now (closes their open entry)."""
+    """``staff`` leaves now: their open entry is closed."""
     now = now or utcnow()
     entry = open_entry(session, staff)
     if entry is None:
         raise DomainError(_l("This person has not clocked in."), field="staff")
-    return update_entry(session, actor, entry, clock_out=now.replace(microsecond=0), now=now)
+    require_branch(actor, entry.clinic_id)
+    out = max(now.replace(microsecond=0), entry.clock_in + timedelta(seconds=1))  # out within the second of in
+    _set_entry(session, actor, entry, entry.staff, entry.clinic, entry.clock_in, out, entry.note, max(now, out))
+    session.flush()
+    return entry
 
 
 def open_entry(session, staff):
