@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from ..org.branches import branch_condition
 from ..patients.models import Patient
+from ..patients.services import search_condition
 from .models import Invoice, InvoiceLine, Payment
 from .services import ZERO
 
@@ -30,10 +31,14 @@ class InvoiceRow:
     def due(self):
         return max(self.total - self.paid, ZERO) if self.invoice.status != "cancelled" else ZERO
 
+    def from_deposit(self, deposit):
+        """What the patient's deposit can pay of this invoice."""
+        return min(self.due, deposit)
+
 
 def waiting_invoices(session, actor, search=None):
     """Drafts and unpaid invoices of the person's branches, newest first,
-    found by number or the patient's surname."""
+    found by number or as patients are found (name, phone, birth date)."""
     query = (
         select(Invoice).join(Patient, Invoice.patient_id == Patient.id)
         .where(Invoice.deleted_at.is_(None), Invoice.status.in_(WAITING_STATUSES), Invoice.payer_kind == "self",
@@ -44,8 +49,7 @@ def waiting_invoices(session, actor, search=None):
     )
     text = (search or "").strip()
     if text:
-        pattern = f"%{text.lower()}%"
-        query = query.where(or_(func.lower(Invoice.number).like(pattern), func.lower(Patient.last_name).like(pattern)))
+        query = query.where(or_(func.lower(Invoice.number).like(f"%{text.lower()}%"), search_condition(text)))
     return session.execute(query).scalars().all()
 
 

@@ -2,6 +2,7 @@
 page — balance, invoices with their lines, taking a payment (what is more
 than due goes to the deposit), an advance, a refund, and the receipts. The
 rules are billing.services; the figures, billing.desk."""
+from decimal import Decimal
 from urllib.parse import quote
 
 from flask import Response, abort, flash, redirect, request, url_for
@@ -54,9 +55,16 @@ class CashDeskView(PostsNeedEdit, RoleGuard, BaseView):
 
     @expose("/invoice/<int:invoice_id>/issue", methods=("POST",))
     def issue(self, invoice_id):
+        """Issue a draft; the patient's deposit pays what it can of it, and the cashier is told how much."""
         invoice = self._invoice(invoice_id)
-        return self._write(invoice.patient_id, lambda me: set_invoice_status(db.session, me, invoice, "issued"),
-                           _("Issued: %(number)s.", number=invoice.number))
+        response = self._write(invoice.patient_id,
+                               lambda me: set_invoice_status(db.session, me, invoice, "issued"),
+                               _("Issued: %(number)s.", number=invoice.number))
+        spent = sum((p.amount for p in latest_payments(db.session, invoice.patient, current_user)
+                     if p.invoice_id == invoice.id and p.method == "deposit"), Decimal("0"))
+        if spent:
+            flash(_("%(amount)s of it was paid from the patient's deposit.", amount=format_money(spent)), "info")
+        return response
 
     @expose("/invoice/<int:invoice_id>/cancel", methods=("POST",))
     def cancel(self, invoice_id):

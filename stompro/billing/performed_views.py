@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ..admin.base import PostsNeedEdit, RoleGuard
 from ..admin.choices import VALUE_LABELS
+from ..admin.labels import LABELS
 from ..admin.permissions import Permissions
 from ..audit.access import record_access
 from ..catalog.models import PriceListItem, Service
@@ -20,7 +21,7 @@ from ..i18n import localized
 from ..org.branches import require_branch
 from ..org.roles import DOCTOR, OWNER
 from ..planning.models import PlanItem
-from ..records import live_row, row_by_id
+from ..records import live_row
 from ..scheduling.availability import local_day
 from ..scheduling.board import local_clock
 from ..scheduling.models import Appointment
@@ -43,7 +44,10 @@ class PerformedServicesView(PostsNeedEdit, RoleGuard, BaseView):
 
     @expose("/<int:visit_id>")
     def show(self, visit_id):
-        visit = self._visit(visit_id)
+        return self._page(self._visit(visit_id))
+
+    def _page(self, visit, typed=None):
+        """The page; ``typed``: the refused form, shown again as it was typed."""
         day = local_day(visit.clinic, visit.starts_at)
         invoices = db.session.execute(
             select(Invoice).where(Invoice.appointment_id == visit.id, Invoice.deleted_at.is_(None))
@@ -53,29 +57,36 @@ class PerformedServicesView(PostsNeedEdit, RoleGuard, BaseView):
             "billing/performed.html", visit=visit, choices=plan_choices(db.session, visit),
             performed=performed_at(db.session, visit), services=_priced_services(day), invoices=invoices,
             clock=f"{local_clock(visit.clinic, visit.starts_at)}–{local_clock(visit.clinic, visit.ends_at)}",
-            day=day, label=VALUE_LABELS, money=format_money, localized=localized,
+            day=day, label=VALUE_LABELS, money=format_money, localized=localized, typed=typed,
             may_mark=self.allowed("edit") and visit.status in ("in_chair", "done"),
         )
 
     @expose("/<int:visit_id>/mark", methods=("POST",))
     def mark(self, visit_id):
-        """``item`` (plan item ids ticked) with ``tooth-<id>``, ``surfaces-<id>``, ``note-<id>``; or ``service``
-        (an id from the price list) with ``tooth``, ``surfaces``, ``quantity``, ``note``."""
+        """``item`` (plan item ids ticked) with ``tooth-<id>``, ``surfaces-<id>``, ``note-<id>``; or
+        ``service_code`` (from the price list) with ``tooth``, ``surfaces``, ``quantity``, ``note``. A refusal
+        shows the page again as typed, naming the line and the field."""
         visit = self._visit(visit_id)
         form = request.form
         me = current_user._get_current_object()
+        marked = 0
+        where = ""
         try:
-            marked = 0
             for item_id in form.getlist("item"):
                 item = live_row(db.session, PlanItem, item_id)
                 if item is None:
                     raise DomainError(_("This plan item is no longer in the plan."), field="item")
+                where = f"{item.tooth or ''} {localized(item.service)}".strip()
                 mark_performed(db.session, me, visit, plan_item=item, tooth=form.get(f"tooth-{item.id}"),
                                surfaces=form.get(f"surfaces-{item.id}", item.surfaces),
                                note=form.get(f"note-{item.id}"))
                 marked += 1
-            if form.get("service"):
-                service = row_by_id(db.session, Service, form.get("service"))
+            code = (form.get("service_code") or "").strip()[:32]
+            if code:
+                where = _("The service from the price list")
+                service = db.session.execute(select(Service).where(Service.code == code)).scalar_one_or_none()
+                if service is None:
+                    raise DomainError(_("No service with this code."), field="service")
                 mark_performed(db.session, me, visit, service=service, tooth=form.get("tooth"),
                                surfaces=form.get("surfaces"), quantity=form.get("quantity"),
                                note=form.get("note"))
@@ -85,8 +96,10 @@ class PerformedServicesView(PostsNeedEdit, RoleGuard, BaseView):
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            flash(_("Nothing was marked: %(reason)s", reason=error.message), "error")
-            return redirect(url_for(".show", visit_id=visit.id))
+            field = LABELS.get(error.field) if error.field not in (None, "item") else None
+            reason = f"{field}: {error.message}" if field else str(error.message)
+            flash(_("Nothing was marked: %(reason)s", reason=f"{where} — {reason}" if where else reason), "error")
+            return self._page(visit, typed=form)
         flash(_("Marked performed: %(count)s.", count=marked), "success")
         return redirect(url_for(".show", visit_id=visit.id))
 

@@ -10,6 +10,7 @@ from flask_babel import force_locale
 
 from ..admin.choices import VALUE_LABELS
 from ..i18n import localized
+from ..patients.phones import format_phone
 from ..pdf import render_pdf
 from ..timefmt import format_money, format_moment
 from .services import invoice_summary
@@ -26,6 +27,7 @@ def receipt_html(session, payment):
             method=str(VALUE_LABELS.get(payment.method, payment.method)), paid_at=format_moment(payment.paid_at),
             lines=[(line.tooth, localized(line.service), line.quantity, format_money(line.amount)) for line in lines],
             total=format_money(total) if invoice is not None else "", due=format_money(due) if invoice else "",
+            phone=format_phone(payment.clinic.phone) if payment.clinic.phone else "",
         )
 
 

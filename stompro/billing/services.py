@@ -16,7 +16,8 @@ Invoices
     between issued, partly paid and paid by themselves ("paid" by hand only
     when they cover it); it is cancelled only without live payments.
   - Issuing a self-paid invoice spends the patient's deposit on it, up to
-    what it is due.
+    what it is due. A visit's invoice (drafted when the visit was done) is
+    dated when it is issued.
   - Once issued, the patient, branch, payer, insurer and date no longer
     change; a paid or cancelled invoice is closed: only its note changes.
   - An insurance invoice names the insurer, and the patient holds a policy
@@ -196,6 +197,8 @@ def set_invoice_status(session, actor, invoice, status, reason=None, now=None):
         bounds.require(bounds.text_problem(text), "cancel_reason")
         invoice.cancel_reason = text
     invoice.status = status
+    if status == "issued" and invoice.appointment_id is not None:
+        invoice.issued_at = now or utcnow()  # a visit's draft is dated when handed to the payer, not when drafted
     session.flush()
     if status == "issued" and invoice.payer_kind == "self":
         _spend_deposit(session, actor, invoice, now or utcnow())

@@ -47,7 +47,7 @@ def search_patients(session, q, limit=SEARCH_LIMIT):
     ("Иванов", "Иванов Пётр": every word must appear in the surname, first or
     middle name). Ordered by name; at most ``limit``."""
     query = select(Patient).where(Patient.deleted_at.is_(None))
-    condition = _search_condition(q)
+    condition = search_condition(q)
     if condition is not None:
         query = query.where(condition)
     return session.execute(
@@ -55,7 +55,8 @@ def search_patients(session, q, limit=SEARCH_LIMIT):
     ).scalars().all()
 
 
-def _search_condition(q):
+def search_condition(q):
+    """The patients a receptionist means by what they typed (see search_patients), or None for nothing typed."""
     typed = (q or "").strip()
     if not typed:
         return None
@@ -85,12 +86,18 @@ def _typed_date(term):
 
 
 def _name_contains(word):
-    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(
-        Patient.last_name.ilike(pattern, escape="\\"),
-        Patient.first_name.ilike(pattern, escape="\\"),
-        Patient.middle_name.ilike(pattern, escape="\\"),
-    )
+    """The word in the surname, first or middle name, ё and е alike (people type е for ё)."""
+    plain = _without_yo(word)
+    pattern = "%" + plain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(*(_without_yo(column).ilike(pattern, escape="\\")
+                 for column in (Patient.last_name, Patient.first_name, Patient.middle_name)))
+
+
+def _without_yo(text):
+    """ё → е, Ё → Е, in a typed word or in a column (SQL)."""
+    if isinstance(text, str):
+        return text.replace("ё", "е").replace("Ё", "Е")
+    return func.replace(func.replace(text, "ё", "е"), "Ё", "Е")
 
 
 class PatientRejected(DomainError):

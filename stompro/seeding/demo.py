@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from itertools import accumulate, count
+from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
@@ -282,6 +282,8 @@ class Demo:
         self.visits = []
         self.performed = {}
         self.documents = []
+        self.invoices = []
+        self.payments = []
 
     def add(self, *rows):
         for row in rows:
@@ -1410,7 +1412,6 @@ def seed_billing(demo):
     """An invoice per payer for every performed visit; most are paid at once,
     a few patients owe, a few have paid an advance on their plan."""
     rng = demo.rng
-    invoice_numbers, receipt_numbers = count(1), count(1)
     visits = sorted(demo.performed, key=lambda v: v.finished_at)
     self_payers = list(dict.fromkeys(v.patient for v in visits if v.patient not in demo.policies))
     debtors = rng.sample(self_payers, 8)
@@ -1420,32 +1421,50 @@ def seed_billing(demo):
             lines = [line for line in demo.performed[visit] if line.insured == insured]
             if not lines:
                 continue
-            invoice, total = issue_invoice(demo, visit, lines, insured, next(invoice_numbers))
+            invoice, total = issue_invoice(demo, visit, lines, insured)
             if insured:
                 if invoice.issued_at < demo.now - timedelta(days=14):
-                    pay(demo, invoice, total, receipt_numbers, method="insurance")
+                    pay(demo, invoice, total, method="insurance")
             elif visit.patient in debtors:
                 debts[visit.patient].append((invoice, total))
             else:
-                pay(demo, invoice, total, receipt_numbers)
+                pay(demo, invoice, total)
     for patient in debtors:
         *settled, (invoice, total) = debts[patient]
         for earlier, earlier_total in settled:
-            pay(demo, earlier, earlier_total, receipt_numbers)
+            pay(demo, earlier, earlier_total)
         part = (total * Decimal(rng.choice((0, 30, 50))) / 100).quantize(Decimal("1"))
         if part:
-            pay(demo, invoice, part, receipt_numbers, settles=False)
+            pay(demo, invoice, part, settles=False)
+            invoice.status = "partly_paid"
             invoice.note = demo.texts["debt_note"]
         demo.add(PatientTag(patient=patient, tag="debtor"))
-    seed_deposits(demo, receipt_numbers)
+    seed_deposits(demo)
+    number_in_order(demo)
 
 
-def issue_invoice(demo, visit, lines, insured, number):
+def number_in_order(demo):
+    """Invoices and receipts numbered as the cash desk numbers them: per
+    branch and year, in the order they were issued and paid
+    (billing.numbering), so the first one the panel makes follows on."""
+    demo.session.flush()
+    for rows, letters, moment, column in (
+        (demo.invoices, "INV", lambda row: row.issued_at, "number"),
+        (demo.payments, "R", lambda row: row.paid_at, "receipt_number"),
+    ):
+        counters = defaultdict(int)
+        for row in sorted(rows, key=lambda row: (moment(row), row.id)):
+            year = moment(row).astimezone(MOSCOW).year
+            counters[row.clinic.id, year] += 1
+            setattr(row, column, f"{letters}{row.clinic.id}-{year}-{counters[row.clinic.id, year]:06d}")
+
+
+def issue_invoice(demo, visit, lines, insured):
     """The invoice of a visit's lines for one payer, and its total."""
     issued_at = visit.finished_at + demo.minutes(2, 10)
     policy = demo.policies.get(visit.patient)
     invoice = Invoice(
-        number=f"INV-{issued_at.astimezone(MOSCOW).year}-{number:06d}",
+        number=f"DEMO-{len(demo.invoices) + 1}",
         patient=visit.patient,
         clinic=visit.clinic,
         payer_kind="insurance" if insured else "self",
@@ -1455,6 +1474,7 @@ def issue_invoice(demo, visit, lines, insured, number):
         created_at=issued_at,
     )
     demo.add(invoice)
+    demo.invoices.append(invoice)
     vip_discount = not insured and visit.patient in demo.vip
     total = Decimal("0.00")
     for line in lines:
@@ -1475,30 +1495,30 @@ def issue_invoice(demo, visit, lines, insured, number):
     return invoice, total
 
 
-def pay(demo, invoice, amount, receipt_numbers, method=None, settles=True):
+def pay(demo, invoice, amount, method=None, settles=True):
     """A payment of ``invoice`` at the desk (or by the insurer a fortnight on)."""
     if method == "insurance":
         paid_at = invoice.issued_at + timedelta(days=14)
     else:
         paid_at = invoice.issued_at + demo.minutes(1, 15)
-    demo.add(
-        Payment(
-            patient=invoice.patient,
-            invoice=invoice,
-            clinic=invoice.clinic,
-            method=method or demo.weighted(PAYMENT_METHODS),
-            amount=amount,
-            paid_at=paid_at,
-            received_by=demo.rng.choice(demo.with_role("cashier", invoice.clinic)),
-            receipt_number=f"R-{paid_at.astimezone(MOSCOW).year}-{next(receipt_numbers):06d}",
-            created_at=paid_at,
-        )
+    payment = Payment(
+        patient=invoice.patient,
+        invoice=invoice,
+        clinic=invoice.clinic,
+        method=method or demo.weighted(PAYMENT_METHODS),
+        amount=amount,
+        paid_at=paid_at,
+        received_by=demo.rng.choice(demo.with_role("cashier", invoice.clinic)),
+        receipt_number=f"DEMO-R-{len(demo.payments) + 1}",
+        created_at=paid_at,
     )
+    demo.add(payment)
+    demo.payments.append(payment)
     if settles:
         invoice.status = "paid"
 
 
-def seed_deposits(demo, receipt_numbers):
+def seed_deposits(demo):
     """Advances paid on accepted plans that are not finished yet."""
     rng = demo.rng
     plans = [p for p in demo.plans if p.status in ("accepted", "in_progress") and p.payer_kind == "self"]
@@ -1506,19 +1526,19 @@ def seed_deposits(demo, receipt_numbers):
         items = [i for s in demo.chosen[plan].stages for i in s.items if not i.removed and i.performed_at is None]
         amount = max(Decimal(5000), round(sum(i.price * i.quantity for i in items) * Decimal("0.3"), -3))
         paid_at = demo.before_now(plan.accepted_at + demo.minutes(10, 60), 30)
-        demo.add(
-            Payment(
-                patient=plan.patient,
-                clinic=plan.clinic,
-                method=demo.weighted({"card": 7, "cash": 2, "online": 1}),
-                amount=amount,
-                paid_at=paid_at,
-                received_by=rng.choice(demo.with_role("cashier", plan.clinic)),
-                receipt_number=f"R-{paid_at.astimezone(MOSCOW).year}-{next(receipt_numbers):06d}",
-                note=demo.texts["deposit_note"],
-                created_at=paid_at,
-            )
+        payment = Payment(
+            patient=plan.patient,
+            clinic=plan.clinic,
+            method=demo.weighted({"card": 7, "cash": 2, "online": 1}),
+            amount=amount,
+            paid_at=paid_at,
+            received_by=rng.choice(demo.with_role("cashier", plan.clinic)),
+            receipt_number=f"DEMO-R-{len(demo.payments) + 1}",
+            note=demo.texts["deposit_note"],
+            created_at=paid_at,
         )
+        demo.add(payment)
+        demo.payments.append(payment)
 
 
 # --- staff time --------------------------------------------------------------

@@ -174,7 +174,7 @@ def test_the_doctor_ticks_items_and_finishes_the_visit_on_the_screen(client, aut
     assert f'name="item" value="{first.id}"' in page and 'value="36"' in page
     service, _price = other_service(priced_service)
     response = post(client, auth, f"{url}/mark", {"item": [str(first.id)], f"tooth-{first.id}": "36",
-                                                  f"surfaces-{first.id}": "MO", "service": str(service.id),
+                                                  f"surfaces-{first.id}": "MO", "service_code": service.code,
                                                   "tooth": "21", "quantity": "1"})
     assert response.status_code == 302
     assert "Marked performed: 2." in client.get(url).get_data(as_text=True)
@@ -187,14 +187,22 @@ def test_the_doctor_ticks_items_and_finishes_the_visit_on_the_screen(client, aut
     assert invoice.number in client.get(url).get_data(as_text=True)
 
 
-def test_a_refused_mark_names_why_and_saves_nothing(client, auth, treatment):
+def test_a_refused_mark_names_the_line_and_field_keeps_what_was_typed_and_saves_nothing(client, auth, treatment,
+                                                                                       priced_service):
     plan, (first, _second), visit = treatment
+    service, _price = other_service(priced_service)
     auth.as_role("doctor")
     url = f"/admin/visit-services/{visit.id}"
     response = post(client, auth, f"{url}/mark", {"item": [str(first.id)], f"tooth-{first.id}": "37",
                                                   f"surfaces-{first.id}": "MO"})
-    assert response.status_code == 302
-    assert "Write why the work differs from the plan." in client.get(url).get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Write why the work differs from the plan." in page and f"name=\"tooth-{first.id}\" value=\"37\"" in page
+    response = post(client, auth, f"{url}/mark", {"service_code": service.code, "tooth": "21", "quantity": "0",
+                                                  "note": "Скол"})
+    page = response.get_data(as_text=True)
+    assert "The service from the price list — Quantity: Enter a whole number" in page
+    assert f'value="{service.code}"' in page and 'value="Скол"' in page and 'name="tooth" id="tooth" value="21"' in page
     db.session.expire_all()
     assert count(PerformedService) == 0 and first.performed_at is None
 

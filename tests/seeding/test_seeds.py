@@ -68,3 +68,25 @@ def test_the_demo_clinic_is_big_enough(app):
     assert db.session.scalar(select(func.count(Patient.id))) >= 300
     statuses = set(db.session.scalars(select(TreatmentPlan.status)))
     assert statuses == set(PLAN_STATUSES)
+
+
+def test_demo_invoices_and_receipts_are_numbered_as_the_desk_numbers_them(app):
+    """Per branch and year, 1, 2, 3… in the order issued and paid, so the first invoice the panel makes follows on;
+    an invoice's status follows its payments."""
+    from stompro.billing.models import Invoice, Payment
+    from stompro.billing.services import invoice_due
+
+    for model, column, moment, letters in ((Invoice, Invoice.number, Invoice.issued_at, "INV"),
+                                           (Payment, Payment.receipt_number, Payment.paid_at, "R")):
+        rows = db.session.execute(select(model.clinic_id, column).order_by(moment, model.id)).all()
+        by_branch = {}
+        for clinic_id, number in rows:
+            by_branch.setdefault((clinic_id, number.split("-")[1]), []).append(number)
+        for (clinic_id, _year), numbers in by_branch.items():
+            assert all(number.startswith(f"{letters}{clinic_id}-") for number in numbers)
+            assert [int(number[-6:]) for number in numbers] == list(range(1, len(numbers) + 1))
+    for invoice in db.session.execute(select(Invoice).where(Invoice.status.in_(("issued", "partly_paid", "paid"))))\
+            .scalars():
+        due, total = invoice_due(db.session, invoice), invoice.total
+        expected = "paid" if due == 0 else "issued" if due == total else "partly_paid"
+        assert invoice.status == expected, invoice.number
