@@ -1,10 +1,12 @@
 """Showing UTC moments in the clinic's time zone, and reading them back."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from . import bounds
+from .errors import DomainError
 
 # How the clinic types a day (02.12.2026, 2.12.26); URLs carry ISO days.
 TYPED_DAYS = ("%d.%m.%Y", "%d.%m.%y")
@@ -57,3 +59,17 @@ def parse_day(value):
             continue
         return day if bounds.date_problem(day) is None else None
     return None
+
+
+def parse_month(value):
+    """"2026-11" → date(2026, 11, 1); a DomainError naming ``month`` otherwise."""
+    try:
+        year, month = (int(part) for part in str(value or "").strip().split("-"))
+        return date(year, month, 1)
+    except (TypeError, ValueError):
+        raise DomainError(_l("Give the month as YYYY-MM."), field="month") from None
+
+
+def next_month(month):
+    """The first day of the month after ``month``'s."""
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)

@@ -14,8 +14,8 @@ from ..records import row_by_id
 from ..scheduling.availability import clinic_zone
 from ..scheduling.models import Shift
 from ..timeclock.services import clock_in, clock_out
-from ..timeclock.sheet import parse_month, staff_sheet
-from ..timefmt import to_local
+from ..timeclock.sheet import staff_sheet
+from ..timefmt import parse_month, to_local
 from . import bp
 from .auth import current_staff, requires_roles
 from .errors import ApiError, rejected

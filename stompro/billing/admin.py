@@ -245,9 +245,12 @@ class PaymentScheduleAdmin(StomproModelView):
 
 def register(admin):
     from .desk_views import CashDeskView
+    from .insurance_views import InsuranceRegistryView
     from .performed_views import PerformedServicesView
 
     admin.add_view(CashDeskView(name=_l("Cash desk"), category=CATEGORY, endpoint="cash_desk", url="/admin/cash-desk"))
+    admin.add_view(InsuranceRegistryView(name=_l("Insurer's invoice"), category=CATEGORY, endpoint="insurance_registry",
+                                         url="/admin/insurance-registry"))
 
     admin.add_view(PerformedServicesView(name=_l("Performed services"), endpoint="performed_services",
                                          url="/admin/visit-services"))

@@ -5,8 +5,9 @@ rules are billing.services; the figures, billing.desk."""
 from decimal import Decimal
 from urllib.parse import quote
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_admin import BaseView, expose
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -22,8 +23,12 @@ from ..org.models import Clinic
 from ..org.roles import CASHIER, OWNER
 from ..patients.models import Patient
 from ..records import live_row, row_by_id
-from ..timefmt import format_money, format_moment
+from ..db import utcnow
+from ..pdf import render_pdf
+from ..scheduling.availability import local_day
+from ..timefmt import format_money, format_moment, parse_day
 from .admin import CASH_DESK
+from .day_report import day_report
 from .desk import latest_payments, patient_invoices, waiting_invoices
 from .models import Invoice, Payment
 from .printing import receipt_pdf
@@ -113,6 +118,32 @@ class CashDeskView(PostsNeedEdit, RoleGuard, BaseView):
             lambda me: refund(db.session, me, patient=patient, clinic=self._clinic(), method=request.form.get(
                 "method"), amount=_typed_amount(), reason=request.form.get("reason")),
             _("The refund is recorded."))
+
+    @expose("/day")
+    def day(self):
+        """``clinic``, ``day`` (ISO; today when left out): the branch's day report."""
+        return self.render("billing/day_report.html", report=self._day_report(),
+                           clinics=clinics_of(db.session, current_user), label=VALUE_LABELS, money=format_money)
+
+    @expose("/day.pdf")
+    def day_pdf(self):
+        report = self._day_report()
+        language = current_app.config["DEFAULT_LANGUAGE"]
+        with force_locale(language):
+            html = render_template("billing/day_report_print.html", report=report, label=VALUE_LABELS,
+                                   money=format_money, language=language, printed=format_moment(utcnow()))
+        name = f"day-report-{report.clinic.id}-{report.day.isoformat()}.pdf"
+        return Response(render_pdf(html), mimetype="application/pdf",
+                        headers={"Content-Disposition": f"inline; filename=\"{name}\""})
+
+    def _day_report(self):
+        mine = clinics_of(db.session, current_user)
+        clinic = row_by_id(db.session, Clinic, request.args.get("clinic")) or (mine[0] if mine else None)
+        if clinic is None:
+            abort(404)
+        self._may(clinic.id)
+        day = parse_day(request.args.get("day")) or local_day(clinic, utcnow())
+        return day_report(db.session, clinic, day)
 
     @expose("/receipt/<int:payment_id>.pdf")
     def receipt(self, payment_id):

@@ -24,15 +24,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from io import StringIO
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
-from ..errors import DomainError
 from ..org.models import Staff
 from ..scheduling.availability import clinic_zone
 from ..scheduling.models import Shift
+from ..timefmt import next_month
 from .models import TimeClock
 
 TOTALS = ("planned_minutes", "worked_minutes", "late_minutes", "early_leave_minutes", "overtime_minutes")
@@ -68,19 +67,6 @@ class Sheet:
         sums["absences"] = sum(day.absent for day in self.days)
         sums["late_days"] = sum(day.late_minutes > 0 for day in self.days)
         return sums
-
-
-def parse_month(value):
-    """"2026-11" → date(2026, 11, 1); a DomainError naming ``month`` otherwise."""
-    try:
-        year, month = (int(part) for part in str(value or "").strip().split("-"))
-        return date(year, month, 1)
-    except (TypeError, ValueError):
-        raise DomainError(_l("Give the month as YYYY-MM."), field="month") from None
-
-
-def next_month(month):
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def timesheets(session, month, staff_ids=None, clinic=None, now=None):

@@ -23,10 +23,10 @@ from ..org.roles import ADMINISTRATOR, EVERYONE, OWNER
 from ..pdf import render_pdf
 from ..records import row_by_id
 from ..scheduling.availability import clinic_zone
-from ..timefmt import to_local
+from ..timefmt import parse_month, to_local
 from .kiosk import punch
 from .services import clock_in, clock_out, open_entry
-from .sheet import branch_sheets, late_today, parse_month, sheet_csv, staff_sheet
+from .sheet import branch_sheets, late_today, sheet_csv, staff_sheet
 
 KIOSK_KEEPERS = frozenset({OWNER, ADMINISTRATOR})
 

@@ -17,7 +17,8 @@ from stompro.scheduling.models import Shift
 from stompro.timeclock.kiosk import PIN_FAILURES, punch, set_pin
 from stompro.timeclock.models import TimeClock
 from stompro.timeclock.services import add_entry, open_entry
-from stompro.timeclock.sheet import late_today, parse_month, staff_sheet
+from stompro.timeclock.sheet import late_today, staff_sheet
+from stompro.timefmt import parse_month
 
 from ..api.conftest import api  # noqa: F401 (a fixture: the JSON API with a token)
 from ..billing.forms import post
