@@ -23,6 +23,7 @@ from ..admin.links import live_or_404, reachable_url
 from ..admin.choices import VALUE_LABELS
 from ..admin.permissions import Permissions
 from ..audit.access import record_access
+from ..billing.plan_money import plan_against_reality
 from ..catalog.models import TIERS, Service
 from ..chart.odontogram import build_view, default_dentition
 from ..chart.services import variant_charts
@@ -72,6 +73,7 @@ class PlanView(RoleGuard, BaseView):
             label=value_label,
             services=_services_by_specialty(),
             urls=self._links(plan),
+            money_months=plan_against_reality(db.session, plan),
         )
 
     @expose("/build/<int:patient_id>", methods=("POST",))
