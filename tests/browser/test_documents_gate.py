@@ -12,6 +12,7 @@ from sqlalchemy import select
 from stompro.extensions import db
 from stompro.org.models import Clinic, Staff
 from stompro.patients.models import Patient
+from stompro.planning.models import PlanStage
 from stompro.scheduling.availability import at_local
 from stompro.scheduling.models import Appointment
 from stompro.scheduling.services import book_visit, set_visit_status
@@ -40,7 +41,8 @@ def arrived_patient(app, stack, last_name, first_name, phone):
     return (patient_id, *arrived_visit(app, patient_id))
 
 
-def arrived_visit(app, patient_id):
+def arrived_visit(app, patient_id, stage_id=None):
+    """The patient's visit on DAY with the demo's doctor, arrived (carrying the plan stage ``stage_id``, if given)."""
     with app.app_context():
         admin = db.session.execute(select(Staff).filter_by(login="admin")).scalar_one()
         doctor = db.session.execute(select(Staff).filter_by(login="doctor")).scalar_one()
@@ -48,7 +50,8 @@ def arrived_visit(app, patient_id):
         starts_at = at_local(center, DAY, time(10))
         visit = book_visit(db.session, admin, clinic=center, room=center.rooms[0], doctor=doctor,
                            patient=db.session.get(Patient, patient_id), starts_at=starts_at,
-                           ends_at=starts_at + timedelta(minutes=30))
+                           ends_at=starts_at + timedelta(minutes=30),
+                           plan_stage=db.session.get(PlanStage, stage_id) if stage_id else None)
         set_visit_status(db.session, admin, visit, "arrived")
         db.session.commit()
         return visit.id, center.id
@@ -73,28 +76,36 @@ def test_the_administrator_gets_the_documents_signed_and_seats_the_patient(app, 
         expect(page.locator("#board-visit .board-dialog-error")).to_contain_text(texts["missing"])
         screenshot("refused")
 
-        prints = page.locator("#board-visit [data-print-document]")
-        assert prints.count() == 3
-        for number in range(3):
-            with page.context.expect_page() as opened:
-                prints.nth(number).click()
-            opened.value.close()  # the PDF, printed
-
-        page.goto(f"{live_server}/admin/patient_card/{patient_id}#documents")
-        for _ in range(3):
-            with page.expect_navigation():
-                page.locator(".document-sign").first.get_by_role("button", name=texts["mark"]).click()
-        assert page.locator(".document-sign").count() == 0
-        screenshot("signed")
-
-        page.goto(board)
-        assert page.locator(f'.board-block[data-visit="{visit_id}"] [data-documents-missing]').count() == 0
-        page.locator(f'.board-block[data-visit="{visit_id}"]').click()
-        page.locator("#board-visit").wait_for(state="visible")
-        page.get_by_role("button", name=texts["seat"], exact=True).click()
-        page.locator("#board-visit").wait_for(state="hidden")
+        sign_what_is_missing_and_seat(page, live_server, board, patient_id, visit_id, texts, screenshot)
         with app.app_context():
             assert db.session.get(Appointment, visit_id).status == "in_chair"
+
+
+def sign_what_is_missing_and_seat(page, live_server, board, patient_id, visit_id, texts, screenshot=None):
+    """With the board's visit dialog open on a refusal: print every missing
+    document from the board, mark each signed on the patient card, and seat
+    the patient from the board."""
+    prints = page.locator("#board-visit [data-print-document]")
+    assert prints.count() == 3
+    for number in range(3):
+        with page.context.expect_page() as opened:
+            prints.nth(number).click()
+        opened.value.close()  # the PDF, printed
+
+    page.goto(f"{live_server}/admin/patient_card/{patient_id}#documents")
+    for _ in range(3):
+        with page.expect_navigation():
+            page.locator(".document-sign").first.get_by_role("button", name=texts["mark"]).click()
+    assert page.locator(".document-sign").count() == 0
+    if screenshot:
+        screenshot("signed")
+
+    page.goto(board)
+    assert page.locator(f'.board-block[data-visit="{visit_id}"] [data-documents-missing]').count() == 0
+    page.locator(f'.board-block[data-visit="{visit_id}"]').click()
+    page.locator("#board-visit").wait_for(state="visible")
+    page.get_by_role("button", name=texts["seat"], exact=True).click()
+    page.locator("#board-visit").wait_for(state="hidden")
 
 
 def test_a_doctor_opens_a_visit_on_the_board(app, page, live_server):
