@@ -1107,21 +1107,26 @@ CREATE TABLE payment (
 	received_by_id INTEGER, 
 	receipt_number VARCHAR(40), 
 	note TEXT, 
+	credited_invoice_id INTEGER, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	deleted_at TIMESTAMP WITH TIME ZONE, 
 	CONSTRAINT pk_payment PRIMARY KEY (id), 
-	CONSTRAINT ck_payment_method CHECK (method IN ('cash', 'card', 'online', 'insurance', 'deposit')), 
+	CONSTRAINT ck_payment_method CHECK (method IN ('cash', 'card', 'online', 'insurance', 'deposit', 'credit')), 
 	CONSTRAINT ck_payment_amount CHECK (amount <> 0), 
 	CONSTRAINT ck_payment_refund_reason CHECK (amount > 0 OR note IS NOT NULL), 
+	CONSTRAINT ck_payment_credit_names_invoice CHECK ((method = 'credit') = (credited_invoice_id IS NOT NULL)), 
 	CONSTRAINT fk_payment_patient_id_patient FOREIGN KEY(patient_id) REFERENCES patient (id), 
 	CONSTRAINT fk_payment_invoice_id_invoice FOREIGN KEY(invoice_id) REFERENCES invoice (id), 
 	CONSTRAINT fk_payment_clinic_id_clinic FOREIGN KEY(clinic_id) REFERENCES clinic (id), 
 	CONSTRAINT fk_payment_received_by_id_staff FOREIGN KEY(received_by_id) REFERENCES staff (id), 
-	CONSTRAINT uq_payment_receipt_number UNIQUE (receipt_number)
+	CONSTRAINT uq_payment_receipt_number UNIQUE (receipt_number), 
+	CONSTRAINT fk_payment_credited_invoice_id_invoice FOREIGN KEY(credited_invoice_id) REFERENCES invoice (id)
 );
 
 CREATE INDEX ix_payment_clinic_id_paid_at ON payment (clinic_id, paid_at);
+
+CREATE INDEX ix_payment_credited_invoice_id ON payment (credited_invoice_id);
 
 CREATE INDEX ix_payment_invoice_id ON payment (invoice_id);
 

@@ -45,6 +45,7 @@ VALUE_LABELS = {
     # billing
     "issued": _l("Issued"), "partly_paid": _l("Partly paid"), "paid": _l("Paid"),
     "cash": _l("Cash"), "card": _l("Card"), "online": _l("Online"), "deposit": _l("Deposit"),
+    "credit": _l("Credit note"),
     # access log
     "patient_card": _l("Patient card"), "chart": _l("Dental chart"), "exams": _l("Medical card"),
     "images": _l("X-rays and photos"), "plan": _l("Treatment plan"), "records": _l("Medical record"),

@@ -91,6 +91,6 @@ def latest_payments(session, patient, actor):
     return session.execute(
         select(Payment).where(Payment.patient_id == patient.id, Payment.deleted_at.is_(None),
                               branch_condition(Payment.clinic_id, actor))
-        .options(joinedload(Payment.invoice), joinedload(Payment.received_by))
+        .options(joinedload(Payment.invoice), joinedload(Payment.credited_invoice), joinedload(Payment.received_by))
         .order_by(Payment.paid_at.desc(), Payment.id.desc()).limit(PAYMENTS_SHOWN)
     ).scalars().all()

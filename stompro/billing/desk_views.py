@@ -32,7 +32,9 @@ from .day_report import day_report
 from .desk import latest_payments, patient_invoices, waiting_invoices
 from .models import Invoice, Payment
 from .printing import receipt_pdf
-from .services import ADVANCE_METHODS, patient_balance, record_payment, refund, set_invoice_status, take_payment
+from .services import (
+    ADVANCE_METHODS, credit_note, patient_balance, record_payment, refund, set_invoice_status, take_payment,
+)
 
 
 
@@ -98,6 +100,15 @@ class CashDeskView(PostsNeedEdit, RoleGuard, BaseView):
                 flash(_("%(amount)s more went to the patient's deposit (receipt %(number)s).",
                         amount=format_money(deposit.amount), number=deposit.receipt_number), "success")
         return response
+
+    @expose("/invoice/<int:invoice_id>/credit", methods=("POST",))
+    def credit(self, invoice_id):
+        """``amount``, ``reason``: a credit note correcting an issued invoice."""
+        invoice = self._invoice(invoice_id)
+        return self._write(
+            invoice.patient_id,
+            lambda me: credit_note(db.session, me, invoice, amount=_typed_amount(), reason=request.form.get("reason")),
+            _("The credit note of %(number)s is made.", number=invoice.number))
 
     @expose("/patient/<int:patient_id>/advance", methods=("POST",))
     def advance(self, patient_id):

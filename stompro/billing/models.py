@@ -16,7 +16,7 @@ from ..planning.models import PAYER_KINDS, PlanItem, PlanStage, PlanVariant, Tre
 from ..scheduling.models import Appointment
 
 INVOICE_STATUSES = ("draft", "issued", "partly_paid", "paid", "cancelled")
-PAYMENT_METHODS = ("cash", "card", "online", "insurance", "deposit")
+PAYMENT_METHODS = ("cash", "card", "online", "insurance", "deposit", "credit")
 
 
 class InvoiceLine(Entity, SoftDeletable, db.Model):
@@ -95,6 +95,7 @@ class Payment(Entity, SoftDeletable, db.Model):
         # A refund is a negative payment, and says why.
         CheckConstraint("amount <> 0", name="amount"),
         CheckConstraint("amount > 0 OR note IS NOT NULL", name="refund_reason"),
+        CheckConstraint("(method = 'credit') = (credited_invoice_id IS NOT NULL)", name="credit_names_invoice"),
         Index(None, "patient_id", "paid_at"),
         Index(None, "clinic_id", "paid_at"),
     )
@@ -108,9 +109,13 @@ class Payment(Entity, SoftDeletable, db.Model):
     received_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     receipt_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     note: Mapped[str | None] = mapped_column(Text)
+    # A credit note ("credit") names the invoice it corrects: its amount pays
+    # what is due there, and the rest goes to the deposit.
+    credited_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
 
     patient: Mapped[Patient] = relationship()
-    invoice: Mapped[Invoice | None] = relationship()
+    invoice: Mapped[Invoice | None] = relationship(foreign_keys=[invoice_id])
+    credited_invoice: Mapped[Invoice | None] = relationship(foreign_keys=[credited_invoice_id])
     clinic: Mapped[Clinic] = relationship()
     received_by: Mapped[Staff | None] = relationship()
 

@@ -15,12 +15,13 @@ SERIES = {
     # series: (its advisory lock's first key, the numbered column, the letters before the branch)
     "invoice": (1, Invoice.number, "INV"),
     "receipt": (2, Payment.receipt_number, "R"),
+    "credit": (3, Payment.receipt_number, "CN"),  # credit notes share the receipts' column, not their sequence
 }
 
 
 def next_number(session, series, clinic, moment):
     """The branch's next number of ``series`` in the local year of
-    ``moment``: INV1-2026-000042, R1-2026-000007."""
+    ``moment``: INV1-2026-000042, R1-2026-000007, CN1-2026-000001."""
     lock_key, column, letters = SERIES[series]
     year = to_local(moment).year
     if session.get_bind().dialect.name == "postgresql":

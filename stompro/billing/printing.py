@@ -23,7 +23,7 @@ def receipt_html(session, payment):
     with force_locale(language):
         return render_template(
             "billing/receipt.html", payment=payment, invoice=invoice, language=language,
-            refund=payment.amount < 0, amount=format_money(abs(payment.amount)),
+            refund=payment.amount < 0, credit=payment.method == "credit", amount=format_money(abs(payment.amount)),
             method=str(VALUE_LABELS.get(payment.method, payment.method)), paid_at=format_moment(payment.paid_at),
             lines=[(line.tooth, localized(line.service), line.quantity, format_money(line.amount)) for line in lines],
             total=format_money(total) if invoice is not None else "", due=format_money(due) if invoice else "",

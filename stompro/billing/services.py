@@ -49,6 +49,11 @@ Payments
     what is still paid, and an advance already spent cannot go.
   - A refund gives back deposit money: a negative payment without an
     invoice, at most the deposit, with a reason, by the owner or a cashier.
+  - An issued invoice is never edited; a correction is a credit note (the
+    owner's or a cashier's, with a reason, at most what the invoice bills
+    less what was credited on it before): numbered CN<branch>-<year>-<n>,
+    it pays what is still due on the invoice and puts the rest on the
+    patient's deposit (method "credit").
 
 Balance
   - What the patient owes is what is due on their self-paid invoices
@@ -102,6 +107,9 @@ ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 # Money the patient brought in; what is paid without an invoice is an advance.
 ADVANCE_METHODS = ("cash", "card", "online")
+# What fills the deposit when it is on no invoice: advances, and the part of
+# a credit note that the corrected invoice no longer needed.
+DEPOSIT_SOURCES = ADVANCE_METHODS + ("credit",)
 
 
 # -- invoices ---------------------------------------------------------------------------
@@ -434,6 +442,8 @@ def record_payment(session, actor, patient=None, invoice=None, clinic=None, meth
     require_branch(actor, clinic)
     if method not in PAYMENT_METHODS:
         raise DomainError(_l("Choose how the payment was made."), field="method")
+    if method == "credit":
+        raise DomainError(_l("A credit note is made from its invoice at the cash desk."), field="method")
     if amount in (None, ""):
         raise DomainError(_l("Enter the amount."), field="amount")
     amount = _money(amount, "amount")
@@ -464,10 +474,11 @@ def record_payment(session, actor, patient=None, invoice=None, clinic=None, meth
     return _add_payment(session, actor, patient, invoice, clinic, method, amount, paid_at, note)
 
 
-def _add_payment(session, actor, patient, invoice, clinic, method, amount, paid_at, note):
+def _add_payment(session, actor, patient, invoice, clinic, method, amount, paid_at, note, credited=None):
     payment = Payment(
         patient=patient, invoice=invoice, clinic=clinic, method=method, amount=amount, paid_at=paid_at,
-        received_by=actor, note=note, receipt_number=next_number(session, "receipt", clinic, paid_at),
+        received_by=actor, note=note, credited_invoice=credited,
+        receipt_number=next_number(session, "credit" if credited is not None else "receipt", clinic, paid_at),
     )
     session.add(payment)
     session.flush()
@@ -531,6 +542,41 @@ def refund(session, actor, patient=None, clinic=None, method=None, amount=None, 
     return _add_payment(session, actor, patient, None, clinic, method, -amount, now, text)
 
 
+def credit_note(session, actor, invoice, amount=None, reason=None, now=None):
+    """Correct an issued invoice by ``amount``: what is still due on it is
+    settled, the rest goes to the patient's deposit (see the module's rules)."""
+    now = now or utcnow()
+    if not {OWNER, CASHIER} & set(actor.roles):
+        raise NotAllowed(_l("Only the owner or a cashier makes a credit note."))
+    if invoice is None:
+        raise DomainError(_l("Choose the invoice."), field="invoice")
+    require_branch(actor, invoice.clinic_id)
+    _refuse_deleted(invoice, _l("This invoice was deleted."), field="invoice")
+    if invoice.status not in BILLED_STATUSES:
+        raise DomainError(_l("Only an issued invoice is corrected by a credit note; a draft is edited."),
+                          field="invoice")
+    text = _clean(reason)
+    if text is None:
+        raise DomainError(_l("Write why the invoice is corrected."), field="reason")
+    bounds.require(bounds.text_problem(text), "reason")
+    if amount in (None, ""):
+        raise DomainError(_l("Enter the amount."), field="amount")
+    amount = _money(amount, "amount")
+    credited = _decimal(session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
+        Payment.credited_invoice_id == invoice.id, Payment.deleted_at.is_(None))))
+    left = invoice_total(session, invoice) - credited
+    if amount <= ZERO or amount > left:
+        raise DomainError(_l("A credit note of this invoice is more than zero and at most %(left)s.",
+                             left=format_money(left)), field="amount")
+    due = invoice_due(session, invoice)
+    on_invoice = min(amount, due)
+    settled = _add_payment(session, actor, invoice.patient, invoice, invoice.clinic, "credit", on_invoice, now, text,
+                           credited=invoice) if on_invoice > ZERO else None
+    deposit = _add_payment(session, actor, invoice.patient, None, invoice.clinic, "credit", amount - on_invoice, now,
+                           text, credited=invoice) if amount > on_invoice else None
+    return Taken(settled, deposit)
+
+
 class Balance(NamedTuple):
     owed: Decimal  # due on the patient's self-paid invoices
     deposit: Decimal  # the advance not spent
@@ -554,7 +600,7 @@ def patient_balance(session, patient):
     )
     mine = (Payment.patient_id == patient.id, Payment.deleted_at.is_(None))
     brought = select(func.coalesce(func.sum(Payment.amount), 0)).where(
-        *mine, Payment.invoice_id.is_(None), Payment.method.in_(ADVANCE_METHODS))
+        *mine, Payment.invoice_id.is_(None), Payment.method.in_(DEPOSIT_SOURCES))
     spent = select(func.coalesce(func.sum(Payment.amount), 0)).where(*mine, Payment.method == "deposit")
     row = session.execute(select(*(type_coerce(q.scalar_subquery(), MONEY_TYPE)
                                    for q in (total, paid, brought, spent)))).one()
@@ -595,7 +641,7 @@ def delete_payment(session, actor, payment):
     require_branch(actor, payment.clinic_id)
     if payment.deleted_at is not None:
         return payment
-    if payment.invoice_id is None and payment.method in ADVANCE_METHODS:
+    if payment.invoice_id is None and payment.method in DEPOSIT_SOURCES:
         if advance_left(session, payment.patient) < payment.amount:
             raise DomainError(_l("This advance is already spent on invoices; remove those payments first."))
     soft_delete(session, payment)
@@ -612,7 +658,7 @@ def advance_left(session, patient):
         select(Payment.method, func.coalesce(func.sum(Payment.amount), 0))
         .where(
             Payment.patient_id == patient.id, Payment.deleted_at.is_(None),
-            ((Payment.invoice_id.is_(None)) & Payment.method.in_(ADVANCE_METHODS)) | (Payment.method == "deposit"),
+            ((Payment.invoice_id.is_(None)) & Payment.method.in_(DEPOSIT_SOURCES)) | (Payment.method == "deposit"),
         )
         .group_by(Payment.method)
     ).all()

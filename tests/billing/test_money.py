@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from stompro.billing.models import Invoice, InvoiceLine, Payment
 from stompro.billing.services import (
-    add_line, create_invoice, invoice_due, patient_balance, record_payment, refund, set_invoice_status, take_payment,
+    add_line, create_invoice, credit_note, invoice_due, patient_balance, record_payment, refund, set_invoice_status,
+    take_payment,
 )
 from stompro.errors import DomainError, NotAllowed
 from stompro.extensions import db
@@ -74,7 +75,7 @@ def test_the_balance_is_always_payments_less_invoices(cashier, owner, patient, c
     def paid_less_invoiced():
         paid = db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
             Payment.patient_id == patient.id, Payment.deleted_at.is_(None),
-            Payment.method.in_(("cash", "card", "online"))))
+            Payment.method.in_(("cash", "card", "online", "credit"))))
         invoiced = db.session.scalar(
             select(func.coalesce(func.sum(InvoiceLine.price * InvoiceLine.quantity - InvoiceLine.discount), 0))
             .join(Invoice, InvoiceLine.invoice_id == Invoice.id)
@@ -83,7 +84,7 @@ def test_the_balance_is_always_payments_less_invoices(cashier, owner, patient, c
         return Decimal(str(paid)).quantize(Decimal("0.01")) - Decimal(str(invoiced)).quantize(Decimal("0.01"))
 
     for step in range(60):
-        operation = rng.choice(("invoice", "pay", "advance", "refund", "cancel"))
+        operation = rng.choice(("invoice", "pay", "advance", "refund", "cancel", "credit"))
         try:
             if operation == "invoice":
                 open_invoices.append(issued(cashier, patient, center, service, Decimal(rng.randint(1, 500) * 10)))
@@ -97,6 +98,9 @@ def test_the_balance_is_always_payments_less_invoices(cashier, owner, patient, c
             elif operation == "refund":
                 refund(db.session, cashier, patient=patient, clinic=center, method="cash",
                        amount=Decimal(rng.randint(1, 2000)), reason="Возврат")
+            elif operation == "credit" and open_invoices:
+                credit_note(db.session, cashier, rng.choice(open_invoices), amount=Decimal(rng.randint(1, 3000)),
+                            reason="Исправление")
             elif operation == "cancel" and open_invoices:
                 set_invoice_status(db.session, owner, rng.choice(open_invoices), "cancelled", reason="Ошибка")
             db.session.commit()
@@ -108,6 +112,32 @@ def test_the_balance_is_always_payments_less_invoices(cashier, owner, patient, c
         assert balance.owed >= 0 and balance.deposit >= 0
         assert balance.owed == sum((invoice_due(db.session, i) for i in open_invoices
                                     if i.status in ("issued", "partly_paid")), Decimal("0.00"))
+
+
+def test_a_credit_note_corrects_an_issued_invoice_and_the_rest_goes_to_the_deposit(cashier, admin, patient, center,
+                                                                                    priced_service):
+    service, _price = priced_service
+    invoice = issued(cashier, patient, center, service, Decimal("3000.00"))
+    record_payment(db.session, cashier, invoice=invoice, method="cash", amount="1000")
+    with pytest.raises(DomainError) as refused:
+        credit_note(db.session, cashier, invoice, amount="500", reason="")
+    assert refused.value.field == "reason"
+    with pytest.raises(NotAllowed):
+        credit_note(db.session, admin, invoice, amount="500", reason="Скидка")
+    with pytest.raises(DomainError) as refused:
+        record_payment(db.session, cashier, invoice=invoice, method="credit", amount="500")
+    assert refused.value.field == "method"
+
+    settled, deposit = credit_note(db.session, cashier, invoice, amount="2500", reason="Пломба не поставлена")
+    assert (settled.amount, settled.invoice_id, settled.credited_invoice_id) == (Decimal("2000.00"), invoice.id,
+                                                                                 invoice.id)
+    assert (deposit.amount, deposit.invoice_id) == (Decimal("500.00"), None)
+    assert settled.receipt_number.startswith(f"CN{center.id}-") and invoice.status == "paid"
+    assert invoice.lines[0].price == Decimal("3000.00")  # the invoice itself is not edited
+    assert patient_balance(db.session, patient) == (Decimal("0.00"), Decimal("500.00"), Decimal("500.00"))
+    with pytest.raises(DomainError) as refused:
+        credit_note(db.session, cashier, invoice, amount="500.01", reason="Ещё")  # 3000 billed, 2500 credited
+    assert refused.value.field == "amount"
 
 
 # -- the cash desk ------------------------------------------------------------------------------------
@@ -159,6 +189,18 @@ def test_a_bad_payment_at_the_desk_names_the_field_and_changes_nothing(client, a
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Payment)) == before
     assert (invoice.status, draft.status) == ("partly_paid", "draft")
+
+
+def test_the_cashier_makes_a_credit_note_at_the_desk_and_prints_it(client, auth, cashier, patient, center,
+                                                                    make_invoice):
+    invoice = make_invoice(cashier, patient, center, status="paid")
+    auth.as_role("cashier")
+    post(client, auth, f"/admin/cash-desk/invoice/{invoice.id}/credit", {"amount": "100,50", "reason": "Скидка"})
+    assert "The credit note of" in client.get(f"/admin/cash-desk/patient/{patient.id}").get_data(as_text=True)
+    note = db.session.execute(select(Payment).where(Payment.credited_invoice_id == invoice.id)).scalar_one()
+    assert (note.amount, note.invoice_id, note.note) == (Decimal("100.50"), None, "Скидка")
+    text = pdf_text(client.get(f"/admin/cash-desk/receipt/{note.id}.pdf").data)
+    assert "Credit note" in text and invoice.number in text and "Скидка" in text
 
 
 def test_the_desk_is_the_cash_desks_and_its_branchs(client, auth, owner, patient, south, make_invoice):
