@@ -345,6 +345,7 @@ CREATE TABLE patient (
 	coordinator_id INTEGER, 
 	status VARCHAR(10) NOT NULL, 
 	note TEXT, 
+	payer_id INTEGER, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	version INTEGER NOT NULL, 
@@ -354,8 +355,10 @@ CREATE TABLE patient (
 	CONSTRAINT ck_patient_status CHECK (status IN ('active', 'inactive', 'archived')), 
 	CONSTRAINT ck_patient_source CHECK (source IN ('walk_in', 'referral', 'website', 'phone', 'insurance', 'advertising', 'other')), 
 	CONSTRAINT ck_patient_preferred_time CHECK (preferred_time_to IS NULL OR preferred_time_from IS NULL OR preferred_time_to > preferred_time_from), 
+	CONSTRAINT ck_patient_not_own_payer CHECK (payer_id IS NULL OR payer_id <> id), 
 	CONSTRAINT fk_patient_home_clinic_id_clinic FOREIGN KEY(home_clinic_id) REFERENCES clinic (id), 
-	CONSTRAINT fk_patient_coordinator_id_staff FOREIGN KEY(coordinator_id) REFERENCES staff (id)
+	CONSTRAINT fk_patient_coordinator_id_staff FOREIGN KEY(coordinator_id) REFERENCES staff (id), 
+	CONSTRAINT fk_patient_payer_id_patient FOREIGN KEY(payer_id) REFERENCES patient (id)
 );
 
 CREATE INDEX ix_patient_birth_date ON patient (birth_date);
@@ -371,6 +374,8 @@ CREATE INDEX ix_patient_last_name_first_name ON patient (last_name, first_name);
 CREATE INDEX ix_patient_last_name_trigram ON patient USING gin (last_name gin_trgm_ops);
 
 CREATE INDEX ix_patient_middle_name_trigram ON patient USING gin (middle_name gin_trgm_ops);
+
+CREATE INDEX ix_patient_payer_id ON patient (payer_id);
 
 CREATE INDEX ix_patient_phone ON patient (phone);
 

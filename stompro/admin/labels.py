@@ -60,6 +60,7 @@ LABELS = {
     "tooth": _l("Tooth"),
     "surfaces": _l("Surfaces"),
     "insured": _l("Insured"),
+    "payer": _l("Family payer"),
     "correction_reason": _l("Reason for the correction"),
     "invoice_line": _l("Invoice line"),
     "condition": _l("Condition"),

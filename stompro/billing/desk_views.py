@@ -33,7 +33,8 @@ from .desk import latest_payments, patient_invoices, waiting_invoices
 from .models import Invoice, Payment
 from .printing import receipt_pdf
 from .services import (
-    ADVANCE_METHODS, credit_note, patient_balance, record_payment, refund, set_invoice_status, take_payment,
+    ADVANCE_METHODS, credit_note, family_statement, patient_balance, pay_from_deposit, record_payment, refund,
+    set_invoice_status, take_payment,
 )
 
 
@@ -53,8 +54,13 @@ class CashDeskView(PostsNeedEdit, RoleGuard, BaseView):
         me = current_user._get_current_object()
         waiting, closed = patient_invoices(db.session, patient, me)
         mine = clinics_of(db.session, me)
+        family, family_total = family_statement(db.session, patient)
+        balance = patient_balance(db.session, patient)
+        payer_balance = patient_balance(db.session, patient.payer) if patient.payer is not None else None
         return self.render(
-            "billing/desk_patient.html", patient=patient, balance=patient_balance(db.session, patient),
+            "billing/desk_patient.html", patient=patient, balance=balance,
+            usable_deposit=balance.deposit + (payer_balance.deposit if payer_balance else Decimal("0")),
+            family=family if len(family) > 1 else [], family_total=family_total, payer_balance=payer_balance,
             waiting=waiting, closed=closed, payments=latest_payments(db.session, patient, me),
             methods=ADVANCE_METHODS, clinics=mine, label=VALUE_LABELS, money=format_money, moment=format_moment,
             localized=localized, may_refund=bool({OWNER, CASHIER} & set(me.roles)),
@@ -99,6 +105,18 @@ class CashDeskView(PostsNeedEdit, RoleGuard, BaseView):
             if deposit is not None:
                 flash(_("%(amount)s more went to the patient's deposit (receipt %(number)s).",
                         amount=format_money(deposit.amount), number=deposit.receipt_number), "success")
+        return response
+
+    @expose("/invoice/<int:invoice_id>/from-deposit", methods=("POST",))
+    def from_deposit(self, invoice_id):
+        """Pay what is due from the patient's deposit, then from their family payer's."""
+        invoice = self._invoice(invoice_id)
+        paid = []
+        response = self._write(invoice.patient_id,
+                               lambda me: paid.extend(pay_from_deposit(db.session, me, invoice)), None)
+        if paid:
+            flash(_("%(amount)s was paid from the deposit.",
+                    amount=format_money(sum((p.amount for p in paid), Decimal("0")))), "success")
         return response
 
     @expose("/invoice/<int:invoice_id>/credit", methods=("POST",))

@@ -55,6 +55,12 @@ Payments
     it pays what is still due on the invoice and puts the rest on the
     patient's deposit (method "credit").
 
+Families
+  - A patient may have a family payer (patients.services keeps it one
+    level deep). What the patient's own deposit does not pay of their
+    invoice, the payer's deposit pays: on issuing, and with the desk's
+    "pay from the deposit" (pay_from_deposit).
+
 Balance
   - What the patient owes is what is due on their self-paid invoices
     (issued or partly paid); their deposit is the advance not spent; the
@@ -77,7 +83,7 @@ from ..db import MONEY as MONEY_TYPE, utcnow
 from ..errors import DomainError, NotAllowed
 from ..org.branches import require_branch
 from ..org.roles import CASHIER, OWNER
-from ..patients.models import InsurancePolicy
+from ..patients.models import InsurancePolicy, Patient
 from ..planning.models import PAYER_KINDS, PlanStage, PlanVariant, TreatmentPlan
 from ..patients.services import require_live_patient
 from ..records import same_value, soft_delete
@@ -214,10 +220,22 @@ def set_invoice_status(session, actor, invoice, status, reason=None, now=None):
 
 
 def _spend_deposit(session, actor, invoice, now):
-    """The patient's deposit pays what it can of an invoice just issued."""
-    amount = min(advance_left(session, invoice.patient), invoice_due(session, invoice))
-    if amount > ZERO:
-        record_payment(session, actor, invoice=invoice, method="deposit", amount=amount, now=now)
+    """The patient's deposit, then their family payer's, pays what it can of an invoice just issued."""
+    pay_from_deposit(session, actor, invoice, now=now)
+
+
+def pay_from_deposit(session, actor, invoice, now=None):
+    """Pay what is due on ``invoice`` from the patient's deposit and then
+    from their family payer's; the payments made (none when there is no
+    deposit)."""
+    now = now or utcnow()
+    paid = []
+    for owner_of_deposit in filter(None, (invoice.patient, invoice.patient.payer)):
+        amount = min(advance_left(session, owner_of_deposit), invoice_due(session, invoice))
+        if amount > ZERO:
+            paid.append(record_payment(session, actor, patient=owner_of_deposit, invoice=invoice, method="deposit",
+                                       amount=amount, now=now))
+    return paid
 
 
 def _settle(session, invoice):
@@ -433,7 +451,7 @@ def record_payment(session, actor, patient=None, invoice=None, clinic=None, meth
     """A payment received by ``actor``; see the module's rules. The
     invoice's status follows: partly paid, or paid once it is covered."""
     now = now or utcnow()
-    if invoice is not None:  # the API may name just the invoice
+    if invoice is not None:  # the API may name just the invoice; a family payer's deposit names the payer
         patient = patient or invoice.patient
         clinic = clinic or invoice.clinic
     require_live_patient(patient)
@@ -609,6 +627,17 @@ def patient_balance(session, patient):
     return Balance(owed, deposit, deposit - owed)
 
 
+def family_statement(session, payer):
+    """The family's statement: [(patient, Balance)] of the payer and everyone
+    they pay for, and the family's balance."""
+    members = session.execute(
+        select(Patient).where(Patient.payer_id == payer.id, Patient.deleted_at.is_(None))
+        .order_by(Patient.last_name, Patient.first_name)
+    ).scalars().all()
+    rows = [(person, patient_balance(session, person)) for person in (payer, *members)]
+    return rows, sum((balance.balance for _person, balance in rows), ZERO)
+
+
 def update_payment(session, actor, payment, now=None, **changes):
     """Change a payment's note; anything else given must be what the
     payment already holds (a wrong payment is moved to the recycle bin by
@@ -670,7 +699,8 @@ def advance_left(session, patient):
 def _check_paid_invoice(session, patient, clinic, invoice, method, amount):
     if invoice.deleted_at is not None:
         raise DomainError(_l("This invoice was deleted."), field="invoice")
-    if invoice.patient_id != patient.id:
+    family_deposit = method == "deposit" and invoice.patient.payer_id == patient.id
+    if invoice.patient_id != patient.id and not family_deposit:
         raise DomainError(_l("This invoice is another patient's."), field="invoice")
     if invoice.clinic_id != clinic.id:
         raise DomainError(_l("This invoice is of another branch."), field="invoice")

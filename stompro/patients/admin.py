@@ -103,11 +103,11 @@ class PatientAdmin(StomproModelView):
     form_columns = (
         "last_name", "first_name", "middle_name", "birth_date", "sex", "phone", "email", "address",
         "id_document", "source", "sms_consent", "email_consent", "preferred_days", "preferred_time_from",
-        "preferred_time_to", "home_clinic", "coordinator", "status", "note", "tags", "confirm_duplicate",
+        "preferred_time_to", "home_clinic", "coordinator", "payer", "status", "note", "tags", "confirm_duplicate",
     )
     form_extra_fields = {"confirm_duplicate": FormOnlyBooleanField(_l("This is another person: register anyway"))}
     inline_models = [(PatientTag, {"form_columns": ("id", "tag"), "column_labels": LABELS})]
-    form_ajax_refs = {"coordinator": StaffLookup("coordinator", roles={COORDINATOR})}
+    form_ajax_refs = {"coordinator": StaffLookup("coordinator", roles={COORDINATOR}), "payer": PatientLookup("payer")}
     form_overrides = {"phone": PhoneField, "preferred_days": WeekdaysField}
     column_formatters = {"last_name": _surname_to_card, "phone": _readable_phone, "tags": _tags}
     column_formatters_detail = column_formatters_export = {"phone": _readable_phone, "tags": _tags,

@@ -23,6 +23,7 @@ class Patient(Entity, Versioned, SoftDeletable, db.Model):
         one_of("status", PATIENT_STATUSES),
         one_of("source", SOURCES),
         CheckConstraint("preferred_time_to IS NULL OR preferred_time_from IS NULL OR preferred_time_to > preferred_time_from", name="preferred_time"),
+        CheckConstraint("payer_id IS NULL OR payer_id <> id", name="not_own_payer"),
         Index(None, "last_name", "first_name"),
         # PostgreSQL finds a fragment of a name or phone (ILIKE '%…%') through
         # trigrams instead of reading every patient (patients.services.search_patients).
@@ -53,8 +54,12 @@ class Patient(Entity, Versioned, SoftDeletable, db.Model):
     coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     status: Mapped[str] = mapped_column(String(10), default="active")
     note: Mapped[str | None] = mapped_column(Text)
+    # The family's payer (a parent for a child, a spouse): their deposit
+    # serves this patient's invoices and their statement lists them.
+    payer_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
 
     home_clinic: Mapped[Clinic | None] = relationship()
+    payer: Mapped["Patient | None"] = relationship(remote_side="Patient.id", post_update=True)
     coordinator: Mapped[Staff | None] = relationship()
     tags: Mapped[list["PatientTag"]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", order_by="PatientTag.tag"

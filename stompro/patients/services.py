@@ -173,14 +173,33 @@ def _refuse_duplicates(session, patient):
 def check_patient(session, actor, patient, is_created, confirm_duplicate=False):
     """What the patient form's save checks beyond each field: a new patient
     who may be registered already is saved only on confirmation."""
-    if patient.deleted_at is not None:
-        raise DomainError(_l("This patient's card was deleted."))
+    with session.no_autoflush:  # a payer refused is never written, not even by a query's flush
+        if patient.deleted_at is not None:
+            raise DomainError(_l("This patient's card was deleted."))
+        _check_payer(session, patient)
     if patient.email:
         patient.email = _email(patient.email)
     if is_created and not confirm_duplicate:
         _refuse_duplicates(session, patient)
     session.flush()
     return patient
+
+
+def _check_payer(session, patient):
+    """A family has one payer, who pays for others and for nobody else's payer."""
+    payer = patient.payer
+    if payer is None:
+        return
+    if payer is patient or (patient.id is not None and payer.id == patient.id):
+        raise DomainError(_l("A patient is not their own family's payer: leave it empty."), field="payer")
+    if payer.deleted_at is not None:
+        raise DomainError(_l("This patient's card was deleted."), field="payer")
+    if payer.payer_id is not None:
+        raise DomainError(_l("%(name)s is paid for by %(payer)s: choose the family's payer.",
+                             name=payer.full_name, payer=payer.payer.full_name), field="payer")
+    if patient.id is not None and session.scalar(select(Patient.id).where(
+            Patient.payer_id == patient.id, Patient.deleted_at.is_(None)).limit(1)) is not None:
+        raise DomainError(_l("This patient pays for their family, so nobody else pays for them."), field="payer")
 
 
 def require_live_patient(patient, field="patient"):

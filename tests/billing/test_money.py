@@ -241,3 +241,71 @@ def test_the_api_lists_issues_takes_payments_and_prints_receipts(api, cashier, p
     assert refused.status_code == 422 and "method" in refused.get_json()["fields"]
     api.as_role("doctor")
     assert api.get(f"/api/v1/patients/{patient.id}/balance").status_code == 403
+
+
+# -- families ------------------------------------------------------------------------------------------------
+
+
+def family(patient, other_patient):
+    """``patient`` pays for ``other_patient`` (a parent for a child)."""
+    from stompro.patients.services import check_patient
+
+    other_patient.payer = patient
+    check_patient(db.session, None, other_patient, is_created=False)
+    db.session.commit()
+    return patient, other_patient
+
+
+def test_a_family_has_one_payer_one_level_deep(patient, other_patient):
+    from stompro.patients.models import Patient
+    from stompro.patients.services import check_patient
+
+    patient.payer = patient
+    with pytest.raises(DomainError) as refused:
+        check_patient(db.session, None, patient, is_created=False)
+    assert refused.value.field == "payer"
+    db.session.rollback()
+    payer, child = family(patient, other_patient)
+    grandchild = Patient(last_name="Внукова", first_name="Ира", birth_date=child.birth_date, phone="+79160000099",
+                         payer=child)
+    db.session.add(grandchild)
+    with pytest.raises(DomainError, match="choose the family's payer"):
+        check_patient(db.session, None, grandchild, is_created=True, confirm_duplicate=True)
+    db.session.rollback()
+    stranger = Patient(last_name="Посторонний", first_name="Олег", birth_date=child.birth_date, phone="+79160000098")
+    db.session.add(stranger)
+    db.session.flush()
+    payer.payer = stranger
+    with pytest.raises(DomainError, match="pays for their family"):
+        check_patient(db.session, None, payer, is_created=False)
+
+
+def test_the_payers_deposit_serves_the_familys_invoices_and_one_statement(client, auth, cashier, patient,
+                                                                          other_patient, center, priced_service):
+    from stompro.billing.services import family_statement
+
+    payer, child = family(patient, other_patient)
+    record_payment(db.session, cashier, patient=payer, clinic=center, method="cash", amount="5000")
+    invoice = issued(cashier, child, center, priced_service[0], Decimal("3000.00"))  # issuing spends the deposit
+    assert invoice.status == "paid"
+    spent = db.session.execute(select(Payment).where(Payment.invoice_id == invoice.id)).scalar_one()
+    assert (spent.method, spent.patient_id, spent.amount) == ("deposit", payer.id, Decimal("3000.00"))
+    assert patient_balance(db.session, payer).deposit == Decimal("2000.00")
+    second = issued(cashier, child, center, priced_service[0], Decimal("2500.00"))
+    assert invoice_due(db.session, second) == Decimal("500.00")
+    rows, total = family_statement(db.session, payer)
+    assert [person.id for person, _balance in rows] == [payer.id, child.id]
+    assert total == Decimal("-500.00")
+    db.session.commit()
+
+    auth.as_role("cashier")
+    page = client.get(f"/admin/cash-desk/patient/{payer.id}").get_data(as_text=True)
+    assert 'id="family"' in page and child.full_name in page
+    page = client.get(f"/admin/cash-desk/patient/{child.id}").get_data(as_text=True)
+    assert "data-family-payer" in page and payer.full_name in page
+    record_payment(db.session, cashier, patient=payer, clinic=center, method="card", amount="800")
+    db.session.commit()
+    post(client, auth, f"/admin/cash-desk/invoice/{second.id}/from-deposit", {})
+    assert "was paid from the deposit" in client.get(f"/admin/cash-desk/patient/{child.id}").get_data(as_text=True)
+    db.session.expire_all()
+    assert second.status == "paid" and patient_balance(db.session, payer).deposit == Decimal("300.00")
