@@ -26,7 +26,7 @@ class DayReport:
     clinic: object
     day: object
     by_method: dict  # method → (count, amount), every method listed (insurance and deposit are not desk money)
-    by_cashier: list  # [(cashier, {method: amount}, total)], by name
+    by_cashier: list  # [(cashier, {method: amount}, taken in at the desk)], by name
     refunds: Decimal  # given back (a positive amount)
     total: Decimal  # money taken in at the desk (cash, card, online), refunds deducted
     opening_cash: Decimal
@@ -65,7 +65,8 @@ def day_report(session, clinic, day):
         refunds += refunded
     people = _staff(session, [staff_id for staff_id in cashiers if staff_id is not None])
     by_cashier = sorted(
-        ((people.get(staff_id), dict(methods), sum(methods.values(), ZERO)) for staff_id, methods in cashiers.items()),
+        ((people.get(staff_id), dict(methods), sum((methods[m] for m in ADVANCE_METHODS), ZERO))
+         for staff_id, methods in cashiers.items()),
         key=lambda row: (row[0].full_name if row[0] is not None else ""),
     )
     opening = _money(opening)

@@ -171,7 +171,10 @@ class CashDeskView(PostsNeedEdit, RoleGuard, BaseView):
         if clinic is None:
             abort(404)
         self._may(clinic.id)
-        day = parse_day(request.args.get("day")) or local_day(clinic, utcnow())
+        day = parse_day(request.args.get("day")) if request.args.get("day") else None
+        if request.args.get("day") and day is None:
+            flash(_("The date is not understood; today's report is shown."), "error")
+        day = day or local_day(clinic, utcnow())
         return day_report(db.session, clinic, day)
 
     @expose("/receipt/<int:payment_id>.pdf")

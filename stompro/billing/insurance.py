@@ -14,7 +14,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..i18n import localized
-from ..org.branches import branch_condition
+from ..org.branches import branch_condition, clinics_of
 from ..patients.models import InsurancePolicy
 from ..timefmt import from_local, next_month, to_local
 from .models import Invoice, InvoiceLine
@@ -43,6 +43,7 @@ class Registry:
     program: object
     month: object
     rows: list
+    clinics: list  # the branches it covers: the reader's
 
     @property
     def total(self):
@@ -88,7 +89,7 @@ def insurer_registry(session, actor, company, program, month):
             code=line.service.code, service=localized(line.service), quantity=line.quantity, amount=line.amount,
             invoice=line.invoice.number,
         ))
-    return Registry(company, program, month, lines)
+    return Registry(company, program, month, lines, clinics_of(session, actor))
 
 
 def registry_csv(registry):

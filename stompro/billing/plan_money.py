@@ -2,8 +2,10 @@
 amount the schedule plans (planning.schedule, the chosen variant), what was
 invoiced for the plan's items and what was paid of those invoices — a
 payment of an invoice that also bills other work counts in proportion to
-the plan's share of it. Months ahead whose planned payment is large are
-flagged, so the coordinator raises them early."""
+the plan's share of it. Months ahead whose planned payment is large (a
+large stage, or the month's sum over the threshold) are flagged, so the
+coordinator raises them early. A plan whose patient pays nothing (the
+insurer pays) has no such table."""
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -30,14 +32,32 @@ class MonthMoney:
     large_ahead: bool  # a large planned payment in this month or later, not invoiced yet
 
 
+@dataclass(frozen=True)
+class PlanMoney:
+    months: list  # [MonthMoney] from the first month with anything to the last
+
+    @property
+    def planned(self):
+        return sum((m.planned for m in self.months), ZERO)
+
+    @property
+    def invoiced(self):
+        return sum((m.invoiced for m in self.months), ZERO)
+
+    @property
+    def paid(self):
+        return sum((m.paid for m in self.months), ZERO)
+
+
 def plan_against_reality(session, plan, today=None):
-    """[MonthMoney] from the first month with anything to the last, for an
-    accepted, running or completed plan ([] otherwise)."""
+    """The PlanMoney of an accepted, running or completed plan whose patient
+    pays something; None otherwise."""
     if plan.status not in ("accepted", "in_progress", "completed"):
-        return []
+        return None
     today = today or clinic_today()
     schedule = payment_schedule(session, plan, today=today)
-    planned = {month.month: (month.amount, month.flagged) for month in schedule.months}
+    threshold = schedule.threshold
+    planned = {month.month: (month.amount, month.flagged or month.amount > threshold) for month in schedule.months}
     plan_lines = session.execute(
         select(InvoiceLine.invoice_id, Invoice.issued_at,
                func.sum(InvoiceLine.price * InvoiceLine.quantity - InvoiceLine.discount))
@@ -68,13 +88,14 @@ def plan_against_reality(session, plan, today=None):
             whole = _money(totals.get(invoice_id))
             if whole:
                 paid[_month(paid_at)] += (amount * share[invoice_id] / whole).quantize(CENT)
-    months = sorted(set(planned) | set(invoiced) | set(paid))
     this_month = today.replace(day=1)
-    return [
+    months = [
         MonthMoney(month, planned.get(month, (ZERO, False))[0], invoiced[month], paid[month],
                    large_ahead=month >= this_month and planned.get(month, (ZERO, False))[1] and not invoiced[month])
-        for month in months
+        for month in sorted(set(planned) | set(invoiced) | set(paid))
     ]
+    money = PlanMoney([m for m in months if m.planned or m.invoiced or m.paid])
+    return money if money.months else None
 
 
 def _month(moment):

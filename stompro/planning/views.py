@@ -73,7 +73,7 @@ class PlanView(RoleGuard, BaseView):
             label=value_label,
             services=_services_by_specialty(),
             urls=self._links(plan),
-            money_months=plan_against_reality(db.session, plan),
+            plan_money=plan_against_reality(db.session, plan),
         )
 
     @expose("/build/<int:patient_id>", methods=("POST",))

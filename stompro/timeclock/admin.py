@@ -36,7 +36,14 @@ class TimeClockAdmin(StomproModelView):
     column_default_sort = ("clock_in", True)
     form_columns = ("staff", "clinic", "clock_in", "clock_out", "note", "correction_reason")
     form_args = {"clock_in": {"default": utcnow}}
+    column_descriptions = {"correction_reason": _l("Required: why the entry is added or changed by hand.")}
     form_ajax_refs = {"staff": StaffLookup()}
+
+
+    def on_form_prefill(self, form, id):
+        """Each correction says its own why: the last one's reason is not offered again."""
+        super().on_form_prefill(form, id)
+        form.correction_reason.data = ""
 
 
 def register(admin):

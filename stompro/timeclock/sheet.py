@@ -10,12 +10,14 @@ really was. Per day:
 - planned: the minutes of the person's shifts;
 - worked: the minutes between clock-in and clock-out (an entry still open
   counts until now, and is flagged);
-- late: from the first shift's start to the first clock-in, when later;
+- late: from the first shift's start to the first clock-in, when later
+  (a clock-in after the shifts ended is no lateness: the shifts were
+  missed);
 - early leave: from the last clock-out to the last shift's end, when
-  earlier;
+  earlier and after the shifts began;
 - overtime: worked beyond planned (every minute worked on a day without a
   shift);
-- absent: a shift that has ended with no entry at all.
+- absent: shifts that have ended with no entry within them.
 
 Everything is read in two queries, whatever the number of people."""
 import csv
@@ -108,8 +110,9 @@ def timesheets(session, month, staff_ids=None, clinic=None, now=None):
     }
 
 
-def staff_sheet(session, staff, month, now=None):
-    return timesheets(session, month, staff_ids=[staff.id], now=now)[staff.id]
+def staff_sheet(session, staff, month, clinic=None, now=None):
+    """The person's month: every branch's shifts and entries, or ``clinic``'s."""
+    return timesheets(session, month, staff_ids=[staff.id], clinic=clinic, now=now)[staff.id]
 
 
 def branch_sheets(session, clinic, month, now=None):
@@ -119,28 +122,27 @@ def branch_sheets(session, clinic, month, now=None):
 
 
 def late_today(session, clinic_ids, now=None):
-    """Today's shifts of ``clinic_ids`` that began with the person not clocked
-    in on time: [(shift, first clock-in or None, minutes late)], the latest
-    first."""
+    """Today's shifts of ``clinic_ids`` that began, and have not ended, with
+    the person not clocked in at that branch on time: [(shift, first
+    clock-in or None, minutes late)], the latest first."""
     now = now or utcnow()
     shifts = session.execute(
         select(Shift).where(Shift.deleted_at.is_(None), Shift.clinic_id.in_(clinic_ids),
-                            Shift.starts_at <= now, Shift.ends_at > now - timedelta(hours=12),
-                            Shift.starts_at > now - timedelta(hours=24))
+                            Shift.starts_at <= now, Shift.ends_at > now)
         .options(joinedload(Shift.staff), joinedload(Shift.clinic))
     ).scalars().all()
     today = [shift for shift in shifts if shift.work_date == now.astimezone(clinic_zone(shift.clinic)).date()]
     if not today:
         return []
-    first_in = dict(session.execute(
-        select(TimeClock.staff_id, TimeClock.clock_in)
+    first_in = {(staff_id, clinic_id): came for staff_id, clinic_id, came in session.execute(
+        select(TimeClock.staff_id, TimeClock.clinic_id, TimeClock.clock_in)
         .where(TimeClock.deleted_at.is_(None), TimeClock.staff_id.in_({s.staff_id for s in today}),
                TimeClock.clock_in >= now - timedelta(hours=24))
         .order_by(TimeClock.clock_in.desc())
-    ).all())  # newest first, so that each person's earliest clock-in is the one the dict keeps
+    ).all()}  # newest first, so that each person's earliest clock-in at a branch is the one kept
     late = []
     for shift in today:
-        came = first_in.get(shift.staff_id)
+        came = first_in.get((shift.staff_id, shift.clinic_id))
         came = came if came is not None and came >= shift.starts_at - timedelta(hours=12) else None
         minutes = _minutes((came or now) - shift.starts_at)
         if minutes > 0:
@@ -152,7 +154,7 @@ def sheet_csv(sheets):
     """One row per person and day, for payroll (UTF-8 with a BOM, so that spreadsheets read Cyrillic)."""
     out = StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=";")  # as Russian spreadsheets expect
     writer.writerow(["staff_id", "name", "date", *TOTALS, "absent"])
     for sheet in sheets:
         for day in sheet.days:
@@ -168,13 +170,16 @@ def _day(day, rows, now):
     sheet_day.planned_minutes = sum(_minutes(shift.ends_at - shift.starts_at) for shift in shifts)
     sheet_day.worked_minutes = sum(_minutes(min(entry.clock_out or now, now) - entry.clock_in) for entry in entries)
     sheet_day.still_open = any(entry.clock_out is None for entry in entries)
-    if shifts and entries:
-        sheet_day.late_minutes = _minutes(entries[0].clock_in - shifts[0].starts_at)
-        last_out = entries[-1].clock_out
+    begins, ends = (shifts[0].starts_at, shifts[-1].ends_at) if shifts else (None, None)
+    within = [entry for entry in entries if entry.clock_in < ends and (entry.clock_out or now) > begins] \
+        if shifts else []
+    if within:
+        sheet_day.late_minutes = _minutes(within[0].clock_in - begins)
+        last_out = within[-1].clock_out
         if last_out is not None:
-            sheet_day.early_leave_minutes = _minutes(shifts[-1].ends_at - last_out)
+            sheet_day.early_leave_minutes = _minutes(ends - last_out)
     sheet_day.overtime_minutes = max(sheet_day.worked_minutes - sheet_day.planned_minutes, 0)
-    sheet_day.absent = bool(shifts) and not entries and shifts[-1].ends_at <= now
+    sheet_day.absent = bool(shifts) and not within and ends <= now
     return sheet_day
 
 

@@ -54,7 +54,8 @@ class KioskView(PostsNeedEdit, RoleGuard, BaseView):
         ).scalars().all()
         inside = {person.id: open_entry(db.session, person) for person in people}
         return self.render("timeclock/kiosk.html", clinic=clinic, clinics=clinics_of(db.session, current_user),
-                           people=people, inside={pid: _clock(e.clock_in, e.clinic) for pid, e in inside.items() if e})
+                           people=people, inside={pid: _clock(e.clock_in, e.clinic) for pid, e in inside.items() if e},
+                           chosen=request.args.get("staff", ""))
 
     @expose("/", methods=("POST",))
     def punch(self):
@@ -71,8 +72,8 @@ class KioskView(PostsNeedEdit, RoleGuard, BaseView):
             db.session.commit()
         except DomainError as error:
             db.session.commit()  # a wrong PIN is counted even so
-            flash(str(error.message), "error")
-            return back
+            flash(_("%(name)s: %(reason)s", name=person.full_name, reason=error.message), "error")
+            return redirect(url_for("kiosk.index", clinic=clinic.id, staff=person.id))  # the name stays chosen
         at = _clock(entry.clock_out if action == "out" else entry.clock_in, entry.clinic)
         message = _("%(name)s clocked in at %(time)s.") if action == "in" else _("%(name)s clocked out at %(time)s.")
         flash(message % {"name": person.full_name, "time": at}, "success")
@@ -139,7 +140,7 @@ class TimesheetView(RoleGuard, BaseView):
         clinic, month = self._clinic(), _month_or_this(request.args.get("month"))
         person = row_by_id(db.session, Staff, request.args.get("staff"))
         if person is not None:
-            return self.render("timeclock/person_sheet.html", sheet=staff_sheet(db.session, person, month),
+            return self.render("timeclock/person_sheet.html", sheet=staff_sheet(db.session, person, month, clinic),
                                month=month, clinic=clinic, hm=minutes_text, clock=_clock)
         return self.render("timeclock/timesheet.html", sheets=branch_sheets(db.session, clinic, month), month=month,
                            clinic=clinic, clinics=clinics_of(db.session, current_user), hm=minutes_text,
@@ -190,7 +191,7 @@ def late_arrivals():
         return []
     rows = late_today(db.session, [clinic.id for clinic in clinics_of(db.session, current_user)])
     return [(shift.staff.full_name, shift.clinic.name, _clock(shift.starts_at, shift.clinic),
-             _clock(came, shift.clinic), minutes) for shift, came, minutes in rows]
+             _clock(came, shift.clinic), minutes_text(minutes)) for shift, came, minutes in rows]
 
 
 def register_views(admin, category):

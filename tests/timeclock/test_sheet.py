@@ -8,6 +8,7 @@ from io import BytesIO, StringIO
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from stompro.errors import DomainError, NotAllowed
 from stompro.extensions import db
@@ -53,6 +54,8 @@ def test_lateness_early_leave_overtime_and_absence(owner, nurse, center):
     clocked(owner, nurse, center, days[0], time(9, 12), time(18, 30))  # 12 min late, 18 min over
     clocked(owner, nurse, center, days[1], time(8, 55), time(17, 30))  # left 30 min early
     clocked(owner, nurse, center, date(2026, 11, 7), time(10), time(12))  # a Saturday without a shift
+    shift(nurse, center, date(2026, 11, 9), time(9), time(13))
+    clocked(owner, nurse, center, date(2026, 11, 9), time(19), time(20))  # came after the shift: missed, not late
     # days[2], days[3]: no entries — absent; days[4] is today and its shift still runs
     sheet = staff_sheet(db.session, nurse, MONTH, now=NOW)
     first, second = day_of(sheet, days[0]), day_of(sheet, days[1])
@@ -61,9 +64,11 @@ def test_lateness_early_leave_overtime_and_absence(owner, nurse, center):
     assert (second.late_minutes, second.early_leave_minutes, second.overtime_minutes) == (0, 30, 0)
     saturday = day_of(sheet, date(2026, 11, 7))
     assert (saturday.planned_minutes, saturday.overtime_minutes) == (0, 120)
-    assert [d.date for d in sheet.days if d.absent] == [days[2], days[3]]
-    assert sheet.totals["absences"] == 2 and sheet.totals["late_days"] == 1
-    assert sheet.totals["planned_minutes"] == 5 * 540
+    evening = day_of(sheet, date(2026, 11, 9))
+    assert (evening.late_minutes, evening.absent, evening.overtime_minutes) == (0, True, 0)
+    assert [d.date for d in sheet.days if d.absent] == [days[2], days[3], date(2026, 11, 9)]
+    assert sheet.totals["absences"] == 3 and sheet.totals["late_days"] == 1
+    assert sheet.totals["planned_minutes"] == 5 * 540 + 240
 
 
 def test_a_night_shift_counts_on_the_evening_it_began(owner, nurse, center):
@@ -111,8 +116,16 @@ def test_late_today_lists_who_came_late_or_has_not_come(owner, nurse, center):
                 if shift.staff_id == nurse.id]
 
     assert hers() == [(nurse.id, None, 60)]
+    south = db.session.execute(select(Clinic).where(Clinic.id != center.id).order_by(Clinic.id)).scalars().first()
+    nurse.clinics.append(south)
+    clocked(owner, nurse, south, today, time(16, 5))  # clocked in at another branch: still late at hers
+    assert hers() == [(nurse.id, None, 60)]
+    db.session.rollback()
+    shift(nurse, center, today, time(16), time(21))
     came = clocked(owner, nurse, center, today, time(16, 20)).clock_in
     assert hers() == [(nurse.id, came, 20)]
+    later = late_today(db.session, [center.id], now=NOW + timedelta(hours=5))  # 22:00: her shift has ended
+    assert nurse.id not in [shift.staff_id for shift, _came, _minutes in later]
 
 
 # -- the kiosk ------------------------------------------------------------------------------------------
@@ -182,7 +195,7 @@ def test_the_owner_reads_the_timesheet_on_screen_in_pdf_and_csv(client, auth, ow
     page = client.get(f"/admin/timesheet/{query}").get_data(as_text=True)
     assert nurse.full_name in page and "9:18" in page  # worked 558 minutes
     rows = list(csv.DictReader(StringIO(client.get(f"/admin/timesheet/sheet.csv{query}").get_data(as_text=True)
-                                        .lstrip("\ufeff"))))
+                                        .lstrip("\ufeff")), delimiter=";"))
     mine = next(row for row in rows if row["staff_id"] == str(nurse.id) and row["date"] == day.isoformat())
     assert (mine["planned_minutes"], mine["worked_minutes"], mine["late_minutes"]) == ("540", "558", "12")
     pdf = client.get(f"/admin/timesheet/sheet.pdf{query}")
