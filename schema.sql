@@ -703,6 +703,9 @@ CREATE TABLE patient_document (
 	representative_document VARCHAR(200), 
 	pdf BYTEA, 
 	scan_id INTEGER, 
+	terminated_at TIMESTAMP WITH TIME ZONE, 
+	termination_reason TEXT, 
+	terminated_by_id INTEGER, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	deleted_at TIMESTAMP WITH TIME ZONE, 
@@ -712,13 +715,15 @@ CREATE TABLE patient_document (
 	CONSTRAINT ck_patient_document_signed_has_time CHECK (status <> 'signed' OR signed_at IS NOT NULL), 
 	CONSTRAINT ck_patient_document_signed_by CHECK (signed_by IN ('patient', 'representative')), 
 	CONSTRAINT ck_patient_document_representative_named CHECK (signed_by <> 'representative' OR representative_name IS NOT NULL), 
+	CONSTRAINT ck_patient_document_termination CHECK (terminated_at IS NULL OR (kind = 'contract' AND status = 'signed' AND termination_reason IS NOT NULL)), 
 	CONSTRAINT fk_patient_document_patient_id_patient FOREIGN KEY(patient_id) REFERENCES patient (id), 
 	CONSTRAINT fk_patient_document_clinic_id_clinic FOREIGN KEY(clinic_id) REFERENCES clinic (id), 
 	CONSTRAINT fk_patient_document_template_id_document_template FOREIGN KEY(template_id) REFERENCES document_template (id), 
 	CONSTRAINT fk_patient_document_plan_id_treatment_plan FOREIGN KEY(plan_id) REFERENCES treatment_plan (id), 
 	CONSTRAINT fk_patient_document_specialty_id_specialty FOREIGN KEY(specialty_id) REFERENCES specialty (id), 
 	CONSTRAINT fk_patient_document_witnessed_by_id_staff FOREIGN KEY(witnessed_by_id) REFERENCES staff (id), 
-	CONSTRAINT fk_patient_document_scan_id_attachment FOREIGN KEY(scan_id) REFERENCES attachment (id)
+	CONSTRAINT fk_patient_document_scan_id_attachment FOREIGN KEY(scan_id) REFERENCES attachment (id), 
+	CONSTRAINT fk_patient_document_terminated_by_id_staff FOREIGN KEY(terminated_by_id) REFERENCES staff (id)
 );
 
 CREATE INDEX ix_patient_document_clinic_id ON patient_document (clinic_id);
@@ -732,6 +737,8 @@ CREATE INDEX ix_patient_document_scan_id ON patient_document (scan_id);
 CREATE INDEX ix_patient_document_specialty_id ON patient_document (specialty_id);
 
 CREATE INDEX ix_patient_document_template_id ON patient_document (template_id);
+
+CREATE INDEX ix_patient_document_terminated_by_id ON patient_document (terminated_by_id);
 
 CREATE INDEX ix_patient_document_witnessed_by_id ON patient_document (witnessed_by_id);
 

@@ -6,8 +6,9 @@ voluntary consent of the visit's specialty (323-FZ art. 20).
 - The visit's specialty is its plan stage's, else its doctor's. A consent is
   asked for when the clinic has an active consent template of that
   specialty (a specialty without one, diagnostics say, needs none).
-- A signed contract and a signed consent to personal data stay valid (they
-  are not terminated or withdrawn in the panel yet). An informed consent
+- A signed contract stays valid until it is terminated; a signed consent
+  to personal data stays valid (its withdrawal is not recorded in the panel
+  yet). An informed consent
   signed for a plan is valid for that plan's visits; one signed without a
   plan is valid for CONSENT_VALID_DAYS (365) from its signature.
 - Each branch chooses its gate (``clinic.document_gate``): ``block`` refuses
@@ -106,12 +107,16 @@ def missing_for_visits(session, visits, now=None):
 
 def _missing(visit, signed, consented, now):
     missing = [Missing(kind) for kind in ("contract", "personal_data")
-               if not any(document.kind == kind for document in signed)]
+               if not any(document.kind == kind and not _terminated(document, now) for document in signed)]
     specialty = visit_specialty(visit)
     if specialty is not None and specialty.id in consented and not any(
             _valid_consent(document, specialty, visit, now) for document in signed):
         missing.append(Missing("consent", specialty))
     return missing
+
+
+def _terminated(document, now):
+    return document.terminated_at is not None and document.terminated_at <= now
 
 
 def check_gate(session, visit, reason=None, now=None):

@@ -47,6 +47,8 @@ class PatientDocument(Entity, SoftDeletable, db.Model):
         one_of("signed_by", SIGNERS),
         CheckConstraint("signed_by <> 'representative' OR representative_name IS NOT NULL", name="representative_named"),
         Index(None, "patient_id", "kind", "status"),
+        CheckConstraint("terminated_at IS NULL OR (kind = 'contract' AND status = 'signed' "
+                        "AND termination_reason IS NOT NULL)", name="termination"),
     )
 
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
@@ -66,13 +68,18 @@ class PatientDocument(Entity, SoftDeletable, db.Model):
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     # The scanned signed paper (a PDF or an image, checked by content: chart.attachments).
     scan_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"), index=True)
+    # A contract is valid until it is terminated (documents.services.terminate_contract).
+    terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    termination_reason: Mapped[str | None] = mapped_column(Text)
+    terminated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
 
     patient: Mapped[Patient] = relationship()
     clinic: Mapped[Clinic | None] = relationship()
     template: Mapped[DocumentTemplate | None] = relationship()
     plan: Mapped[TreatmentPlan | None] = relationship()
     specialty: Mapped[Specialty | None] = relationship()
-    witnessed_by: Mapped[Staff | None] = relationship()
+    witnessed_by: Mapped[Staff | None] = relationship(foreign_keys=[witnessed_by_id])
+    terminated_by: Mapped[Staff | None] = relationship(foreign_keys=[terminated_by_id])
     scan: Mapped["Attachment | None"] = relationship()
 
     def __str__(self):

@@ -18,7 +18,9 @@ center: every branch).
   and who signed: the patient, or for a child under 15 a legal
   representative named with their identity document.
 - A signed document is never changed or deleted, by any code path: a guard
-  on every flush refuses it; only its scanned signed copy is added, once. A draft is deleted to the recycle bin.
+  on every flush refuses it; only its scanned signed copy is added, once,
+  and a signed contract is terminated, once, with a reason (it then no
+  longer lets treatment start). A draft is deleted to the recycle bin.
 """
 from flask_babel import lazy_gettext as _l
 
@@ -36,7 +38,9 @@ TITLE_LENGTH = 200
 ADULT_SIGNER_AGE = 15
 SIGNED = _l("This document is signed: it is never changed or deleted.")
 # What may still change on a signed document: bookkeeping only.
-UNLOCKED_ATTRIBUTES = frozenset({"updated_at", "scan_id", "scan"})  # the scanned copy is added once, after signing
+# the scanned copy is added once after signing; a contract is terminated once
+UNLOCKED_ATTRIBUTES = frozenset({"updated_at", "scan_id", "scan", "terminated_at", "termination_reason",
+                                 "terminated_by_id", "terminated_by"})
 
 
 class DocumentSigned(DomainError):
@@ -124,6 +128,24 @@ def sign_document(session, actor, document, witnessed_by=None, signed_by="patien
     document.witnessed_by = witness
     document.signed_by = signed_by
     document.representative_name, document.representative_document = name or None, papers or None
+    session.flush()
+    return document
+
+
+def terminate_contract(session, actor, document, reason=None, now=None):
+    """End a signed contract from ``now``, saying why; a new contract is signed to treat again."""
+    require_branch(actor, document.clinic_id)
+    if document.deleted_at is not None:
+        raise DomainError(_l("This document was deleted."))
+    if document.kind != "contract" or document.status != "signed":
+        raise DomainError(_l("Only a signed contract is terminated."), field="kind")
+    if document.terminated_at is not None:
+        raise DomainError(_l("This contract is terminated already."), field="terminated_at")
+    text = (reason or "").strip()
+    if not text:
+        raise DomainError(_l("Write why the contract is terminated."), field="termination_reason")
+    bounds.require(bounds.text_problem(text), "termination_reason")
+    document.terminated_at, document.termination_reason, document.terminated_by = now or utcnow(), text, actor
     session.flush()
     return document
 

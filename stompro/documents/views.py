@@ -27,7 +27,7 @@ from ..scheduling.models import Appointment
 from .admin import DOCUMENT_WRITERS
 from .models import PatientDocument
 from .printing import document_pdf, prepare_document
-from .services import attach_signed_copy, sign_document
+from .services import attach_signed_copy, sign_document, terminate_contract
 
 
 class DocumentDeskView(RoleGuard, BaseView):
@@ -101,6 +101,23 @@ class DocumentDeskView(RoleGuard, BaseView):
             return redirect(back)
         flash(_("Signed: %(document)s — %(patient)s.", document=document.title, patient=document.patient.full_name),
               "success")
+        return redirect(back)
+
+    @expose("/<int:document_id>/terminate", methods=("POST",))
+    def terminate(self, document_id):
+        """``reason``, ``next``: a signed contract ends now."""
+        self._may_write()
+        document = self._document(document_id)
+        back = safe_next(request.form.get("next")) or url_for("patient_card.show", patient_id=document.patient_id)
+        try:
+            terminate_contract(db.session, current_user._get_current_object(), document,
+                               reason=request.form.get("reason"))
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            flash(_("The contract is not terminated: %(reason)s", reason=error.message), "error")
+            return redirect(back)
+        flash(_("The contract is terminated: a new one is signed before the next treatment."), "success")
         return redirect(back)
 
     @expose("/<int:document_id>/scan", methods=("POST",))

@@ -133,6 +133,7 @@ class Document:
     status: str
     signed_at: datetime | None
     scan_id: int | None  # the attachment of its scanned signed copy
+    terminated_at: datetime | None = None  # a contract that ended
 
 
 @dataclass(frozen=True)
@@ -407,12 +408,12 @@ def _messages(session, patient_id):
 def _documents(session, patient_id):
     rows = session.execute(
         select(PatientDocument.id, PatientDocument.title, PatientDocument.kind, PatientDocument.status,
-               PatientDocument.signed_at, PatientDocument.scan_id)
+               PatientDocument.signed_at, PatientDocument.scan_id, PatientDocument.terminated_at)
         .where(PatientDocument.patient_id == patient_id, PatientDocument.deleted_at.is_(None))
         .order_by(PatientDocument.created_at.desc(), PatientDocument.id.desc())
     ).all()
     return tuple(Document(id=r.id, title=r.title, kind=r.kind, status=r.status, signed_at=r.signed_at,
-                          scan_id=r.scan_id) for r in rows)
+                          scan_id=r.scan_id, terminated_at=r.terminated_at) for r in rows)
 
 
 def _invoices(session, patient_id):

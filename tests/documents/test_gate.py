@@ -155,3 +155,37 @@ def test_the_board_marks_the_visits_whose_patient_has_documents_to_sign(app, cli
     assert "data-documents-missing" in block
     assert ("согласие на обработку персональных данных, информированное согласие: Терапевтическая стоматология"
             in block)
+
+
+def test_a_terminated_contract_no_longer_lets_treatment_start(app, admin, center, patient, client, auth):
+    from stompro.documents.services import DocumentSigned, terminate_contract
+
+    visit = _arrived(admin, center, patient)
+    contract = signed(admin, patient, "contract_paid_services")
+    signed(admin, patient, "consent_personal_data")
+    consent = signed(admin, patient, THERAPY)
+    assert not missing_documents(db.session, visit)
+    with pytest.raises(DomainError) as refused:
+        terminate_contract(db.session, admin, contract, reason="  ")
+    assert refused.value.field == "termination_reason"
+    with pytest.raises(DomainError, match="Only a signed contract"):
+        terminate_contract(db.session, admin, consent, reason="Отзыв")
+    db.session.commit()
+
+    auth.as_role("administrator")
+    card = f"/admin/patient_card/{patient.id}"
+    response = client.post(f"/admin/documents/{contract.id}/terminate",
+                           data={"reason": "Пациент расторг договор", "next": card, "csrf_token": auth.csrf_token()})
+    assert response.status_code == 302
+    assert "terminated" in client.get(card).get_data(as_text=True)
+    db.session.expire_all()
+    assert contract.termination_reason == "Пациент расторг договор" and contract.terminated_by_id == admin.id
+    assert [item.kind for item in missing_documents(db.session, visit)] == ["contract"]
+    with pytest.raises(DomainError, match="terminated already"):
+        terminate_contract(db.session, admin, contract, reason="Ещё раз")
+    contract.title = "Другой договор"
+    with pytest.raises(DocumentSigned):  # terminating unlocks nothing else
+        db.session.flush()
+    db.session.rollback()
+    signed(admin, patient, "contract_paid_services")  # a new contract lets the patient in again
+    assert not missing_documents(db.session, visit)
