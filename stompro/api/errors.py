@@ -1,7 +1,11 @@
 """JSON error answers: ``{"error": message}``, plus ``"fields"`` when input was at fault."""
+from contextlib import contextmanager
+
 from flask import jsonify
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import MethodNotAllowed
+
+from ..errors import DomainError, NotAllowed
 
 MESSAGES = {
     400: _l("The request could not be understood: send a JSON object."),
@@ -34,6 +38,23 @@ def rejected(error):
     if not fields and error.field:
         fields = {error.field: error.message}
     return ApiError(422, error.message, fields)
+
+
+@contextmanager
+def service_write():
+    """Commit what the service did, once; on a broken rule write nothing and
+    answer 422 (403 when the role or the branch is at fault)."""
+    from ..extensions import db
+
+    try:
+        yield
+    except NotAllowed as error:
+        db.session.rollback()
+        raise ApiError(403, error.message) from None
+    except DomainError as error:
+        db.session.rollback()
+        raise rejected(error) from None
+    db.session.commit()
 
 
 def error_response(error):

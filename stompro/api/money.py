@@ -13,7 +13,7 @@ from ..billing.models import Invoice, Payment
 from ..billing.performed import mark_services
 from ..billing.printing import receipt_pdf
 from ..billing.services import patient_balance, set_invoice_status, take_payment
-from ..errors import DomainError, NotAllowed
+from ..errors import NotAllowed
 from ..extensions import db
 from ..org.branches import require_branch
 from ..org.roles import DOCTOR, OWNER
@@ -23,7 +23,7 @@ from . import bp
 from .appointments import ID, VISIT_URL, _visit_or_404
 from .auth import current_staff, requires_roles
 from .documents import _patient_or_404
-from .errors import ApiError, rejected
+from .errors import ApiError, service_write
 from .payload import iso_moment, json_object
 
 MARKERS = frozenset({DOCTOR, OWNER})
@@ -91,17 +91,9 @@ def payment_receipt(payment_id):
 
 
 def _written(write):
-    """Run ``write`` and commit; a broken rule answers 422 (403 for a branch not one's own) and changes nothing."""
-    try:
-        result = write()
-    except NotAllowed as error:
-        db.session.rollback()
-        raise ApiError(403, error.message) from None
-    except DomainError as error:
-        db.session.rollback()
-        raise rejected(error) from None
-    db.session.commit()
-    return result
+    """Run ``write`` within one service write (api.errors.service_write) and give back what it made."""
+    with service_write():
+        return write()
 
 
 def _invoice_or_404(invoice_id):

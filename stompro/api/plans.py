@@ -1,8 +1,6 @@
 """Treatment plans: building one from the chart, reading it, editing items,
 presenting it and recording the patient's choice. Every answer that changes
 a plan returns the whole plan as planning.services.plan_json shapes it."""
-from contextlib import contextmanager
-
 from flask import Response, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -17,13 +15,13 @@ from ..planning.builder import build_plan
 from ..planning.models import PlanItem, PlanStage
 from ..planning.printout import printout_pdf
 from ..planning.services import (
-    NotAllowed, add_item, choose_variant, load_plan, plan_json, present_plan, remove_item,
+    add_item, choose_variant, load_plan, plan_json, present_plan, remove_item,
 )
 from ..records import live_row
 from . import bp
 from .auth import current_staff, requires_roles
 from .chart import patient_or_404
-from .errors import ApiError, rejected
+from .errors import ApiError, rejected, service_write
 from .payload import flag, json_object
 
 PLAN_READERS = PLANNING | {ADMINISTRATOR, CASHIER}
@@ -31,21 +29,6 @@ PLAN_WRITERS = PLANNING
 ID = "int(max=2147483647)"  # ids are 32-bit integers
 PLAN_URL = f"/plans/<{ID}:plan_id>"
 ITEM_FIELDS = ("stage_id", "service_code", "tooth", "surfaces", "quantity", "self_paid")
-
-
-@contextmanager
-def plan_change():
-    """Commit what the service did, once; on a broken rule write nothing and
-    answer 422 (403 when the role is at fault)."""
-    try:
-        yield
-    except NotAllowed as error:
-        db.session.rollback()
-        raise ApiError(403, error.message) from None
-    except DomainError as error:
-        db.session.rollback()
-        raise rejected(error) from None
-    db.session.commit()
 
 
 def _plan_or_404(plan_id):
@@ -61,7 +44,7 @@ def create_plan(patient_id):
     patient = patient_or_404(patient_id)
     body = json_object(allowed=("payer",)) if request.get_data() else {}
     payer = _payer(body.get("payer", "self"))
-    with plan_change():
+    with service_write():
         plan = build_plan(db.session, patient, current_staff(), payer=payer)
     return plan_json(load_plan(db.session, plan.id)), 201
 
@@ -92,7 +75,7 @@ def add_plan_item(plan_id):
     plan = _plan_or_404(plan_id)
     body = json_object(allowed=ITEM_FIELDS)
     stage, service = _stage_of(plan, body.get("stage_id")), _service(body.get("service_code"))
-    with plan_change():
+    with service_write():
         add_item(
             db.session, stage, service, current_staff(),
             tooth=body.get("tooth"),
@@ -127,7 +110,7 @@ def remove_plan_item(plan_id, item_id):
     justification = json_object(allowed=("justification",)).get("justification")
     if not isinstance(justification, (str, type(None))):
         raise ApiError(422, fields={"justification": _l("The justification is text.")})
-    with plan_change():
+    with service_write():
         remove_item(db.session, item, current_staff(), justification)
     return plan_json(plan)
 
@@ -136,7 +119,7 @@ def remove_plan_item(plan_id, item_id):
 @requires_roles(PLANNING)
 def present(plan_id):
     plan = _plan_or_404(plan_id)
-    with plan_change():
+    with service_write():
         present_plan(db.session, plan, current_staff())
     return plan_json(plan)
 
@@ -146,7 +129,7 @@ def present(plan_id):
 def choose(plan_id):
     plan = _plan_or_404(plan_id)
     tier = json_object(allowed=("variant",)).get("variant")
-    with plan_change():
+    with service_write():
         choose_variant(db.session, plan, tier, current_staff())
     return plan_json(plan)
 

@@ -29,7 +29,7 @@ from ..catalog.models import STAGE_KINDS, TIER_LABELS, TIERS
 from ..catalog.prices import current_price_list, prices_by_service
 from ..chart.teeth import normalize_surfaces, validate_tooth
 from ..db import utcnow
-from ..errors import DomainError
+from ..errors import DomainError, NotAllowed
 from ..i18n import current_language, localized
 from ..org.roles import COORDINATOR, DOCTOR
 from ..patients.models import InsurancePolicy, Patient
@@ -51,10 +51,6 @@ CLOSED_MESSAGES = {
     "completed": _l("The plan is completed and can no longer be changed."),
     "declined": _l("The plan was declined and can no longer be changed."),
 }
-
-
-class NotAllowed(DomainError):
-    """The person's role does not allow this step (a 403, not bad input)."""
 
 
 # --- reading ------------------------------------------------------------------
