@@ -454,10 +454,7 @@ def record_payment(session, actor, patient=None, invoice=None, clinic=None, meth
     if invoice is not None:  # the API may name just the invoice; a family payer's deposit names the payer
         patient = patient or invoice.patient
         clinic = clinic or invoice.clinic
-    require_live_patient(patient)
-    if clinic is None:
-        raise DomainError(_l("Choose the branch."), field="clinic")
-    require_branch(actor, clinic)
+    _patient_at_branch(actor, patient, clinic)
     if method not in PAYMENT_METHODS:
         raise DomainError(_l("Choose how the payment was made."), field="method")
     if method == "credit":
@@ -538,10 +535,7 @@ def refund(session, actor, patient=None, clinic=None, method=None, amount=None, 
     now = now or utcnow()
     if not {OWNER, CASHIER} & set(actor.roles):
         raise NotAllowed(_l("Only the owner or a cashier gives money back."))
-    require_live_patient(patient)
-    if clinic is None:
-        raise DomainError(_l("Choose the branch."), field="clinic")
-    require_branch(actor, clinic)
+    _patient_at_branch(actor, patient, clinic)
     if method not in ADVANCE_METHODS:
         raise DomainError(_l("Choose how the money is given back."), field="method")
     if amount in (None, ""):
@@ -694,6 +688,14 @@ def advance_left(session, patient):
     paid_in = sum((_decimal(total) for method, total in rows if method != "deposit"), ZERO)
     spent = sum((_decimal(total) for method, total in rows if method == "deposit"), ZERO)
     return max(paid_in - spent, ZERO)
+
+
+def _patient_at_branch(actor, patient, clinic):
+    """Money moves for a live patient at a branch the person works in."""
+    require_live_patient(patient)
+    if clinic is None:
+        raise DomainError(_l("Choose the branch."), field="clinic")
+    require_branch(actor, clinic)
 
 
 def _check_paid_invoice(session, patient, clinic, invoice, method, amount):
