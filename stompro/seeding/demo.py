@@ -63,7 +63,6 @@ DAYS_BACK = 60
 DAYS_AHEAD = 60
 MESSAGE_WINDOW_DAYS = 5
 DOCUMENT_DRAFT_DAYS = 14
-TIME_CLOCK_DAYS = 14
 SLOT = timedelta(minutes=30)
 
 # Oldest exams get the plans that are furthest along.
@@ -1545,19 +1544,22 @@ def seed_deposits(demo):
 
 
 def seed_time_clock(demo):
-    """Clock-in and clock-out for every shift of the last two weeks."""
+    """Clock-in and clock-out for every shift that has begun: the past ones
+    closed, a few late; today's still open while the shift runs; a day
+    missed now and then."""
     rng = demo.rng
-    first = demo.today - timedelta(days=TIME_CLOCK_DAYS)
     for shift in demo.shifts:
-        if not first <= shift.work_date < demo.today:
+        if shift.starts_at > demo.now or rng.random() < 0.02:
             continue
         late = rng.random() < 0.08
+        clock_in = shift.starts_at + (demo.minutes(5, 25) if late else -demo.minutes(0, 15))
+        clock_out = shift.ends_at + demo.minutes(-5, 40)
         demo.add(
             TimeClock(
                 staff=shift.staff,
                 clinic=shift.clinic,
-                clock_in=shift.starts_at + (demo.minutes(5, 25) if late else -demo.minutes(0, 15)),
-                clock_out=shift.ends_at + demo.minutes(-5, 40),
+                clock_in=min(clock_in, demo.now),
+                clock_out=clock_out if clock_out < demo.now else None,
                 note=demo.texts["late_note"] if late else None,
             )
         )

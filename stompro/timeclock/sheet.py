@@ -9,7 +9,7 @@ really was. Per day:
 
 - planned: the minutes of the person's shifts;
 - worked: the minutes between clock-in and clock-out (an entry still open
-  counts until now, and is flagged);
+  counts until now; on a past day it is flagged as a forgotten clock-out);
 - late: from the first shift's start to the first clock-in, when later
   (a clock-in after the shifts ended is no lateness: the shifts were
   missed);
@@ -48,7 +48,7 @@ class SheetDay:
     early_leave_minutes: int = 0
     overtime_minutes: int = 0
     absent: bool = False
-    still_open: bool = False  # an entry without a clock-out (forgotten, or today's)
+    still_open: bool = False  # an entry of a past day without a clock-out (forgotten)
     shifts: list = field(default_factory=list)
     entries: list = field(default_factory=list)
 
@@ -169,7 +169,8 @@ def _day(day, rows, now):
     sheet_day = SheetDay(day, shifts=shifts, entries=entries)
     sheet_day.planned_minutes = sum(_minutes(shift.ends_at - shift.starts_at) for shift in shifts)
     sheet_day.worked_minutes = sum(_minutes(min(entry.clock_out or now, now) - entry.clock_in) for entry in entries)
-    sheet_day.still_open = any(entry.clock_out is None for entry in entries)
+    sheet_day.still_open = any(entry.clock_out is None and day < now.astimezone(clinic_zone(entry.clinic)).date()
+                               for entry in entries)  # today's open entry is a person at work
     begins, ends = (shifts[0].starts_at, shifts[-1].ends_at) if shifts else (None, None)
     within = [entry for entry in entries if entry.clock_in < ends and (entry.clock_out or now) > begins] \
         if shifts else []

@@ -50,22 +50,30 @@ def browser():
         browser.close()
 
 
+@contextmanager
+def browser_page(browser):
+    """A page of a browser context of its own: its own cookies, as on another person's computer."""
+    context = browser.new_context(locale="ru-RU", viewport={"width": 1400, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(locale="ru-RU", viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    yield page
-    context.close()
+    with browser_page(browser) as page:
+        yield page
 
 
 @pytest.fixture
 def screenshot(page, request):
-    """Save a screenshot under test-artifacts/ (kept by CI)."""
+    """Save a screenshot of the test's page (or ``of`` another) under test-artifacts/ (kept by CI)."""
 
-    def take(name):
+    def take(name, of=None):
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{request.node.name}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        (of or page).screenshot(path=str(path), full_page=True)
         return path
 
     return take

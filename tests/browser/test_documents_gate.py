@@ -48,10 +48,11 @@ def arrived_visit(app, patient_id, stage_id=None):
         doctor = db.session.execute(select(Staff).filter_by(login="doctor")).scalar_one()
         center = db.session.execute(select(Clinic).filter_by(name="StomPRO Центр")).scalar_one()
         starts_at = at_local(center, DAY, time(10))
+        stage = db.session.get(PlanStage, stage_id) if stage_id else None
         visit = book_visit(db.session, admin, clinic=center, room=center.rooms[0], doctor=doctor,
                            patient=db.session.get(Patient, patient_id), starts_at=starts_at,
-                           ends_at=starts_at + timedelta(minutes=30),
-                           plan_stage=db.session.get(PlanStage, stage_id) if stage_id else None)
+                           ends_at=starts_at + timedelta(minutes=stage.duration_min if stage else 30),
+                           plan_stage=stage)
         set_visit_status(db.session, admin, visit, "arrived")
         db.session.commit()
         return visit.id, center.id

@@ -9,6 +9,13 @@ from tests.scheduling.conftest import Schedule
 
 
 @pytest.fixture
+def any_hour(app, monkeypatch):
+    """For tests that send what is due now: no quiet hours, so the hour the suite runs at
+    (after 21:00 at the clinic, a message waits for the morning) changes nothing."""
+    monkeypatch.setitem(app.config, "QUIET_HOURS", "")
+
+
+@pytest.fixture
 def schedule(owner):
     return Schedule(owner)
 

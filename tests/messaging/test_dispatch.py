@@ -15,6 +15,8 @@ from stompro.tasks.models import Task
 from .conftest import messages_of
 from .test_gateways import provider  # noqa: F401 (a fixture: the local SMS provider)
 
+pytestmark = pytest.mark.usefixtures("any_hour")
+
 def sent_keys(path, prefix):
     if not path.exists():
         return []

@@ -3,6 +3,7 @@ dispatcher sends what is due, the task rules make their tasks, overdue
 visits are marked — each once however often the job runs."""
 from pathlib import Path
 
+import pytest
 from rq import Queue
 from sqlalchemy import select
 
@@ -10,6 +11,8 @@ from stompro.extensions import db
 from stompro.tasks.models import Task
 
 from .test_dispatch import book, sent_keys, work
+
+pytestmark = pytest.mark.usefixtures("any_hour")
 
 CRON_CONFIG = Path(__file__).resolve().parents[2] / "config" / "rq_cron.py"
 
