@@ -55,7 +55,7 @@ class CashDeskView(PostsNeedEdit, RoleGuard, BaseView):
         waiting, closed = patient_invoices(db.session, patient, me)
         mine = clinics_of(db.session, me)
         family, family_total = family_statement(db.session, patient)
-        balance = patient_balance(db.session, patient)
+        balance = family[0][1]  # the patient's own, first in their family's statement
         payer_balance = patient_balance(db.session, patient.payer) if patient.payer is not None else None
         return self.render(
             "billing/desk_patient.html", patient=patient, balance=balance,
