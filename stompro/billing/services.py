@@ -215,13 +215,8 @@ def set_invoice_status(session, actor, invoice, status, reason=None, now=None):
         invoice.issued_at = now or utcnow()  # a visit's draft is dated when handed to the payer, not when drafted
     session.flush()
     if status == "issued" and invoice.payer_kind == "self":
-        _spend_deposit(session, actor, invoice, now or utcnow())
+        pay_from_deposit(session, actor, invoice, now=now)
     return invoice
-
-
-def _spend_deposit(session, actor, invoice, now):
-    """The patient's deposit, then their family payer's, pays what it can of an invoice just issued."""
-    pay_from_deposit(session, actor, invoice, now=now)
 
 
 def pay_from_deposit(session, actor, invoice, now=None):

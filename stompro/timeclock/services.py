@@ -23,6 +23,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, true
+from sqlalchemy.orm import joinedload
 
 from .. import bounds
 from ..db import utcnow
@@ -125,6 +126,15 @@ def open_entry(session, staff):
             TimeClock.staff_id == staff.id, TimeClock.deleted_at.is_(None), TimeClock.clock_out.is_(None)
         ).limit(1)
     ).scalar_one_or_none()
+
+
+def open_entries(session, people):
+    """{staff id: their open entry} of those of ``people`` who are clocked in, in one query."""
+    ids = [person.id for person in people]
+    return {entry.staff_id: entry for entry in session.execute(
+        select(TimeClock).where(TimeClock.staff_id.in_(ids), TimeClock.deleted_at.is_(None),
+                                TimeClock.clock_out.is_(None)).options(joinedload(TimeClock.clinic))
+    ).scalars()} if ids else {}
 
 
 def _set_entry(session, actor, entry, staff, clinic, clock_in, clock_out, note, now):

@@ -25,7 +25,7 @@ from ..records import row_by_id
 from ..scheduling.availability import clinic_zone
 from ..timefmt import parse_month, to_local
 from .kiosk import punch
-from .services import clock_in, clock_out, open_entry
+from .services import clock_in, clock_out, open_entries, open_entry
 from .sheet import branch_sheets, late_today, sheet_csv, staff_sheet
 
 KIOSK_KEEPERS = frozenset({OWNER, ADMINISTRATOR})
@@ -52,9 +52,9 @@ class KioskView(PostsNeedEdit, RoleGuard, BaseView):
             select(Staff).where(Staff.active.is_(True), Staff.clinics.any(Clinic.id == clinic.id))
             .order_by(Staff.last_name, Staff.first_name)
         ).scalars().all()
-        inside = {person.id: open_entry(db.session, person) for person in people}
+        inside = open_entries(db.session, people)
         return self.render("timeclock/kiosk.html", clinic=clinic, clinics=clinics_of(db.session, current_user),
-                           people=people, inside={pid: _clock(e.clock_in, e.clinic) for pid, e in inside.items() if e},
+                           people=people, inside={pid: _clock(e.clock_in, e.clinic) for pid, e in inside.items()},
                            chosen=request.args.get("staff", ""))
 
     @expose("/", methods=("POST",))
