@@ -365,6 +365,8 @@ CREATE INDEX ix_patient_birth_date ON patient (birth_date);
 
 CREATE INDEX ix_patient_coordinator_id ON patient (coordinator_id);
 
+CREATE INDEX ix_patient_created_at ON patient (created_at);
+
 CREATE INDEX ix_patient_first_name_trigram ON patient USING gin (first_name gin_trgm_ops);
 
 CREATE INDEX ix_patient_home_clinic_id ON patient (home_clinic_id);
@@ -674,6 +676,8 @@ CREATE TABLE treatment_plan (
 	CONSTRAINT fk_treatment_plan_price_list_id_price_list FOREIGN KEY(price_list_id) REFERENCES price_list (id)
 );
 
+CREATE INDEX ix_treatment_plan_accepted_at ON treatment_plan (accepted_at);
+
 CREATE INDEX ix_treatment_plan_author_id ON treatment_plan (author_id);
 
 CREATE INDEX ix_treatment_plan_clinic_id ON treatment_plan (clinic_id);
@@ -683,6 +687,8 @@ CREATE INDEX ix_treatment_plan_coordinator_id ON treatment_plan (coordinator_id)
 CREATE INDEX ix_treatment_plan_patient_id_status ON treatment_plan (patient_id, status);
 
 CREATE INDEX ix_treatment_plan_policy_id ON treatment_plan (policy_id);
+
+CREATE INDEX ix_treatment_plan_presented_at ON treatment_plan (presented_at);
 
 CREATE INDEX ix_treatment_plan_price_list_id ON treatment_plan (price_list_id);
 
@@ -807,6 +813,7 @@ CREATE TABLE appointment (
 	booked_by_id INTEGER, 
 	overdue_at TIMESTAMP WITH TIME ZONE, 
 	cancel_reason TEXT, 
+	cancelled_at TIMESTAMP WITH TIME ZONE, 
 	note TEXT, 
 	created_at TIMESTAMP WITH TIME ZONE NOT NULL, 
 	updated_at TIMESTAMP WITH TIME ZONE NOT NULL, 
@@ -939,6 +946,8 @@ CREATE INDEX ix_invoice_appointment_id ON invoice (appointment_id);
 
 CREATE INDEX ix_invoice_clinic_id ON invoice (clinic_id);
 
+CREATE INDEX ix_invoice_clinic_id_issued_at ON invoice (clinic_id, issued_at);
+
 CREATE INDEX ix_invoice_insurance_company_id ON invoice (insurance_company_id);
 
 CREATE INDEX ix_invoice_patient_id_issued_at ON invoice (patient_id, issued_at);
@@ -1031,6 +1040,8 @@ CREATE INDEX ix_task_assignee_id_status_due_at ON task (assignee_id, status, due
 CREATE INDEX ix_task_clinic_id ON task (clinic_id);
 
 CREATE INDEX ix_task_done_by_id ON task (done_by_id);
+
+CREATE INDEX ix_task_due_at ON task (due_at);
 
 CREATE INDEX ix_task_patient_id ON task (patient_id);
 

@@ -56,6 +56,7 @@ class Invoice(Entity, SoftDeletable, db.Model):
         CheckConstraint("payer_kind = 'self' OR insurance_company_id IS NOT NULL", name="insurer"),
         CheckConstraint("status <> 'cancelled' OR cancel_reason IS NOT NULL", name="cancel_reason"),
         Index(None, "patient_id", "issued_at"),
+        Index(None, "clinic_id", "issued_at"),  # the owner's reports read a branch's month
     )
 
     number: Mapped[str] = mapped_column(String(30), unique=True)

@@ -25,6 +25,7 @@ class Patient(Entity, Versioned, SoftDeletable, db.Model):
         CheckConstraint("preferred_time_to IS NULL OR preferred_time_from IS NULL OR preferred_time_to > preferred_time_from", name="preferred_time"),
         CheckConstraint("payer_id IS NULL OR payer_id <> id", name="not_own_payer"),
         Index(None, "last_name", "first_name"),
+        Index(None, "created_at"),  # new patients of a range
         # PostgreSQL finds a fragment of a name or phone (ILIKE '%…%') through
         # trigrams instead of reading every patient (patients.services.search_patients).
         *(

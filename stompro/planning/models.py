@@ -25,6 +25,8 @@ class TreatmentPlan(Entity, Versioned, SoftDeletable, db.Model):
         CheckConstraint("payer_kind = 'self' OR policy_id IS NOT NULL", name="insurance_needs_policy"),
         CheckConstraint("status <> 'declined' OR decline_reason IS NOT NULL", name="decline_reason"),
         Index(None, "patient_id", "status"),
+        Index(None, "presented_at"),  # plan conversion reads the plans presented in a range
+        Index(None, "accepted_at"),
     )
 
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))

@@ -90,6 +90,8 @@ class Appointment(Entity, Versioned, SoftDeletable, db.Model):
     # When the visit was found overdue: its start passed without arrival.
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # When it was cancelled: a cancellation close to the visit counts as a late one (reports).
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
 
     clinic: Mapped[Clinic] = relationship()

@@ -117,6 +117,7 @@ def set_visit_status(session, actor, visit, status, reason=None, now=None):
             raise DomainError(_l("Write why the visit is cancelled."), field="cancel_reason")
         bounds.require(bounds.text_problem(text), "cancel_reason")
         visit.cancel_reason = text
+        visit.cancelled_at = now
     if status == "arrived":
         visit.arrived_at = now
     elif status == "in_chair":

@@ -597,6 +597,9 @@ def book_visit(demo, shift, patient, start, minutes, *, kind, status, stage=None
         visit.finished_at = end + demo.minutes(-5, 10)
     elif status == "cancelled":
         visit.cancel_reason = rng.choice(demo.texts["cancel_reasons"])
+        # One in three cancels on the day before or the day itself (a late cancellation).
+        ahead = demo.minutes(60, 20 * 60) if rng.random() < 0.33 else timedelta(days=rng.randint(2, 10))
+        visit.cancelled_at = min(max(booked_at, start - ahead), demo.now)
     demo.board.reserve(shift, patient, start, end)
     demo.add(visit)
     demo.visits.append(visit)
@@ -1466,6 +1469,7 @@ def issue_invoice(demo, visit, lines, insured):
         number=f"DEMO-{len(demo.invoices) + 1}",
         patient=visit.patient,
         clinic=visit.clinic,
+        appointment=visit,
         payer_kind="insurance" if insured else "self",
         insurance_company=policy.company if insured else None,
         issued_at=issued_at,

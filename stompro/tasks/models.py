@@ -46,6 +46,7 @@ class Task(Entity, db.Model):
         CheckConstraint("call_result <> 'call_back' OR call_back_at IS NOT NULL", name="call_back_needs_time"),
         Index(None, "tab", "status", "due_at"),
         Index(None, "assignee_id", "status", "due_at"),
+        Index(None, "due_at"),  # task performance of a range
     )
 
     tab: Mapped[str] = mapped_column(String(16))
