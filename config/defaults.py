@@ -43,6 +43,9 @@ PAYMENT_FLAG_THRESHOLD = 100000
 # A booked or confirmed visit is overdue once its start has passed by this
 # many minutes without the patient's arrival (`flask schedule mark-overdue`).
 OVERDUE_GRACE_MINUTES = 15
+# A cancellation less than this many hours before the visit counts as a late
+# one in the owner's reports (reports.visits.no_shows).
+LATE_CANCELLATION_HOURS = 24
 # Documents gate (documents.gate): an informed consent signed without a plan is valid this many days.
 CONSENT_VALID_DAYS = 365
 # The domain in the UIDs of calendar events (appointment-<id>@<domain>): set

@@ -4,8 +4,11 @@ from pathlib import Path
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
-from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, DOCTOR, EVERYONE
+from ..extensions import db
+from ..org.branches import clinics_of
+from ..org.roles import ADMINISTRATOR, CALL_CENTER, CASHIER, COORDINATOR, DOCTOR, EVERYONE, OWNER
 from ..security import csp_nonce
 from .base import RoleGuard, current_roles
 from .permissions import Permissions
@@ -17,8 +20,9 @@ from .theme import bp as theme_bp
 class HomeView(RoleGuard, AdminIndexView):
     """The start page; like every admin page it needs a signed-in person.
     The call center starts on the task book, the reception on the schedule
-    board, a doctor on their day, a cashier at the cash desk; everyone else
-    on the welcome page."""
+    board, a doctor on their day, a cashier at the cash desk, the owner on
+    the figures of today and this month, a coordinator on the plans
+    awaiting presentation or the patient's decision."""
 
     permissions = Permissions(list=EVERYONE)
 
@@ -30,6 +34,15 @@ class HomeView(RoleGuard, AdminIndexView):
         view = next((v for v in self.admin._views if v.endpoint == landing), None)
         if view is not None and view.is_accessible():
             return view.index()
+        from ..planning.queue import awaiting_decision
+        from ..planning.views import value_label
+        from ..reports.home import owner_figures
+
+        if OWNER in roles:
+            return self.render("reports/home.html", figures=owner_figures(db.session, clinics_of(db.session, current_user)))
+        if COORDINATOR in roles:
+            return self.render("planning/awaiting.html", plans=awaiting_decision(db.session, current_user),
+                               status_label=value_label)
         return self.render("admin/home.html")
 
 
@@ -43,6 +56,7 @@ def build_admin(app):
     from ..org.admin import register as register_org
     from ..patients.admin import register as register_patients
     from ..planning.admin import register as register_planning
+    from ..reports.views import register as register_reports
     from ..scheduling.admin import register as register_scheduling
     from ..tasks.admin import register as register_tasks
     from ..timeclock.admin import register as register_timeclock
@@ -57,6 +71,7 @@ def build_admin(app):
         csp_nonce_generator=csp_nonce,
     )
     for register in (
+        register_reports,
         register_patients,
         register_chart,
         register_planning,

@@ -49,6 +49,6 @@ def isolate_api_requests():
 
 
 from . import (  # noqa: E402,F401  (the routes)
-    appointments, auth, calendars, chart, documents, lost_patients, messages, money, patients, plans, tasks,
+    appointments, auth, calendars, chart, documents, lost_patients, messages, money, patients, plans, reports, tasks,
     timeclock,
 )

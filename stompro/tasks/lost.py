@@ -8,7 +8,7 @@ is in exactly one state, and the ones in none of the good states are lost.
   refusal before a later visit was overtaken by that visit;
 - ``lost``: none of these.
 
-The state is one SQL CASE (``_state``), so the states are exclusive and
+The state is one SQL CASE (``plan_state``), so the states are exclusive and
 complete by construction, and the list, its count, the home pages and the
 API read the same expression. A plan belongs to its branch, or else to its
 patient's home branch; a person sees the plans of their branches."""
@@ -122,7 +122,7 @@ def _query(now, clinics):
     last_visit = _last_visit(TreatmentPlan.patient_id)
     query = (
         select(
-            TreatmentPlan, Patient, _state(now).label("state"), last_visit.label("last_visit"),
+            TreatmentPlan, Patient, plan_state(now).label("state"), last_visit.label("last_visit"),
             _last_contact(TreatmentPlan.patient_id).label("last_contact"), coordinator, Clinic,
             TreatmentPlan.patient_id.label("patient_id"),
         )
@@ -140,7 +140,7 @@ def _query(now, clinics):
     return query
 
 
-def _state(now):
+def plan_state(now):
     """The one place the states are decided: the first that holds wins, and
     whatever holds none is lost."""
     task, refusal = aliased(Task), aliased(Task)
