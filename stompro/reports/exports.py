@@ -189,5 +189,6 @@ def _previous_figures(report, previous):
     for column, _now, before, change, _direction in compare(report, previous):
         if previous.get(column.key) is None:
             continue
-        figures.append(f"{column.label} {before}" + (f" ({_('now %(change)s', change=change)})" if change else ""))
+        now = _("now %(change)s", change=change) if change else ""
+        figures.append(f"{column.label} {before} ({now})" if now else f"{column.label} {before}")
     return " · ".join(figures)
