@@ -16,16 +16,13 @@ from ..errors import DomainError
 from ..extensions import db
 from ..org.branches import clinics_of
 from ..org.roles import OWNER_ONLY
-from . import charts, exports
 from .groups import GROUP_LABELS
 from .registry import FAMILIES, REPORTS
 from .scope import Scope, add_months, make_scope, this_month, today
 from .table import compare, display
 
-EXPORTS = {
-    "csv": ("text/csv", exports.csv_bytes),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", exports.xlsx_bytes),
-}
+MIMETYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             "pdf": "application/pdf"}
 
 
 def chosen_scope(args):
@@ -90,6 +87,8 @@ class ReportsView(RoleGuard, BaseView):
 
     @expose("/<report_name>")
     def report(self, report_name):
+        from . import charts  # matplotlib takes half a second to import: only these pages need it
+
         definition, scope, group_by = self._choice(report_name)
         report = definition.compute(db.session, scope, group_by)
         previous_scope = scope.previous()
@@ -109,19 +108,22 @@ class ReportsView(RoleGuard, BaseView):
 
     @expose("/<report_name>/export.<extension>")
     def export(self, report_name, extension):
+        from . import exports  # with matplotlib and openpyxl, which only exports need
+
+        if extension not in MIMETYPES:
+            abort(404)
         definition, scope, group_by = self._choice(report_name)
         report = definition.compute(db.session, scope, group_by)
         if extension == "pdf":
             previous = definition.compute(db.session, scope.previous(), group_by).totals
-            body, mimetype = exports.pdf_bytes(report, scope_text(scope), previous), "application/pdf"
-        elif extension in EXPORTS:
-            mimetype, write = EXPORTS[extension]
-            body = write(report)
+            body = exports.pdf_bytes(report, scope_text(scope), previous)
+        elif extension == "xlsx":
+            body = exports.xlsx_bytes(report, scope_text(scope))
         else:
-            abort(404)
+            body = exports.csv_bytes(report)
         filename = exports.filename(report, scope, extension)
         disposition = "inline" if extension == "pdf" else "attachment"
-        return Response(body, mimetype=mimetype, headers={
+        return Response(body, mimetype=MIMETYPES[extension], headers={
             "Content-Disposition": f"{disposition}; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"})
 
     def _choice(self, name):
