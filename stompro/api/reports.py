@@ -28,7 +28,8 @@ def report(name):
         raise ApiError(404, _l("There is no report of that name."))
     group_by = request.args.get("group_by") or definition.default_group
     if group_by not in definition.groups:
-        raise ApiError(422, fields={"group_by": _l("Give one of: %(values)s.", values=", ".join(definition.groups))})
+        message = _l("Give one of: %(values)s.", values=", ".join(definition.groups))
+        raise ApiError(422, message, {"group_by": message})
     first, last = this_month(today())
     try:
         scope = make_scope(db.session, _day("from", first), _day("to", last), request.args.get("clinic_id"))
@@ -53,4 +54,5 @@ def _day(field, default):
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ApiError(422, fields={field: _l("Give the day as YYYY-MM-DD.")}) from None
+        message = _l("Give the day as YYYY-MM-DD.")
+        raise ApiError(422, message, {field: message}) from None

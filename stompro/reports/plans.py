@@ -138,16 +138,17 @@ def lost_patients(session, scope, group_by="stage", now=None):
     now = now or utcnow()
     branch = plan_branch(scope)
     coordinator = func.coalesce(TreatmentPlan.coordinator_id, Patient.coordinator_id)
+    # a running plan without its acceptance time counts from its creation
+    accepted = func.coalesce(TreatmentPlan.accepted_at, TreatmentPlan.created_at)
     key = {"coordinator": coordinator, "doctor": TreatmentPlan.author_id, "branch": branch,
            "stage": literal(None)}.get(group_by)
     if key is None:
-        key = scope.bucket(TreatmentPlan.accepted_at, branch, dialect_of(session), group_by)
+        key = scope.bucket(accepted, branch, dialect_of(session), group_by)
     plans = session.execute(
         select(TreatmentPlan.id, TreatmentPlan.patient_id, key, plan_state(now))
         .join(Patient, Patient.id == TreatmentPlan.patient_id)
         .where(TreatmentPlan.deleted_at.is_(None), TreatmentPlan.status.in_(RUNNING_PLANS),
-               Patient.deleted_at.is_(None), TreatmentPlan.accepted_at.is_not(None),
-               scope.during(TreatmentPlan.accepted_at, branch))
+               Patient.deleted_at.is_(None), scope.during(accepted, branch))
     ).all()
     lost_ids = [plan_id for plan_id, _, _, state in plans if state == "lost"]
     left = _work_left(session, lost_ids)

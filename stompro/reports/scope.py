@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, and_, case, cast, false, func, literal, or_, select
 
+from .. import bounds
 from ..db import utcnow
 from ..errors import DomainError
 from ..org.models import Clinic
@@ -129,6 +130,8 @@ def make_scope(session, first, last, clinic_id=None, allowed=None):
         raise DomainError(_l("Give the first day of the range."), field="from")
     if last is None:
         raise DomainError(_l("Give the last day of the range."), field="to")
+    for day, name in ((first, "from"), (last, "to")):
+        bounds.require(bounds.date_problem(day), name)
     if last < first:
         raise DomainError(_l("The range ends before it starts."), field="to")
     if (last - first).days + 1 > MAX_DAYS:

@@ -77,10 +77,10 @@ def _by_hour(session, scope, dialect, start, clinic_id, minutes, where):
     """{hour: minutes} of rows spread over the hours they span: rows are
     read grouped by their starting minute and length, so the spreading is
     done once per distinct pair, however many rows."""
-    starting = scope.bucket(start, clinic_id, dialect, "minute")
+    starting, length = scope.bucket(start, clinic_id, dialect, "minute"), cast(minutes, Integer)
     spread = defaultdict(int)
     for first_minute, length, count in session.execute(
-            select(starting, cast(minutes, Integer), func.count()).where(*where).group_by(starting, cast(minutes, Integer))):
+            select(starting, length, func.count()).where(*where).group_by(starting, length)):
         moment, end = int(first_minute), int(first_minute) + int(length or 0)
         while moment < end:
             hour_end = min(end, (moment // 60 + 1) * 60)
