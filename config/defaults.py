@@ -59,6 +59,11 @@ WAITING_ALERT_MINUTES = 15
 # The owner's home page warns of a tab with more overdue open tasks than this.
 TASK_OVERDUE_ALERT = 10
 
+# Reports
+# The owner's home page computes its figures at most this often (per
+# process, per choice of branches and language), and says when it did.
+HOME_FIGURES_SECONDS = 300
+
 # Messages
 # How SMS and e-mail leave: "console" only logs them (logger stompro.messages),
 # "file:PATH" appends one JSON line per message (tests, dry runs), "http" posts

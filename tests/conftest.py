@@ -60,6 +60,7 @@ def app(database_url, tmp_path_factory):
             "SEED_DEMO_ON_FIRST_START": False,
             "SECRET_KEY": "test-secret",
             "DEFAULT_LANGUAGE": "en",  # messages outside a request are asserted in English
+            "HOME_FIGURES_SECONDS": 0,  # the home page's figures follow each test's rows at once
             "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments")),
         }
     )

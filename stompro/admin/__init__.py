@@ -39,7 +39,8 @@ class HomeView(RoleGuard, AdminIndexView):
         from ..reports.home import owner_figures
 
         if OWNER in roles:
-            return self.render("reports/home.html", figures=owner_figures(db.session, clinics_of(db.session, current_user)))
+            as_of, figures = owner_figures(db.session, clinics_of(db.session, current_user))
+            return self.render("reports/home.html", figures=figures, as_of=as_of)
         if COORDINATOR in roles:
             return self.render("planning/awaiting.html", plans=awaiting_decision(db.session, current_user),
                                status_label=value_label)

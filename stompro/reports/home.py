@@ -1,12 +1,20 @@
 """The owner's home page: today and this month at a glance, each figure
-read from its report's definition (so it matches the report it links to)."""
+read from its report's definition (so it matches the report it links to).
+
+On a large network the figures take the better part of a second to
+compute (benchmarks: tests/benchmarks/test_reports_bench.py), so they are
+kept for HOME_FIGURES_SECONDS per process, branches and language, and the
+page says as of when they are."""
+import time as clock
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 
 from ..bounds import EARLIEST_DATE
+from ..db import utcnow
+from ..i18n import current_language
 
 from .money import collections, production
 from .people import tasks
@@ -28,7 +36,23 @@ class Figure:
     detail: list = None  # [(label, value as shown)]
 
 
-def owner_figures(session, clinics, now=None):
+_kept = {}  # (branch ids, language) → (monotonic time, as of, [Figure])
+
+
+def owner_figures(session, clinics):
+    """(as of when, [Figure]) for the owner's branches ``clinics``, computed
+    at most every HOME_FIGURES_SECONDS."""
+    key = (tuple(sorted(clinic.id for clinic in clinics)), current_language())
+    kept = _kept.get(key)
+    if kept is not None and clock.monotonic() - kept[0] < current_app.config["HOME_FIGURES_SECONDS"]:
+        return kept[1:]
+    as_of = utcnow()
+    figures = compute_figures(session, clinics)
+    _kept[key] = (clock.monotonic(), as_of, figures)
+    return as_of, figures
+
+
+def compute_figures(session, clinics):
     """[Figure] for the owner's branches ``clinics``: production and
     collections of this month so far against the same days of last month;
     visits today and the chair hours still free; plans presented and
@@ -41,25 +65,25 @@ def owner_figures(session, clinics, now=None):
                                                          month.first - timedelta(days=1)), month.clinics, True)
     figures = []
     for definition, key in ((production, "amount"), (collections, "total")):
-        now_report = definition(session, month, "month")
-        before = definition(session, last_month, "month").totals
+        now_report = definition(session, month, None)
+        before = definition(session, last_month, None).totals
         column, shown, before_shown, change, direction = next(
             line for line in compare(now_report, before) if line[0].key == key)
         figures.append(Figure(now_report.title, shown, now_report.name, _report_url(now_report.name, month, "day"),
                               before_shown, change, direction))
     today_scope = Scope(day, day, month.clinics, True)
-    chairs = load(session, today_scope, "branch").totals
+    chairs = load(session, today_scope, None).totals
     free = max(chairs["available"] - chairs["booked"], 0)
     figures.append(Figure(_l("Visits today"), display(chairs["visits"], "count"), "load",
                           _report_url("load", today_scope, "chair")))
     figures.append(Figure(_l("Free chair hours today"), display(free, "minutes"), "load",
                           _report_url("load", today_scope, "chair")))
-    plans = conversion(session, month, "coordinator").totals
+    plans = conversion(session, month, None).totals
     figures.append(Figure(_l("Plans presented / accepted this month"),
                           f"{display(plans['presented'], 'count')} / {display(plans['accepted'], 'count')}",
                           "conversion", _report_url("conversion", month, "coordinator")))
     ever = Scope(EARLIEST_DATE, day, month.clinics, True)
-    lost = lost_patients(session, ever, "stage").totals
+    lost = lost_patients(session, ever, None).totals
     figures.append(Figure(_l("Lost patients"), display(lost["lost_patients"], "count"), "lost_patients",
                           url_for("lost_patients.index"),
                           detail=[(_l("Money left in their plans"), display(lost["money"], "money"))]))

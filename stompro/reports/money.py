@@ -49,7 +49,7 @@ def production(session, scope, group_by="month"):
     if group_by == "specialty":
         query = query.join(Service, Service.id == InvoiceLine.service_id)
     values = {}
-    for group, value, quantity, invoices in session.execute(query):
+    for group, value, quantity, invoices in (session.execute(query) if group_by else ()):
         values[group] = {"amount": money(value), "services": int(quantity or 0), "invoices": int(invoices)}
     totals_row = session.execute(
         select(func.sum(amount), func.sum(InvoiceLine.quantity), func.count(func.distinct(Invoice.id)))
@@ -96,7 +96,7 @@ def collections(session, scope, group_by="month"):
     if group_by == "doctor":
         query = query.outerjoin(Invoice, Invoice.id == Payment.invoice_id).outerjoin(
             Appointment, Appointment.id == Invoice.appointment_id)
-    values = {group: _collected(*figures) for group, *figures in session.execute(query)}
+    values = {group: _collected(*figures) for group, *figures in (session.execute(query) if group_by else ())}
     totals = _collected(*session.execute(select(*sums).where(*live)).one())
     columns = [
         Column("patient", _l("From patients"), "money"),

@@ -4,13 +4,13 @@ import statistics
 from collections import defaultdict
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, literal, select
+from sqlalchemy import and_, case, func, literal, select
 
 from ..db import utcnow
 from ..tasks.models import Task
 from ..timeclock.sheet import timesheets
 from ..timefmt import next_month
-from .scope import dialect_of, group_key
+from .scope import dialect_of, group_key, minutes_between
 from .table import Chart, Column, assemble, ratio
 
 TASK_GROUPS = ("person", "tab", "day", "branch")
@@ -30,15 +30,18 @@ def tasks(session, scope, group_by="person", now=None):
     key = group_key(group_by, {"person": func.coalesce(Task.done_by_id, Task.assignee_id), "tab": Task.tab,
                                "branch": branch},
                     lambda: scope.bucket(Task.due_at, branch, dialect, group_by))
-    rows = session.execute(
-        select(key, Task.status, Task.due_at, Task.done_at, Task.created_at)
-        .where(Task.status != "cancelled", scope.during(Task.due_at, branch))
-    ).all()
-    groups = defaultdict(_Tasks)
-    total = _Tasks()
-    for group, status, due_at, done_at, created_at in rows:
-        for tally in (groups[group], total):
-            tally.add(status, due_at, done_at, created_at, now)
+    done = Task.status == "done"
+    figures = (
+        func.count(),
+        func.sum(case((done, 1), else_=0)),
+        func.sum(case((and_(done, Task.done_at > Task.due_at), 1), else_=0)),
+        func.sum(case((and_(Task.status == "open", Task.due_at < now), 1), else_=0)),
+    )
+    where = (Task.status != "cancelled", scope.during(Task.due_at, branch))
+    medians = _median_minutes(session, key, (*where, done, Task.done_at.is_not(None)), dialect)
+    values = {group: _task_figures(*counts, medians.get(group))
+              for group, *counts in session.execute(select(key, *figures).where(*where).group_by(key))}
+    totals = _task_figures(*session.execute(select(*figures).where(*where)).one(), medians.get(TOTAL))
     columns = [
         Column("tasks", _l("Tasks due"), "count"),
         Column("done", _l("Done"), "count"),
@@ -47,32 +50,34 @@ def tasks(session, scope, group_by="person", now=None):
         Column("done_share", _l("Done, %"), "percent"),
         Column("median_minutes", _l("Time to complete (median), h:mm"), "minutes"),
     ]
-    return assemble(session, "tasks", _l("Task performance"), group_by, columns,
-                    {group: tally.figures() for group, tally in groups.items()}, total.figures(),
+    return assemble(session, "tasks", _l("Task performance"), group_by, columns, values, totals,
                     chart=Chart(("done", "overdue"), stacked=True), sort_by="tasks")
 
 
-class _Tasks:
-    def __init__(self):
-        self.counts = defaultdict(int)
-        self.minutes = []
+TOTAL = object()  # the key of the whole range's median
 
-    def add(self, status, due_at, done_at, created_at, now):
-        self.counts["tasks"] += 1
-        if status == "done":
-            self.counts["done"] += 1
-            if done_at is not None:
-                self.counts["done_late"] += done_at > due_at
-                self.minutes.append(max((done_at - created_at).total_seconds() / 60, 0))
-        elif due_at < now:
-            self.counts["overdue"] += 1
 
-    def figures(self):
-        return {
-            **{name: self.counts[name] for name in ("tasks", "done", "done_late", "overdue")},
-            "done_share": ratio(self.counts["done"], self.counts["tasks"]),
-            "median_minutes": round(statistics.median(self.minutes)) if self.minutes else None,
-        }
+def _median_minutes(session, key, where, dialect):
+    """{group: the median minutes from creation to completion, TOTAL: the
+    range's}; PostgreSQL computes it, SQLite has no median and hands the
+    minutes over."""
+    minutes = minutes_between(Task.created_at, Task.done_at, dialect)
+    if dialect == "postgresql":
+        median = func.percentile_cont(0.5).within_group(minutes)
+        found = dict(session.execute(select(key, median).where(*where).group_by(key)).all())
+        found[TOTAL] = session.execute(select(median).where(*where)).scalar()
+        return {group: None if value is None else round(max(value, 0)) for group, value in found.items()}
+    spans = defaultdict(list)
+    for group, value in session.execute(select(key, minutes).where(*where)):
+        spans[group].append(max(value, 0))
+        spans[TOTAL].append(max(value, 0))
+    return {group: round(statistics.median(values)) for group, values in spans.items()}
+
+
+def _task_figures(count, done, late, overdue, median):
+    count, done = int(count or 0), int(done or 0)
+    return {"tasks": count, "done": done, "done_late": int(late or 0), "overdue": int(overdue or 0),
+            "done_share": ratio(done, count), "median_minutes": median}
 
 
 def staff_time(session, scope, group_by="person", now=None):

@@ -11,7 +11,7 @@ from ..db import utcnow
 from ..patients.models import Patient
 from ..planning.models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
 from ..tasks.lost import RUNNING_PLANS, plan_state
-from .scope import dialect_of
+from .scope import dialect_of, group_key
 from .table import Chart, Column, assemble, money, ratio
 
 CONVERSION_GROUPS = ("month", "coordinator", "doctor", "variant", "branch")
@@ -35,17 +35,17 @@ def conversion(session, scope, group_by="month"):
     accept: the median from presentation to acceptance."""
     branch = plan_branch(scope)
     coordinator = func.coalesce(TreatmentPlan.coordinator_id, Patient.coordinator_id)
-    key = {"coordinator": coordinator, "doctor": TreatmentPlan.author_id, "branch": branch,
-           "variant": literal(None)}.get(group_by)
-    if key is None:
-        key = scope.bucket(TreatmentPlan.presented_at, branch, dialect_of(session), group_by)
-    plans = session.execute(
+    key = group_key(group_by, {"coordinator": coordinator, "doctor": TreatmentPlan.author_id, "branch": branch,
+                               "variant": literal(None)},
+                    lambda: scope.bucket(TreatmentPlan.presented_at, branch, dialect_of(session), group_by))
+    presented = (
         select(TreatmentPlan.id, key, TreatmentPlan.status, TreatmentPlan.presented_at, TreatmentPlan.accepted_at)
         .join(Patient, Patient.id == TreatmentPlan.patient_id)
         .where(TreatmentPlan.deleted_at.is_(None), Patient.deleted_at.is_(None),
                TreatmentPlan.presented_at.is_not(None), scope.during(TreatmentPlan.presented_at, branch))
-    ).all()
-    variants = _variant_totals(session, [plan.id for plan in plans])
+    )
+    plans = session.execute(presented).all()
+    variants = _variant_totals(session, presented.with_only_columns(TreatmentPlan.id))
     groups = defaultdict(_Conversion)
     total = _Conversion()
     for plan_id, group, status, presented_at, accepted_at in plans:
@@ -103,20 +103,20 @@ class _Conversion:
 
 
 def _variant_totals(session, plan_ids):
-    """{plan id: [(tier, chosen, total of its live items not removed)]}."""
+    """{plan id: [(tier, chosen, total of its live items not removed)]} of
+    the plans ``plan_ids`` (a SELECT of ids)."""
     found = defaultdict(list)
     amount = func.coalesce(func.sum(PlanItem.quantity * PlanItem.price), 0)
-    for start in range(0, len(plan_ids), 900):
-        rows = session.execute(
-            select(PlanVariant.plan_id, PlanVariant.tier, PlanVariant.chosen, amount)
-            .outerjoin(PlanStage, and_(PlanStage.variant_id == PlanVariant.id, PlanStage.deleted_at.is_(None)))
-            .outerjoin(PlanItem, and_(PlanItem.stage_id == PlanStage.id, PlanItem.deleted_at.is_(None),
-                                      PlanItem.removed.is_(False)))
-            .where(PlanVariant.deleted_at.is_(None), PlanVariant.plan_id.in_(plan_ids[start:start + 900]))
-            .group_by(PlanVariant.id, PlanVariant.plan_id, PlanVariant.tier, PlanVariant.chosen)
-        )
-        for plan_id, tier, chosen, total in rows:
-            found[plan_id].append((tier, chosen, money(total)))
+    rows = session.execute(
+        select(PlanVariant.plan_id, PlanVariant.tier, PlanVariant.chosen, amount)
+        .outerjoin(PlanStage, and_(PlanStage.variant_id == PlanVariant.id, PlanStage.deleted_at.is_(None)))
+        .outerjoin(PlanItem, and_(PlanItem.stage_id == PlanStage.id, PlanItem.deleted_at.is_(None),
+                                  PlanItem.removed.is_(False)))
+        .where(PlanVariant.deleted_at.is_(None), PlanVariant.plan_id.in_(plan_ids.scalar_subquery()))
+        .group_by(PlanVariant.id, PlanVariant.plan_id, PlanVariant.tier, PlanVariant.chosen)
+    )
+    for plan_id, tier, chosen, total in rows:
+        found[plan_id].append((tier, chosen, money(total)))
     return found
 
 
@@ -140,10 +140,9 @@ def lost_patients(session, scope, group_by="stage", now=None):
     coordinator = func.coalesce(TreatmentPlan.coordinator_id, Patient.coordinator_id)
     # a running plan without its acceptance time counts from its creation
     accepted = func.coalesce(TreatmentPlan.accepted_at, TreatmentPlan.created_at)
-    key = {"coordinator": coordinator, "doctor": TreatmentPlan.author_id, "branch": branch,
-           "stage": literal(None)}.get(group_by)
-    if key is None:
-        key = scope.bucket(accepted, branch, dialect_of(session), group_by)
+    key = group_key(group_by, {"coordinator": coordinator, "doctor": TreatmentPlan.author_id, "branch": branch,
+                               "stage": literal(None)},
+                    lambda: scope.bucket(accepted, branch, dialect_of(session), group_by))
     plans = session.execute(
         select(TreatmentPlan.id, TreatmentPlan.patient_id, key, plan_state(now))
         .join(Patient, Patient.id == TreatmentPlan.patient_id)

@@ -172,5 +172,8 @@ def dialect_of(session):
 
 def group_key(group_by, columns, bucket):
     """SQL: the grouping column of ``group_by`` from ``columns``, else the
-    time bucket ``bucket()`` makes (day, month, weekday, hour)."""
+    time bucket ``bucket()`` makes (day, month, weekday, hour); for no
+    grouping (the totals alone), one group."""
+    if group_by is None:
+        return literal(0)
     return columns[group_by] if group_by in columns else bucket()

@@ -87,11 +87,14 @@ def plain(value, kind):
 def assemble(session, name, title, group_by, columns, values, totals, chart=None, sort_by=None, notes=()):
     """A Report from ``values`` ({group key: {column key: value}}): rows
     labelled for the reader, in time order for a time grouping, else by
-    ``sort_by`` (largest first)."""
+    ``sort_by`` (largest first). Without a grouping, the totals alone (the
+    home page's figures)."""
     from flask_babel import lazy_gettext as _l
 
     from .groups import GROUP_LABELS, TIME_GROUPS, label_of, labels
 
+    if group_by is None:
+        values = {}
     found = labels(session, group_by, values.keys())
     rows = [{"key": key, "label": label_of(found, key, group_by), **measures} for key, measures in values.items()]
     if group_by in TIME_GROUPS:
@@ -100,7 +103,7 @@ def assemble(session, name, title, group_by, columns, values, totals, chart=None
         rows.sort(key=lambda row: (-(row.get(sort_by) or 0) if sort_by else 0, row["label"]))
     return Report(
         name=name, title=title, group_by=group_by,
-        columns=[Column("label", GROUP_LABELS[group_by], "text"), *columns],
+        columns=[Column("label", GROUP_LABELS.get(group_by, _l("Total")), "text"), *columns],
         rows=rows, totals={"label": _l("Total"), **totals}, chart=chart, notes=list(notes),
     )
 
