@@ -15,6 +15,7 @@ PATIENT_METHODS = ("cash", "card", "online")  # money the patient hands over
 MONEY_METHODS = (*PATIENT_METHODS, "insurance")  # "deposit" and "credit" move money already counted
 
 PRODUCTION_GROUPS = ("month", "day", "doctor", "service", "specialty", "branch")
+INVOICE_GROUPS = ("month", "day", "branch")  # keys of the invoice itself
 COLLECTION_GROUPS = ("month", "day", "branch", "method", "cashier", "doctor")
 
 
@@ -24,7 +25,8 @@ def production(session, scope, group_by="month"):
     invoiced price less discount, dated by the invoice (a visit's invoice
     is made when the visit is finished). The doctor is the one who marked
     the service, else the visit's; the branch is the invoice's. Also the
-    number of invoices and the average invoice."""
+    number of invoices (those of the range, and for a doctor, a service or
+    a specialty those with a line of theirs) and the average invoice."""
     dialect = dialect_of(session)
     doctor = func.coalesce(PerformedService.performed_by_id, Appointment.doctor_id)
     key = group_key(group_by, {
@@ -34,12 +36,17 @@ def production(session, scope, group_by="month"):
         "branch": Invoice.clinic_id,
     }, lambda: scope.bucket(Invoice.issued_at, Invoice.clinic_id, dialect, group_by))
     amount = InvoiceLine.quantity * InvoiceLine.price - InvoiceLine.discount
+    live_invoices = (Invoice.deleted_at.is_(None), Invoice.status != "cancelled",
+                     scope.during(Invoice.issued_at, Invoice.clinic_id))
+    # Grouped by something of the invoice's own, its invoices are counted on
+    # the invoice table: a distinct count over the lines would sort them all.
+    by_invoice = group_by in INVOICE_GROUPS
+    sums = (func.sum(amount), func.sum(InvoiceLine.quantity))
     query = (
-        select(key, func.sum(amount), func.sum(InvoiceLine.quantity), func.count(func.distinct(Invoice.id)))
+        select(key, *sums, *(() if by_invoice else (func.count(func.distinct(Invoice.id)),)))
         .select_from(InvoiceLine)
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(InvoiceLine.deleted_at.is_(None), Invoice.deleted_at.is_(None), Invoice.status != "cancelled",
-               scope.during(Invoice.issued_at, Invoice.clinic_id))
+        .where(InvoiceLine.deleted_at.is_(None), *live_invoices)
         .group_by(key)
     )
     if group_by == "doctor":
@@ -49,15 +56,19 @@ def production(session, scope, group_by="month"):
     if group_by == "specialty":
         query = query.join(Service, Service.id == InvoiceLine.service_id)
     values = {}
-    for group, value, quantity, invoices in (session.execute(query) if group_by else ()):
-        values[group] = {"amount": money(value), "services": int(quantity or 0), "invoices": int(invoices)}
-    totals_row = session.execute(
-        select(func.sum(amount), func.sum(InvoiceLine.quantity), func.count(func.distinct(Invoice.id)))
-        .select_from(InvoiceLine).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(InvoiceLine.deleted_at.is_(None), Invoice.deleted_at.is_(None), Invoice.status != "cancelled",
-               scope.during(Invoice.issued_at, Invoice.clinic_id))
+    for group, value, quantity, *invoices in (session.execute(query) if group_by else ()):
+        values[group] = {"amount": money(value), "services": int(quantity or 0),
+                         "invoices": int(invoices[0]) if invoices else 0}
+    if by_invoice and values:
+        for group, count in session.execute(select(key, func.count()).where(*live_invoices).group_by(key)):
+            if group in values:
+                values[group]["invoices"] = count
+    value, quantity = session.execute(
+        select(*sums).select_from(InvoiceLine).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(InvoiceLine.deleted_at.is_(None), *live_invoices)
     ).one()
-    totals = {"amount": money(totals_row[0]), "services": int(totals_row[1] or 0), "invoices": int(totals_row[2])}
+    invoices = session.execute(select(func.count()).select_from(Invoice).where(*live_invoices)).scalar_one()
+    totals = {"amount": money(value), "services": int(quantity or 0), "invoices": invoices}
     for measures in (*values.values(), totals):
         measures["average_invoice"] = money(measures["amount"] / measures["invoices"]) if measures["invoices"] else None
     columns = [

@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from io import StringIO
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..db import utcnow
 from ..org.models import Staff
@@ -82,15 +82,15 @@ def timesheets(session, month, staff_ids=None, clinic=None, now=None):
     entry_query = select(TimeClock).where(
         TimeClock.deleted_at.is_(None),
         TimeClock.clock_in >= _moment(first - timedelta(days=1)), TimeClock.clock_in < _moment(after + timedelta(days=1)),
-    ).options(joinedload(TimeClock.clinic))
+    ).options(selectinload(TimeClock.clinic))
     if clinic is not None:
         shift_query = shift_query.where(Shift.clinic_id == clinic.id)
         entry_query = entry_query.where(TimeClock.clinic_id == clinic.id)
     if staff_ids is not None:
         shift_query = shift_query.where(Shift.staff_id.in_(staff_ids))
         entry_query = entry_query.where(TimeClock.staff_id.in_(staff_ids))
-    shifts = session.execute(shift_query.options(joinedload(Shift.staff))).scalars().all()
-    entries = session.execute(entry_query.options(joinedload(TimeClock.staff))).scalars().all()
+    shifts = session.execute(shift_query.options(selectinload(Shift.staff))).scalars().all()
+    entries = session.execute(entry_query.options(selectinload(TimeClock.staff))).scalars().all()
     people = {shift.staff_id: shift.staff for shift in shifts} | {entry.staff_id: entry.staff for entry in entries}
     if staff_ids is not None:
         people |= {person.id: person for person in session.execute(
