@@ -27,10 +27,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from io import StringIO
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ..db import utcnow
-from ..org.models import Staff
+from ..org.models import Clinic, Staff
 from ..scheduling.availability import clinic_zone
 from ..scheduling.models import Shift
 from ..timefmt import next_month
@@ -71,39 +71,56 @@ class Sheet:
         return sums
 
 
+@dataclass(frozen=True)
+class ShiftTime:
+    """A shift as the sheet reads it."""
+
+    starts_at: datetime
+    ends_at: datetime
+    clinic: Clinic
+
+
+@dataclass(frozen=True)
+class ClockTime:
+    """A clock-in (and out) as the sheet reads it."""
+
+    clock_in: datetime
+    clock_out: datetime | None
+    clinic: Clinic
+
+
 def timesheets(session, month, staff_ids=None, clinic=None, now=None):
     """{staff id: Sheet} of ``month`` for ``staff_ids`` (the people of
     ``clinic``'s shifts and entries when None), counting only ``clinic``'s
-    shifts and entries when it is given."""
+    shifts and entries when it is given. Shifts and entries are read as
+    plain rows (a year of a network's is tens of thousands of them)."""
     now = now or utcnow()
     first, after = month, next_month(month)
-    shift_query = select(Shift).where(Shift.deleted_at.is_(None), Shift.work_date >= first, Shift.work_date < after)
+    shift_query = select(Shift.staff_id, Shift.clinic_id, Shift.work_date, Shift.starts_at, Shift.ends_at).where(
+        Shift.deleted_at.is_(None), Shift.work_date >= first, Shift.work_date < after)
     # an entry of the month began within a day of it, whatever the branch's zone
-    entry_query = select(TimeClock).where(
+    entry_query = select(TimeClock.staff_id, TimeClock.clinic_id, TimeClock.clock_in, TimeClock.clock_out).where(
         TimeClock.deleted_at.is_(None),
         TimeClock.clock_in >= _moment(first - timedelta(days=1)), TimeClock.clock_in < _moment(after + timedelta(days=1)),
-    ).options(selectinload(TimeClock.clinic))
+    )
     if clinic is not None:
         shift_query = shift_query.where(Shift.clinic_id == clinic.id)
         entry_query = entry_query.where(TimeClock.clinic_id == clinic.id)
     if staff_ids is not None:
         shift_query = shift_query.where(Shift.staff_id.in_(staff_ids))
         entry_query = entry_query.where(TimeClock.staff_id.in_(staff_ids))
-    shifts = session.execute(shift_query.options(selectinload(Shift.staff))).scalars().all()
-    entries = session.execute(entry_query.options(selectinload(TimeClock.staff))).scalars().all()
-    people = {shift.staff_id: shift.staff for shift in shifts} | {entry.staff_id: entry.staff for entry in entries}
-    if staff_ids is not None:
-        people |= {person.id: person for person in session.execute(
-            select(Staff).where(Staff.id.in_(staff_ids))).scalars() if person.id not in people}
+    shifts, entries = session.execute(shift_query).all(), session.execute(entry_query).all()
+    people_ids = {row.staff_id for row in (*shifts, *entries)} | set(staff_ids or ())
+    people = {person.id: person for person in _rows_of(session, Staff, people_ids)}
+    clinics = {branch.id: branch for branch in _rows_of(session, Clinic, {row.clinic_id for row in (*shifts, *entries)})}
     days = defaultdict(lambda: defaultdict(list))  # staff id → day → [shifts and entries]
     for shift in shifts:
-        days[shift.staff_id][shift.work_date].append(shift)
-    zones = {}
+        days[shift.staff_id][shift.work_date].append(ShiftTime(shift.starts_at, shift.ends_at, clinics[shift.clinic_id]))
+    zones = {branch_id: clinic_zone(branch) for branch_id, branch in clinics.items()}
     for entry in entries:
-        zone = zones.setdefault(entry.clinic_id, clinic_zone(entry.clinic))
-        day = entry.clock_in.astimezone(zone).date()
+        day = entry.clock_in.astimezone(zones[entry.clinic_id]).date()
         if first <= day < after:
-            days[entry.staff_id][day].append(entry)
+            days[entry.staff_id][day].append(ClockTime(entry.clock_in, entry.clock_out, clinics[entry.clinic_id]))
     return {
         staff_id: Sheet(person, month, [_day(day, days[staff_id].get(day, []), now) for day in _days(first, after)])
         for staff_id, person in people.items()
@@ -163,9 +180,13 @@ def sheet_csv(sheets):
     return out.getvalue()
 
 
+def _rows_of(session, model, ids):
+    return session.execute(select(model).where(model.id.in_(ids))).scalars().all() if ids else []
+
+
 def _day(day, rows, now):
-    shifts = sorted((row for row in rows if isinstance(row, Shift)), key=lambda shift: shift.starts_at)
-    entries = sorted((row for row in rows if isinstance(row, TimeClock)), key=lambda entry: entry.clock_in)
+    shifts = sorted((row for row in rows if isinstance(row, ShiftTime)), key=lambda shift: shift.starts_at)
+    entries = sorted((row for row in rows if isinstance(row, ClockTime)), key=lambda entry: entry.clock_in)
     sheet_day = SheetDay(day, shifts=shifts, entries=entries)
     sheet_day.planned_minutes = sum(_minutes(shift.ends_at - shift.starts_at) for shift in shifts)
     sheet_day.worked_minutes = sum(_minutes(min(entry.clock_out or now, now) - entry.clock_in) for entry in entries)
