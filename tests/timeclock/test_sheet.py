@@ -13,7 +13,7 @@ from sqlalchemy import select
 from stompro.errors import DomainError, NotAllowed
 from stompro.extensions import db
 from stompro.org.models import Clinic
-from stompro.scheduling.availability import at_local
+from stompro.scheduling.availability import at_local, clinic_zone
 from stompro.scheduling.models import Shift
 from stompro.timeclock.kiosk import PIN_FAILURES, punch, set_pin
 from stompro.timeclock.models import TimeClock
@@ -207,9 +207,9 @@ def test_the_owner_reads_the_timesheet_on_screen_in_pdf_and_csv(client, auth, ow
 
 def test_the_owners_home_page_shows_todays_late_arrivals(client, auth, nurse, center):
     now = datetime.now(timezone.utc)
-    db.session.add(Shift(staff=nurse, clinic=center, work_date=now.astimezone(
-        at_local(center, MONTH, time(0)).tzinfo).date(), starts_at=now - timedelta(minutes=45),
-        ends_at=now + timedelta(hours=3)))
+    # the shift's day is the branch's (after 21:00 UTC it is tomorrow in Moscow)
+    db.session.add(Shift(staff=nurse, clinic=center, work_date=now.astimezone(clinic_zone(center)).date(),
+                         starts_at=now - timedelta(minutes=45), ends_at=now + timedelta(hours=3)))
     db.session.commit()
     auth.as_role("owner")
     page = client.get("/admin/").get_data(as_text=True)
