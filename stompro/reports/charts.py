@@ -75,11 +75,11 @@ MINUS = "\u2212"
 
 def render(report, fmt):
     """The chart of ``report`` as ``fmt`` ("svg" or "png") bytes; None when
-    the report has no chart or no rows."""
+    the report has no chart, or nothing but zeros to draw."""
     if fmt not in DPI:
         raise ValueError(f"unknown chart format {fmt!r}")
     chart = report.chart
-    if chart is None or not report.rows or not chart.series:
+    if chart is None or not chart.series or not any(row.get(key) for row in report.rows for key in chart.series):
         return None
     figure = _draw(report, chart)
     out = BytesIO()

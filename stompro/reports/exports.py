@@ -31,7 +31,7 @@ from . import charts
 from .table import compare, display, plain
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-NUMBER_FORMATS = {"money": "#,##0.00", "percent": "0.0", "minutes": "0", "count": "#,##0", "days": "0.0"}
+NUMBER_FORMATS = {"money": "#,##0.00", "percent": "0.0", "minutes": "[h]:mm", "count": "#,##0", "days": "0.0"}
 SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 # The chart on the page: at its own size (see charts.WIDTH), but never
@@ -100,9 +100,10 @@ def pdf_bytes(report, scope_text, previous=None):
 
 
 def filename(report, scope, ext):
-    """``production-2026-03-01-2026-03-31.csv`` (ASCII; a branch's id when
-    one branch was chosen: ``production-2026-03-01-2026-03-31-branch-2.csv``)."""
-    name = re.sub(r"[^A-Za-z0-9_]+", "-", report.name).strip("-") or "report"
+    """``production-by-month-2026-03-01-2026-03-31.csv`` (ASCII; a branch's
+    id when one branch was chosen: ``…-2026-03-31-branch-2.csv``)."""
+    name = re.sub(r"[^A-Za-z0-9_]+", "-", f"{report.name}-by-{report.group_by}" if report.group_by else report.name)
+    name = name.strip("-") or "report"
     branches = "" if scope.network else "-branch-" + "-".join(str(clinic_id) for clinic_id in scope.clinic_ids)
     extension = re.sub(r"[^A-Za-z0-9]+", "", str(ext)).lower()
     return f"{name}-{scope.first.isoformat()}-{scope.last.isoformat()}{branches}.{extension}"
@@ -121,10 +122,16 @@ def sheet_title(report):
 
 
 def _csv_cell(value, kind):
+    """As a spreadsheet set to Russian reads a ``;``-separated file: a
+    decimal comma, no thousands separator; time as h:mm, as on the screen."""
+    if kind == "minutes" and value is not None:
+        return display(value, kind)
     value = plain(value, kind)
     if value is None:
         return ""
-    return neutral(value) if kind == "text" else str(value)
+    if kind == "text":
+        return neutral(value)
+    return str(value).replace(".", ",")
 
 
 def _xlsx_cell(sheet, value, kind, font=None):
@@ -139,7 +146,10 @@ def _xlsx_cell(sheet, value, kind, font=None):
 
 
 def _native(value, kind):
-    """Money stays a Decimal (openpyxl writes it exactly); the rest as the API carries it."""
+    """Money stays a Decimal (openpyxl writes it exactly); time is a
+    spreadsheet duration (days), shown as h:mm; the rest as the API carries it."""
+    if kind == "minutes":
+        return int(value) / 1440
     return Decimal(value) if kind == "money" else plain(value, kind)
 
 

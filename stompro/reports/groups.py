@@ -39,11 +39,12 @@ NONE_LABELS = {  # what a group without a key is
     "chair": _l("No chair"),
     "variant": _l("No variant chosen yet"),
     "first_service": _l("No invoice yet"),
+    "stage": _l("No work left in the chosen variant"),
     "source": _l("Not recorded"),
 }
 TIME_GROUPS = ("day", "month", "weekday", "hour")
 STAFF_GROUPS = ("doctor", "coordinator", "person", "cashier")
-CODED_GROUPS = ("variant", "source", "method", "tab")
+CODED_GROUPS = ("variant", "source", "method")
 
 
 def labels(session, group_by, keys):
@@ -72,6 +73,10 @@ def labels(session, group_by, keys):
         found = {key: names[int(key) - 1].capitalize() for key in keys}
     elif group_by == "hour":
         found = {key: f"{int(key):02d}:00" for key in keys}
+    elif group_by == "tab":  # as the task book names its tabs
+        from ..tasks.book_views import TAB_LABELS
+
+        found = {key: str(TAB_LABELS.get(key, VALUE_LABELS.get(key, key))) for key in keys}
     elif group_by in CODED_GROUPS:
         found = {key: str(VALUE_LABELS.get(key, key)) for key in keys}
     return found

@@ -19,7 +19,7 @@ from ..i18n import current_language
 from .money import collections, production
 from .people import tasks
 from .plans import conversion, lost_patients
-from .scope import Scope, add_months, today
+from .scope import Scope, today
 from .table import compare, display
 from .visits import load
 
@@ -32,10 +32,11 @@ class Figure:
     url: str  # where the figure is read in full
     before: str = ""  # the same days of last month, as shown
     change: str = ""
-    direction: str = ""  # "up", "down", ""
+    direction: str = ""  # the news: "good", "bad", ""
     detail: list = None  # [(label, value as shown)]
 
 
+THIS_MONTH = {"production": _l("Production this month"), "collections": _l("Collections this month")}
 _kept = {}  # (branch ids, language) → (monotonic time, as of, [Figure])
 
 
@@ -61,22 +62,21 @@ def compute_figures(session, clinics):
     overdue per tab (of those due in the last 90 days)."""
     day = today()
     month = Scope(day.replace(day=1), day, tuple(clinics), True)
-    last_month = Scope(add_months(month.first, -1), min(add_months(month.first, -1) + (day - month.first),
-                                                         month.first - timedelta(days=1)), month.clinics, True)
+    last_month = month.previous()  # the same days of last month, as the report the card opens compares
     figures = []
     for definition, key in ((production, "amount"), (collections, "total")):
         now_report = definition(session, month, None)
         before = definition(session, last_month, None).totals
         column, shown, before_shown, change, direction = next(
             line for line in compare(now_report, before) if line[0].key == key)
-        figures.append(Figure(now_report.title, shown, now_report.name, _report_url(now_report.name, month, "day"),
+        figures.append(Figure(THIS_MONTH[now_report.name], shown, now_report.name, _report_url(now_report.name, month, "day"),
                               before_shown, change, direction))
     today_scope = Scope(day, day, month.clinics, True)
     chairs = load(session, today_scope, None).totals
     free = max(chairs["available"] - chairs["booked"], 0)
     figures.append(Figure(_l("Visits today"), display(chairs["visits"], "count"), "load",
                           _report_url("load", today_scope, "chair")))
-    figures.append(Figure(_l("Free chair hours today"), display(free, "minutes"), "load",
+    figures.append(Figure(_l("Free chair time today, h:mm"), display(free, "minutes"), "load",
                           _report_url("load", today_scope, "chair")))
     plans = conversion(session, month, None).totals
     figures.append(Figure(_l("Plans presented / accepted this month"),
@@ -89,7 +89,7 @@ def compute_figures(session, clinics):
                           detail=[(_l("Money left in their plans"), display(lost["money"], "money"))]))
     recent = Scope(day - timedelta(days=89), day, month.clinics, True)
     by_tab = tasks(session, recent, "tab")
-    figures.append(Figure(_l("Overdue tasks"), display(by_tab.totals["overdue"], "count"), "tasks",
+    figures.append(Figure(_l("Overdue tasks (due in the last 90 days)"), display(by_tab.totals["overdue"], "count"), "tasks",
                           _report_url("tasks", recent, "tab"),
                           detail=[(row["label"], display(row["overdue"], "count"))
                                   for row in by_tab.rows if row["overdue"]]))

@@ -25,8 +25,9 @@ def production(session, scope, group_by="month"):
     invoiced price less discount, dated by the invoice (a visit's invoice
     is made when the visit is finished). The doctor is the one who marked
     the service, else the visit's; the branch is the invoice's. Also the
-    number of invoices (those of the range, and for a doctor, a service or
-    a specialty those with a line of theirs) and the average invoice."""
+    number of invoices and the average invoice (of the range, a day, a
+    month, a branch: not of a doctor, a service or a specialty, as an
+    invoice may bill several)."""
     dialect = dialect_of(session)
     doctor = func.coalesce(PerformedService.performed_by_id, Appointment.doctor_id)
     key = group_key(group_by, {
@@ -38,12 +39,12 @@ def production(session, scope, group_by="month"):
     amount = InvoiceLine.quantity * InvoiceLine.price - InvoiceLine.discount
     live_invoices = (Invoice.deleted_at.is_(None), Invoice.status != "cancelled",
                      scope.during(Invoice.issued_at, Invoice.clinic_id))
-    # Grouped by something of the invoice's own, its invoices are counted on
-    # the invoice table: a distinct count over the lines would sort them all.
-    by_invoice = group_by in INVOICE_GROUPS
+    # Invoices are counted on the invoice table (a distinct count over the
+    # lines would sort them all), and only for what is the invoice's own: an
+    # invoice's lines may be of several doctors, services and specialties.
     sums = (func.sum(amount), func.sum(InvoiceLine.quantity))
     query = (
-        select(key, *sums, *(() if by_invoice else (func.count(func.distinct(Invoice.id)),)))
+        select(key, *sums)
         .select_from(InvoiceLine)
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
         .where(InvoiceLine.deleted_at.is_(None), *live_invoices)
@@ -56,10 +57,9 @@ def production(session, scope, group_by="month"):
     if group_by == "specialty":
         query = query.join(Service, Service.id == InvoiceLine.service_id)
     values = {}
-    for group, value, quantity, *invoices in (session.execute(query) if group_by else ()):
-        values[group] = {"amount": money(value), "services": int(quantity or 0),
-                         "invoices": int(invoices[0]) if invoices else 0}
-    if by_invoice and values:
+    for group, value, quantity in (session.execute(query) if group_by else ()):
+        values[group] = {"amount": money(value), "services": int(quantity or 0), "invoices": None}
+    if group_by in INVOICE_GROUPS and values:
         for group, count in session.execute(select(key, func.count()).where(*live_invoices).group_by(key)):
             if group in values:
                 values[group]["invoices"] = count
@@ -112,7 +112,7 @@ def collections(session, scope, group_by="month"):
     columns = [
         Column("patient", _l("From patients"), "money"),
         Column("insurance", _l("From insurers"), "money"),
-        Column("refunds", _l("Refunds"), "money"),
+        Column("refunds", _l("Refunds"), "money", better="down"),
         Column("total", _l("Collections"), "money"),
         Column("payments", _l("Payments"), "count"),
     ]

@@ -45,10 +45,10 @@ def tasks(session, scope, group_by="person", now=None):
     columns = [
         Column("tasks", _l("Tasks due"), "count"),
         Column("done", _l("Done"), "count"),
-        Column("done_late", _l("Done late"), "count"),
-        Column("overdue", _l("Overdue now"), "count"),
+        Column("done_late", _l("Done late"), "count", better="down"),
+        Column("overdue", _l("Overdue now"), "count", better="down"),
         Column("done_share", _l("Done, %"), "percent"),
-        Column("median_minutes", _l("Time to complete (median), h:mm"), "minutes"),
+        Column("median_minutes", _l("Time to complete (median), h:mm"), "minutes", better="down"),
     ]
     return assemble(session, "tasks", _l("Task performance"), group_by, columns, values, totals,
                     chart=Chart(("done", "overdue"), stacked=True), sort_by="tasks")
@@ -108,11 +108,11 @@ def staff_time(session, scope, group_by="person", now=None):
     columns = [
         Column("planned_minutes", _l("Planned, h:mm"), "minutes"),
         Column("worked_minutes", _l("Worked, h:mm"), "minutes"),
-        Column("late_minutes", _l("Late, h:mm"), "minutes"),
-        Column("late_days", _l("Days late"), "count"),
-        Column("early_leave_minutes", _l("Left early, h:mm"), "minutes"),
-        Column("overtime_minutes", _l("Overtime, h:mm"), "minutes"),
-        Column("absences", _l("Absences"), "count"),
+        Column("late_minutes", _l("Late, h:mm"), "minutes", better="down"),
+        Column("late_days", _l("Days late"), "count", better="down"),
+        Column("early_leave_minutes", _l("Left early, h:mm"), "minutes", better="down"),
+        Column("overtime_minutes", _l("Overtime, h:mm"), "minutes", better=""),
+        Column("absences", _l("Absences"), "count", better="down"),
     ]
     return assemble(session, "staff_time", _l("Staff time"), group_by, columns, values, totals,
                     chart=Chart(("late_minutes", "overtime_minutes")), sort_by="late_minutes")

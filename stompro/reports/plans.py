@@ -55,16 +55,16 @@ def conversion(session, scope, group_by="month"):
         for tally in (groups[group], total):
             tally.add(status, presented_at, accepted_at, presented_money, chosen[1] if chosen else Decimal(0))
     columns = [
-        Column("presented", _l("Presented"), "count"),
-        Column("accepted", _l("Accepted"), "count"),
-        Column("started", _l("Started"), "count"),
-        Column("completed", _l("Completed"), "count"),
-        Column("declined", _l("Declined"), "count"),
+        Column("presented", _l("Plans presented"), "count"),
+        Column("accepted", _l("Plans accepted"), "count"),
+        Column("started", _l("Plans started"), "count"),
+        Column("completed", _l("Plans completed"), "count"),
+        Column("declined", _l("Plans declined"), "count", better="down"),
         Column("acceptance", _l("Accepted, %"), "percent"),
         Column("money_presented", _l("Money presented"), "money"),
         Column("money_accepted", _l("Money accepted"), "money"),
         Column("money_acceptance", _l("Money accepted, %"), "percent"),
-        Column("days_to_accept", _l("Days to accept (median)"), "days"),
+        Column("days_to_accept", _l("Days to accept (median)"), "days", better="down"),
     ]
     values = {group: tally.figures() for group, tally in groups.items()}
     return assemble(session, "conversion", _l("Plan conversion"), group_by, columns, values, total.figures(),
@@ -149,8 +149,8 @@ def lost_patients(session, scope, group_by="stage", now=None):
         .where(TreatmentPlan.deleted_at.is_(None), TreatmentPlan.status.in_(RUNNING_PLANS),
                Patient.deleted_at.is_(None), scope.during(accepted, branch))
     ).all()
-    lost_ids = [plan_id for plan_id, _, _, state in plans if state == "lost"]
-    left = _work_left(session, lost_ids)
+    # by stage every running plan has its place (so the rows add up); else the lost ones' money is all we need
+    left = _work_left(session, [plan_id for plan_id, _, _, state in plans if group_by == "stage" or state == "lost"])
     groups = defaultdict(lambda: {"running": 0, "lost": set(), "plans": 0, "money": Decimal(0)})
     total = {"running": 0, "lost": set(), "plans": 0, "money": Decimal(0)}
     for plan_id, patient_id, group, state in plans:
@@ -165,12 +165,12 @@ def lost_patients(session, scope, group_by="stage", now=None):
                 tally["money"] += amount
     columns = [
         Column("running", _l("Running plans"), "count"),
-        Column("lost_plans", _l("Lost plans"), "count"),
-        Column("lost_patients", _l("Lost patients"), "count"),
-        Column("lost_share", _l("Lost, %"), "percent"),
-        Column("money", _l("Money left in them"), "money"),
+        Column("lost_plans", _l("Lost plans"), "count", better="down"),
+        Column("lost_patients", _l("Lost patients"), "count", better="down"),
+        Column("lost_share", _l("Lost, %"), "percent", better="down"),
+        Column("money", _l("Money left in them"), "money", better="down"),
     ]
-    values = {group: _lost_figures(tally) for group, tally in groups.items() if group_by != "stage" or tally["plans"]}
+    values = {group: _lost_figures(tally) for group, tally in groups.items()}
     return assemble(session, "lost_patients", _l("Lost patients"), group_by, columns, values, _lost_figures(total),
                     chart=Chart(("money",)), sort_by="money")
 

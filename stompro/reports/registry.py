@@ -38,7 +38,8 @@ REPORTS = {definition.name: definition for definition in (
                _l("Plans presented in the range: how many were accepted, started and completed."),
                plans.conversion, plans.CONVERSION_GROUPS),
     Definition("lost_patients", PLANS, _l("Lost patients"),
-               _l("Plans accepted in the range whose patients are lost now (nothing booked, no call-back, no refusal)."),
+               _l("Plans accepted in the range whose patients are lost now "
+                  "(nothing booked, no call-back, no refusal)."),
                plans.lost_patients, plans.LOST_GROUPS),
     Definition("load", CHAIRS, _l("Chair and doctor load"),
                _l("Booked minutes against the minutes of the shifts, closed days left out."),
@@ -50,7 +51,7 @@ REPORTS = {definition.name: definition for definition in (
                _l("Patients seen for hygiene with their next hygiene visit booked; recalls due and booked."),
                visits.recall, visits.RECALL_GROUPS),
     Definition("tasks", TEAM, _l("Task performance"),
-               _l("Tasks due in the range: done, done on time, overdue, and the median time to complete."),
+               _l("Tasks due in the range: done, done late, overdue, and the median time to complete."),
                people.tasks, people.TASK_GROUPS),
     Definition("staff_time", TEAM, _l("Staff time"),
                _l("The time clock against the shifts: worked, late and overtime."),

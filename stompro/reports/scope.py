@@ -42,12 +42,21 @@ class Scope:
         return (self.last - self.first).days + 1
 
     def previous(self):
-        """The same number of days just before; a whole month compares with
-        the whole month before."""
-        if self.first.day == 1 and (self.last + timedelta(days=1)).day == 1:
-            months = (self.last.year - self.first.year) * 12 + self.last.month - self.first.month + 1
-            first = add_months(self.first, -months)
-            return Scope(first, self.first - timedelta(days=1), self.clinics, self.network)
+        """The period to compare with. From 1 January over more than a month
+        (this year so far): the same days of last year. Whole months: as
+        many months just before. Other ranges from a 1st: the same days as
+        many months before (1–15 March with 1–15 February). Otherwise the
+        same number of days just before."""
+        months = (self.last.year - self.first.year) * 12 + self.last.month - self.first.month + 1
+        year_so_far = self.first.day == 1 and self.first.month == 1 and months > 1
+        if self.first.day == 1 and (self.last + timedelta(days=1)).day == 1 and not year_so_far:
+            return Scope(add_months(self.first, -months), self.first - timedelta(days=1), self.clinics, self.network)
+        if self.first.day == 1:
+            back = 12 if year_so_far else months
+            first = add_months(self.first, -back)
+            last = add_months(self.last.replace(day=1), -back)
+            last = min(last.replace(day=min(self.last.day, _month_length(last))), self.first - timedelta(days=1))
+            return Scope(first, last, self.clinics, self.network)
         return Scope(self.first - timedelta(days=self.days), self.first - timedelta(days=1), self.clinics, self.network)
 
     def bounds(self, clinic):
@@ -116,6 +125,10 @@ class Scope:
 def _offset_minutes(clinic, naive):
     offset = naive.replace(tzinfo=ZoneInfo(clinic.time_zone or "UTC")).utcoffset()
     return int(offset.total_seconds() // 60)
+
+
+def _month_length(day):
+    return (add_months(day.replace(day=1), 1) - timedelta(days=1)).day
 
 
 def add_months(day, months):

@@ -14,6 +14,7 @@ class Column:
     key: str
     label: object  # a lazy string
     kind: str = "count"
+    better: str = "up"  # which way is good news: "up", "down", or "" (neither)
 
 
 @dataclass(frozen=True)
@@ -109,10 +110,11 @@ def assemble(session, name, title, group_by, columns, values, totals, chart=None
 
 
 def compare(report, previous):
-    """[(column, now as shown, before as shown, change as shown, direction)]
+    """[(column, now as shown, before as shown, change as shown, news)]
     of the report's figures against ``previous`` (the totals of the period
     before): a percentage changes by points, anything else by per cent of
-    what it was; direction ("up", "down", "") colours the change."""
+    what it was; news ("good", "bad", "") colours the change, after which
+    way is good for the column."""
     from flask_babel import gettext as _
 
     lines = []
@@ -126,6 +128,7 @@ def compare(report, previous):
             elif before:
                 share = (delta * 100 / abs(Decimal(before))).quantize(Decimal("0.1"))
                 change = f"{'+' if share > 0 else ''}{display(share, 'days')} %"
-            direction = "up" if delta > 0 else "down" if delta < 0 else ""
+            direction = "" if not delta or not column.better else (
+                "good" if (delta > 0) == (column.better == "up") else "bad")
         lines.append((column, display(now, column.kind), display(before, column.kind), change, direction))
     return lines

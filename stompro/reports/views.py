@@ -41,7 +41,7 @@ def chosen_scope(args):
         return make_scope(db.session, first, last, None, clinics_of(db.session, current_user))
 
 
-FIELD_LABELS = {"from": _l("From"), "to": _l("To"), "clinic_id": _l("Branch"), "group_by": _l("Group by")}
+FIELD_LABELS = {"from": _l("First day"), "to": _l("Last day"), "clinic_id": _l("Branch"), "group_by": _l("Group by")}
 
 
 def _day(value, default, field):
@@ -134,7 +134,7 @@ class ReportsView(RoleGuard, BaseView):
         group_by = request.args.get("group_by") or definition.default_group
         if group_by not in definition.groups:
             flash(_("%(field)s: %(reason)s", field=FIELD_LABELS["group_by"],
-                    reason=_("this report cannot be grouped so.")), "error")
+                    reason=_("this report has no such grouping.")), "error")
             group_by = definition.default_group
         return definition, scope, group_by
 

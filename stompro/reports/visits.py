@@ -59,7 +59,7 @@ def load(session, scope, group_by="chair"):
     totals = _load(sum(int(v or 0) for v in available.values()), sum(int(v or 0) for v in booked.values()),
                    sum(counts.values()))
     columns = [
-        Column("available", _l("Available, h:mm"), "minutes"),
+        Column("available", _l("Available, h:mm"), "minutes", better=""),
         Column("booked", _l("Booked, h:mm"), "minutes"),
         Column("load", _l("Load, %"), "percent"),
         Column("visits", _l("Visits"), "count"),
@@ -114,9 +114,9 @@ def no_shows(session, scope, group_by="doctor", now=None):
     totals = _missed(*session.execute(select(*figures).where(*where)).one())
     columns = [
         Column("booked", _l("Booked visits"), "count"),
-        Column("no_shows", _l("No-shows"), "count"),
-        Column("late_cancellations", _l("Late cancellations"), "count"),
-        Column("missed_share", _l("Missed, %"), "percent"),
+        Column("no_shows", _l("No-shows"), "count", better="down"),
+        Column("late_cancellations", _l("Late cancellations"), "count", better="down"),
+        Column("missed_share", _l("Missed, %"), "percent", better="down"),
     ]
     return assemble(session, "no_shows", _l("No-shows and late cancellations"), group_by, columns,
                     {k: v for k, v in values.items() if v["booked"]}, totals,

@@ -28,8 +28,9 @@ PO = Path(__file__).resolve().parents[2] / "stompro" / "translations" / "ru" / "
 FIGURES = ("production", "collections", "load", "conversion", "lost_patients", "tasks")
 CENTER, SOUTH = "StomPRO Центр", "StomPRO Юг"
 # What the owner reads on the home page and the production report, by where it is.
-HOME_WORDS = ("Production", "Collections", "Visits today", "Free chair hours today",
-              "Plans presented / accepted this month", "Lost patients", "Overdue tasks", "All reports")
+HOME_WORDS = ("Production this month", "Collections this month", "Visits today", "Free chair time today, h:mm",
+              "Plans presented / accepted this month", "Lost patients", "Overdue tasks (due in the last 90 days)",
+              "All reports")
 FORM_WORDS = ("From", "To", "Branch", "Group by")
 TABLE_WORDS = ("Branch", "Production", "Services", "Invoices", "Average invoice", "Total")
 PAGE_WORDS = ("Show", "All branches", "All reports", "This month", "Last month", "This period", "Period before",
@@ -71,7 +72,8 @@ def computed(app, name, first, last, group_by, clinic_id, language):
         columns = report.columns
         shown = [[display(row[column.key], column.kind) for column in columns] for row in report.rows]
         totals = [display(report.totals[column.key], column.kind) for column in columns]
-        as_csv = [["" if plain(row.get(column.key), column.kind) is None else str(plain(row.get(column.key), column.kind))
+        as_csv = [["" if plain(row.get(column.key), column.kind) is None
+                   else str(plain(row.get(column.key), column.kind)).replace(".", ",")  # a decimal comma
                    for column in columns] for row in [*report.rows, report.totals]]
         return shown, totals, as_csv
 
@@ -126,7 +128,7 @@ def test_the_owner_reads_production_by_branch_and_exports_it(app, page, live_ser
         page.locator('[data-figure="production"]').click()
     assert page.url.startswith(f"{live_server}/admin/reports/production?")
     assert "group_by=day" in page.url
-    chart_is_drawn(page)
+    expect(page.locator("#report-table")).to_be_visible()  # its chart, once the month has production (below)
     screenshot("from-the-card")
 
     # a range, one branch and the grouping by branch: that branch's one row
@@ -161,7 +163,7 @@ def test_the_owner_reads_production_by_branch_and_exports_it(app, page, live_ser
     with page.expect_download() as download:
         page.locator('[data-export="CSV"]').click()
     file = download.value
-    assert file.suggested_filename == f"production-{first.isoformat()}-{last.isoformat()}.csv"
+    assert file.suggested_filename == f"production-by-branch-{first.isoformat()}-{last.isoformat()}.csv"
     lines = list(csv.reader(StringIO(Path(file.path()).read_bytes().decode("utf-8-sig")), delimiter=";"))
     assert lines[0] == header
     assert lines[1:] == as_csv

@@ -5,7 +5,7 @@ SVG and PNG, the same bytes for the same data."""
 import csv
 import io
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -65,9 +65,9 @@ def test_the_csv_reads_back_with_the_same_figures_and_the_formula_as_text(en):
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
     assert rows == [
         ["Doctor", "Visits", "Amount", "Share", "Duration"],
-        ["'=SUM(A1)", "12", "1234.50", "12.5", "95"],
-        ["Петрова Анна", "3", "-250.00", "", "30"],  # a negative amount stays a number
-        ["Total", "15", "984.50", "10.0", "125"],
+        ["'=SUM(A1)", "12", "1234,50", "12,5", "1:35"],  # a decimal comma; time as h:mm, as on screen
+        ["Петрова Анна", "3", "-250,00", "", "0:30"],  # a negative amount stays a number
+        ["Total", "15", "984,50", "10,0", "2:05"],
     ]
 
 
@@ -82,7 +82,7 @@ def test_a_text_cell_that_begins_like_a_formula_is_neutralised(en, text):
     rows = [{"doctor": text, "visits": -1, "amount": Decimal("-1.00"), "share": None, "minutes": None}]
     body = exports.csv_bytes(build_report(rows)).decode("utf-8-sig")
     row = list(csv.reader(io.StringIO(body), delimiter=";"))[1]
-    assert row[:3] == ["'" + text, "-1", "-1.00"]
+    assert row[:3] == ["'" + text, "-1", "-1,00"]
     assert exports.neutral("Иванов") == "Иванов"
 
 
@@ -95,11 +95,11 @@ def test_the_xlsx_keeps_numbers_as_numbers_and_the_formula_as_a_string(en):
     assert values[1] == ["Doctor", "Visits", "Amount", "Share", "Duration"]
     first, second, totals = (list(row) for row in sheet.iter_rows(min_row=3, max_row=5))
     assert first[0].value == FORMULA and first[0].data_type == "s"  # not a formula
-    assert [cell.value for cell in first[1:]] == [12, 1234.5, 12.5, 95]
-    assert all(cell.data_type == "n" for cell in first[1:])
-    assert [cell.number_format for cell in first[1:]] == ["#,##0", "#,##0.00", "0.0", "0"]
+    assert [cell.value for cell in first[1:]] == [12, 1234.5, 12.5, timedelta(minutes=95)]  # a duration, read back as one
+    assert all(cell.data_type == "n" for cell in first[1:4])
+    assert [cell.number_format for cell in first[1:]] == ["#,##0", "#,##0.00", "0.0", "[h]:mm"]
     assert second[2].value == -250 and second[2].data_type == "n" and second[3].value is None
-    assert [cell.value for cell in totals] == ["Total", 15, 984.5, 10.0, 125]
+    assert [cell.value for cell in totals] == ["Total", 15, 984.5, 10.0, timedelta(minutes=125)]
     assert all(cell.font.b for cell in totals)
     raw = zipfile.ZipFile(io.BytesIO(body)).read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in raw and "<f " not in raw
@@ -174,8 +174,8 @@ def test_there_is_no_chart_without_rows_or_without_a_chart(en):
 
 def test_the_file_name_is_ascii_and_names_the_range():
     network = Scope(date(2026, 3, 1), date(2026, 3, 31))
-    report = SimpleNamespace(name="production")
-    assert exports.filename(report, network, "csv") == "production-2026-03-01-2026-03-31.csv"
+    report = SimpleNamespace(name="production", group_by="month")
+    assert exports.filename(report, network, "csv") == "production-by-month-2026-03-01-2026-03-31.csv"
     branch = Scope(date(2026, 3, 1), date(2026, 3, 31), (SimpleNamespace(id=2),), network=False)
-    assert exports.filename(report, branch, "pdf") == "production-2026-03-01-2026-03-31-branch-2.pdf"
-    assert exports.filename(SimpleNamespace(name="выручка/врачи"), network, ".xlsx").isascii()
+    assert exports.filename(report, branch, "pdf") == "production-by-month-2026-03-01-2026-03-31-branch-2.pdf"
+    assert exports.filename(SimpleNamespace(name="выручка/врачи", group_by="врач"), network, ".xlsx").isascii()
