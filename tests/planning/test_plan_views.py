@@ -16,7 +16,7 @@ from stompro.patients.models import InsurancePolicy, InsuranceProgram
 from stompro.planning.models import PlanItem, PlanStage, PlanVariant, TreatmentPlan
 from stompro.planning.services import active_items, live_stages, plan_totals, visit_count
 from stompro.records import soft_delete
-from stompro.timefmt import format_money
+from stompro.timefmt import format_money, to_local
 
 
 def demo_plan(status, having=None, payer_kind=None):
@@ -293,7 +293,7 @@ def test_an_administrator_sees_no_build_button(client, auth, patient):
 
 def test_only_policies_in_force_are_offered_or_accepted_as_payer(client, auth, patient, doctor):
     program = db.session.execute(select(InsuranceProgram).order_by(InsuranceProgram.id)).scalars().first()
-    today = date.today()
+    today = to_local(utcnow()).date()  # the clinic's day (after 21:00 UTC it is tomorrow in Moscow)
     ended = InsurancePolicy(patient=patient, company=program.company, program=program, number="T-ENDED",
                             valid_from=today - timedelta(days=400), valid_to=today - timedelta(days=1))
     future = InsurancePolicy(patient=patient, company=program.company, program=program, number="T-FUTURE",
